@@ -53,7 +53,7 @@ class ModelSettings:
     prior_floor: float = 0.10  # the least a pool we know nothing about is trusted to lose
     tick_stride: int = 1  # fit on every n-th tick (training speed on long histories)
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
 
 
 @dataclass(frozen=True, slots=True)
