@@ -13,8 +13,8 @@ The rules (docs/deciding.md has the long form):
    cannot reach K, pools rejected only for their predicted loss may fill up to K.
 6. On-demand fills what spot cannot hold (and the declared floor); it is drained once
    enough spot is ready and it has served ``on_demand_dwell_s``.
-7. Surplus spot (above K + spare) is drained riskiest first, never before ``min_dwell_s``
-   and never below K + spare ready.
+7. Surplus spot (above K + spare) is drained riskiest first, only once the newest spot node
+   has served ``min_dwell_s``, and never below K + spare ready.
 """
 
 from __future__ import annotations
@@ -74,14 +74,18 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
         return sorted(scored, key=lambda sp: (sp.score, sp.pool.name))
 
     first_ranking = ranked()
-    best_loss = min((sp.pool.loss_probability for sp in first_ranking), default=None)
+    best_free = min((sp.pool.loss_probability for sp in first_ranking), default=None)
+
+    def has_safer_place(n: FleetNode) -> bool:
+        # Somewhere at least min_gain safer: a free kept pool, or enough safer nodes already
+        # held to serve K without it (its replacement was launched on an earlier tick).
+        bar = loss(n) - s.min_gain
+        if best_free is not None and best_free <= bar:
+            return True
+        return sum(1 for m in spot if m is not n and loss(m) <= bar) >= k_spot
 
     # 3. Moving nodes: risky, with somewhere clearly safer to go.
-    moving = [
-        n
-        for n in spot
-        if loss(n) > s.move_risk and best_loss is not None and best_loss <= loss(n) - s.min_gain
-    ]
+    moving = [n for n in spot if loss(n) > s.move_risk and has_safer_place(n)]
     moving_ids = {n.node_id for n in moving}
     healthy = [n for n in spot if n.node_id not in moving_ids]
 
@@ -160,10 +164,13 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
             planned[node.pool] -= 1  # type: ignore[index]
 
     # 7. Surplus healthy spot, riskiest first, after its dwell, never below K + spare ready.
+    # The dwell is the fleet's: after any spot launch, nothing is shed as surplus until the
+    # newest node has served min_dwell_s, so a spare bought a moment ago is not traded away.
     surplus = len(healthy) - wanted
-    if surplus > 0:
+    newest = max((n.launched_at for n in spot), default=-math.inf)
+    if surplus > 0 and newest + s.min_dwell_s <= now:
         candidates = sorted(
-            (n for n in healthy if n.ready(now) and n.launched_at + s.min_dwell_s <= now),
+            (n for n in healthy if n.ready(now)),
             key=lambda n: (-loss(n), -n.launched_at),
         )
         for node in candidates:
