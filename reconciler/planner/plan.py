@@ -95,6 +95,9 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
     risks += [sp.pool.loss_probability for sp in first_ranking][: max(0, k_spot - len(risks))]
     expected = sum(risks)
     spare = min(s.max_spare, math.floor(expected / s.spare_risk + 1e-9)) if k_spot > 0 else 0
+    alert = any(now - s.alert_s < ts <= now for ts in snapshot.recent_losses)
+    if alert and k_spot > 0:
+        spare = max(spare, min(1, s.max_spare))
     if snapshot.fleet.max_nodes is not None:
         spare = max(0, min(spare, snapshot.fleet.max_nodes - k))
     wanted = k_spot + spare

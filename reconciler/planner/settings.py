@@ -22,6 +22,9 @@ class PlannerSettings:
     # horizon among the nodes held, up to `max_spare`; see docs/deciding.md for the trade.
     spare_risk: float = 0.15
     max_spare: int = 2
+    # After the fleet loses a node, hold at least one spare for this long: on the public
+    # traces a fleet's losses come in bursts (a third follow another within half an hour).
+    alert_s: float = 3600.0
     # Moves: a node whose pool's loss is above move_risk is replaced ahead of the loss
     # (launch first, drain after) if a pool at least min_gain safer has a free slot.
     move_risk: float = 0.25

@@ -68,6 +68,9 @@ class Snapshot:
     nodes: tuple[FleetNode, ...]
     horizon_s: float  # the horizon of every pool's loss_probability
     cold_start_s: float  # launch to ready
+    # When the fleet last lost nodes to interruptions (epoch seconds, any pool): losses come
+    # in bursts, so a recent one is a warning the model's per-pool view does not carry.
+    recent_losses: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

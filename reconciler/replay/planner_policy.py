@@ -77,6 +77,10 @@ class PlannerPolicy:
             self.model = train_model(
                 setup.market, end=setup.start, settings=self.model_settings, on_iteration=self.on_train_iteration
             )
+        self._last_held: set[int] = set()
+        self._terminated: set[int] = set()
+        self._launched = 0
+        self._losses: list[float] = []
         m = setup.market
         self._spot = m.spot_price[:, -1].astype(np.float64)
         self._fleet = FleetDeclaration(name="replay", desired_nodes=setup.k)
@@ -106,6 +110,16 @@ class PlannerPolicy:
             settings=self.model_settings,
         )
         now = m.t0 + t * gap
+        # Nodes held after the last decision that are gone now, and were not terminated by
+        # us, were preempted at this tick: the replay's interruption events.
+        current = {n.node_id for n in obs.nodes}
+        lost = len(self._last_held - current - self._terminated)
+        # Nodes launched last tick that did not arrive were taken at once (the planner never
+        # launches without a free slot, so a missing one was not a launch failure).
+        arrived = sum(1 for n in obs.nodes if n.launch_tick == t - 1)
+        lost += max(0, self._launched - arrived)
+        self._losses.extend([now] * lost)
+        self._losses = [ts for ts in self._losses if ts > now - self.planner_settings.alert_s]
         views = tuple(
             PoolView(
                 name=p.name,
@@ -131,7 +145,13 @@ class PlannerPolicy:
             for n in obs.nodes
         )
         snapshot = Snapshot(
-            now=now, fleet=self._fleet, pools=views, nodes=nodes, horizon_s=horizon, cold_start_s=self.cold_start_s
+            now=now,
+            fleet=self._fleet,
+            pools=views,
+            nodes=nodes,
+            horizon_s=horizon,
+            cold_start_s=self.cold_start_s,
+            recent_losses=tuple(self._losses),
         )
         result = plan(snapshot, self.planner_settings)
         terminate: list[int] = []
@@ -143,4 +163,9 @@ class PlannerPolicy:
                 launches.append(index[action.pool])
             elif isinstance(action, LaunchOnDemand):
                 launches.append(None)
+        # Launched ids are not known until the engine assigns them; anything new next tick
+        # that we did not see before is ours, so only the survivors of this tick are tracked.
+        self._terminated = set(terminate)
+        self._launched = len(launches)
+        self._last_held = current - self._terminated
         return Decision(terminate=tuple(terminate), launches=tuple(launches))
