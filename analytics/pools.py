@@ -11,21 +11,43 @@ _ZONE_ID = re.compile(r"^([a-z]+\d+)-az\d+$")
 
 # Zone IDs (use1-az1) name a region by a short code; the public price archives use them.
 _REGION_CODES = {
-    "use1": "us-east-1", "use2": "us-east-2", "usw1": "us-west-1", "usw2": "us-west-2",
-    "cac1": "ca-central-1", "caw1": "ca-west-1", "sae1": "sa-east-1",
-    "euw1": "eu-west-1", "euw2": "eu-west-2", "euw3": "eu-west-3", "euc1": "eu-central-1",
-    "euc2": "eu-central-2", "eun1": "eu-north-1", "eus1": "eu-south-1", "eus2": "eu-south-2",
-    "apne1": "ap-northeast-1", "apne2": "ap-northeast-2", "apne3": "ap-northeast-3",
-    "apse1": "ap-southeast-1", "apse2": "ap-southeast-2", "apse3": "ap-southeast-3",
-    "apse4": "ap-southeast-4", "aps1": "ap-south-1", "aps2": "ap-south-2", "ape1": "ap-east-1",
-    "mes1": "me-south-1", "mec1": "me-central-1", "afs1": "af-south-1", "ilc1": "il-central-1",
-    "usge1": "us-gov-east-1", "usgw1": "us-gov-west-1",
+    "use1": "us-east-1",
+    "use2": "us-east-2",
+    "usw1": "us-west-1",
+    "usw2": "us-west-2",
+    "cac1": "ca-central-1",
+    "caw1": "ca-west-1",
+    "sae1": "sa-east-1",
+    "euw1": "eu-west-1",
+    "euw2": "eu-west-2",
+    "euw3": "eu-west-3",
+    "euc1": "eu-central-1",
+    "euc2": "eu-central-2",
+    "eun1": "eu-north-1",
+    "eus1": "eu-south-1",
+    "eus2": "eu-south-2",
+    "apne1": "ap-northeast-1",
+    "apne2": "ap-northeast-2",
+    "apne3": "ap-northeast-3",
+    "apse1": "ap-southeast-1",
+    "apse2": "ap-southeast-2",
+    "apse3": "ap-southeast-3",
+    "apse4": "ap-southeast-4",
+    "aps1": "ap-south-1",
+    "aps2": "ap-south-2",
+    "ape1": "ap-east-1",
+    "mes1": "me-south-1",
+    "mec1": "me-central-1",
+    "afs1": "af-south-1",
+    "ilc1": "il-central-1",
+    "usge1": "us-gov-east-1",
+    "usgw1": "us-gov-west-1",
 }
 
 
 def region_of_zone(zone: str) -> str:
     """The zone without its last letter: ``us-east-1a`` → ``us-east-1``, ``us-central1-a`` → ``us-central1``."""
-    if len(zone) < 2 or not zone[-1].isalpha() or not zone[-2].isalnum() and zone[-2] != "-":
+    if len(zone) < 2 or not zone[-1].isalpha() or (not zone[-2].isalnum() and zone[-2] != "-"):
         raise ValueError(f"{zone!r} is not an availability zone name (expected e.g. us-east-1a)")
     return zone[:-1].rstrip("-")
 
@@ -34,7 +56,9 @@ def region_of_zone_id(zone_id: str) -> str:
     """``use1-az1`` → ``us-east-1``."""
     match = _ZONE_ID.match(zone_id)
     if not match or match.group(1) not in _REGION_CODES:
-        raise ValueError(f"{zone_id!r} is not a known availability zone ID (expected e.g. use1-az1)")
+        raise ValueError(
+            f"{zone_id!r} is not a known availability zone ID (expected e.g. use1-az1)"
+        )
     return _REGION_CODES[match.group(1)]
 
 

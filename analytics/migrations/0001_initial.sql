@@ -11,14 +11,18 @@ CREATE TABLE pools (
     accelerator   VARCHAR             -- the spot-traces accelerator tag (v100_1), where the pool came from a trace
 );
 
--- DescribeSpotPriceHistory rows. No index: the key is enforced by ingest (anti-join), which is
--- far faster than an index at tens of millions of rows.
+-- DescribeSpotPriceHistory rows, keyed by (zone, instance_type, product, ts). No index: ingest
+-- enforces the key with an anti-join, several times faster than an index at tens of millions of
+-- rows; short key columns (not the pool string) keep that join cheap. `pool` is computed on read.
 CREATE TABLE spot_prices (
-    pool    VARCHAR   NOT NULL,
-    product VARCHAR   NOT NULL,       -- ProductDescription: 'Linux/UNIX', 'Windows', ...
-    ts      TIMESTAMP NOT NULL,
-    price   DOUBLE    NOT NULL,       -- $/hour
-    source  VARCHAR   NOT NULL        -- where the row came from: a file name, or 'aws:<region>'
+    region        VARCHAR   NOT NULL,
+    zone          VARCHAR   NOT NULL,
+    instance_type VARCHAR   NOT NULL,
+    product       VARCHAR   NOT NULL,   -- ProductDescription: 'Linux/UNIX', 'Windows', ...
+    ts            TIMESTAMP NOT NULL,
+    price         DOUBLE    NOT NULL,   -- $/hour
+    source        VARCHAR   NOT NULL,   -- where the row came from: a file name, or 'aws:<region>'
+    pool          VARCHAR GENERATED ALWAYS AS (region || '/' || zone || '/' || instance_type) VIRTUAL
 );
 
 CREATE TABLE on_demand_prices (

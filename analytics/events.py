@@ -1,0 +1,195 @@
+"""One interruption-event type for every source of bad news.
+
+EventBridge envelopes are parsed through a registry keyed by (source, detail-type), one small
+function per kind; a kind not in the registry is a no-op (an empty list), and a message that is
+not an envelope at all raises ``EventParseError`` so the caller can keep it raw and move on.
+The daemon's queue consumer and the ``events`` ingest both go through ``parse_envelope``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from analytics.errors import AnalyticsError
+
+__all__ = [
+    "EventParseError",
+    "InterruptionEvent",
+    "Kind",
+    "parse_envelope",
+    "unparseable_event",
+]
+
+
+class Kind(StrEnum):
+    SPOT_INTERRUPTION_WARNING = "spot_interruption_warning"
+    REBALANCE_RECOMMENDATION = "rebalance_recommendation"
+    INSTANCE_STATE_CHANGE = "instance_state_change"
+    HEALTH = "health"
+    CAPACITY_LOSS = "capacity_loss"  # implied by a capacity trace
+    UNPARSEABLE = "unparseable"
+
+
+class EventParseError(AnalyticsError):
+    """The message is not an EventBridge envelope spotfleet can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class InterruptionEvent:
+    event_id: str
+    kind: Kind
+    ts: datetime  # UTC, naive
+    source: str
+    raw: str
+    region: str | None = None
+    instance_id: str | None = None
+    detail: str | None = None
+    pool: str | None = None
+    nodes_lost: int | None = None
+
+
+_Parser = Callable[[Mapping[str, Any], Mapping[str, Any], str], list[InterruptionEvent]]
+_PARSERS: dict[tuple[str, str], _Parser] = {}
+
+
+def _parses(source: str, detail_type: str) -> Callable[[_Parser], _Parser]:
+    def register(parser: _Parser) -> _Parser:
+        _PARSERS[(source, detail_type)] = parser
+        return parser
+
+    return register
+
+
+def _time(envelope: Mapping[str, Any]) -> datetime:
+    value = envelope.get("time")
+    if not isinstance(value, str):
+        raise EventParseError("the envelope has no 'time'")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise EventParseError(f"'time' {value!r} is not an ISO 8601 time") from exc
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _instance_event(kind: Kind, detail_key: str | None) -> _Parser:
+    def parse(
+        envelope: Mapping[str, Any], detail: Mapping[str, Any], raw: str
+    ) -> list[InterruptionEvent]:
+        instance = detail.get("instance-id")
+        if not isinstance(instance, str) or not instance:
+            raise EventParseError(f"{envelope.get('detail-type')} has no detail.instance-id")
+        return [
+            InterruptionEvent(
+                event_id=_event_id(envelope, raw),
+                kind=kind,
+                ts=_time(envelope),
+                source=str(envelope["source"]),
+                raw=raw,
+                region=_region(envelope),
+                instance_id=instance,
+                detail=str(detail[detail_key]) if detail_key and detail.get(detail_key) else None,
+            )
+        ]
+
+    return parse
+
+
+_parses("aws.ec2", "EC2 Spot Instance Interruption Warning")(
+    _instance_event(Kind.SPOT_INTERRUPTION_WARNING, "instance-action")
+)
+_parses("aws.ec2", "EC2 Instance Rebalance Recommendation")(
+    _instance_event(Kind.REBALANCE_RECOMMENDATION, None)
+)
+_parses("aws.ec2", "EC2 Instance State-change Notification")(
+    _instance_event(Kind.INSTANCE_STATE_CHANGE, "state")
+)
+
+
+@_parses("aws.health", "AWS Health Event")
+def _health(
+    envelope: Mapping[str, Any], detail: Mapping[str, Any], raw: str
+) -> list[InterruptionEvent]:
+    """One event per affected instance (a scheduled change can name many), or one for the
+    account when it names none."""
+    code = detail.get("eventTypeCode")
+    if not isinstance(code, str):
+        raise EventParseError("AWS Health Event has no detail.eventTypeCode")
+    entities = detail.get("affectedEntities") or []
+    instances = [
+        str(e["entityValue"])
+        for e in entities
+        if isinstance(e, Mapping) and str(e.get("entityValue", "")).startswith("i-")
+    ]
+    base = _event_id(envelope, raw)
+    return [
+        InterruptionEvent(
+            event_id=f"{base}:{instance}" if instance else base,
+            kind=Kind.HEALTH,
+            ts=_time(envelope),
+            source="aws.health",
+            raw=raw,
+            region=_region(envelope),
+            instance_id=instance,
+            detail=code,
+        )
+        for instance in (instances or [None])
+    ]
+
+
+def _region(envelope: Mapping[str, Any]) -> str | None:
+    region = envelope.get("region")
+    return region if isinstance(region, str) and region else None
+
+
+def _event_id(envelope: Mapping[str, Any], raw: str) -> str:
+    """The envelope's own id; a hash of the payload when it has none, so a redelivery of the
+    same message is still recognised as the same event."""
+    given = envelope.get("id")
+    if isinstance(given, str) and given:
+        return given
+    return "sha256-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def parse_envelope(message: str | Mapping[str, Any]) -> list[InterruptionEvent]:
+    """Parse one EventBridge envelope. Unknown (source, detail-type): ``[]``.
+
+    Raises ``EventParseError`` when the message is not an envelope: not JSON, no source,
+    detail-type or detail, or a known kind missing the fields it must have.
+    """
+    if isinstance(message, str):
+        raw = message
+        try:
+            envelope = json.loads(message)
+        except json.JSONDecodeError as exc:
+            raise EventParseError(f"not JSON ({exc.msg} at position {exc.pos})") from exc
+    else:
+        envelope = message
+        raw = json.dumps(message, sort_keys=True, default=str)
+    if not isinstance(envelope, Mapping):
+        raise EventParseError("not a JSON object")
+    source, detail_type = envelope.get("source"), envelope.get("detail-type")
+    if not isinstance(source, str) or not isinstance(detail_type, str):
+        raise EventParseError("not an EventBridge envelope: needs 'source' and 'detail-type'")
+    detail = envelope.get("detail")
+    if not isinstance(detail, Mapping):
+        raise EventParseError(f"{detail_type}: 'detail' must be an object")
+    parser = _PARSERS.get((source, detail_type))
+    return parser(envelope, detail, raw) if parser else []
+
+
+def unparseable_event(raw: str, problem: str, received_at: datetime) -> InterruptionEvent:
+    """What the history keeps of a message that could not be parsed."""
+    return InterruptionEvent(
+        event_id="sha256-" + hashlib.sha256(raw.encode()).hexdigest()[:32],
+        kind=Kind.UNPARSEABLE,
+        ts=received_at,
+        source="unparseable",
+        raw=raw,
+        detail=problem,
+    )
