@@ -16,7 +16,9 @@ __all__ = ["BAND_PRIOR", "load_advisor_bands"]
 BAND_PRIOR = (0.025, 0.075, 0.125, 0.175, 0.25)
 
 
-def load_advisor_bands(path: Path, *, operating_system: str = "Linux") -> dict[tuple[str, str], int]:
+def load_advisor_bands(
+    path: Path, *, operating_system: str = "Linux"
+) -> dict[tuple[str, str], int]:
     """Map (region, instance_type) to the advisor band index (0..4)."""
     try:
         raw: dict[str, Any] = json.loads(path.read_text())

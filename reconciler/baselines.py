@@ -1,4 +1,4 @@
-"""The two baselines the model must beat: 1 − 24 h availability, and an EWMA of transitions."""
+"""The two baselines the model must beat: 1 - 24 h availability, and an EWMA of transitions."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def ewma_transitions(
     """(len(ticks), pools): P(loss within H) from an EWMA of changes per tick, causal.
 
     About half the changes are losses, so a change rate r per tick gives
-    P(loss within h ticks) = 1 − exp(−r·h/2).
+    P(loss within h ticks) = 1 - exp(-r·h/2).
     """
     at = np.asarray(ticks, dtype=np.int64)
     up = capacity > 0
@@ -48,5 +48,3 @@ def ewma_transitions(
     h = horizon_ticks(horizon_seconds, gap_seconds)
     out: npt.NDArray[np.float64] = 1.0 - np.exp(-rates[:, at].T * h / 2.0)
     return out
-
-

@@ -45,12 +45,20 @@ def _fail(exc: ReconcilerError) -> typer.Exit:
 def train(
     traces: Annotated[Path, typer.Option(help="a spot-traces collection folder")],
     prices: Annotated[Path, typer.Option(help="replay-prices.json")] = DEFAULT_PRICES,
-    accelerator: Annotated[str | None, typer.Option(help="accelerator tag (default: the first pool's)")] = None,
-    advisor: Annotated[Path | None, typer.Option(help="spot-advisor-data.json (default: beside --prices)")] = None,
-    end_day: Annotated[float | None, typer.Option(help="fit on ticks before this day (default: all)")] = None,
+    accelerator: Annotated[
+        str | None, typer.Option(help="accelerator tag (default: the first pool's)")
+    ] = None,
+    advisor: Annotated[
+        Path | None, typer.Option(help="spot-advisor-data.json (default: beside --prices)")
+    ] = None,
+    end_day: Annotated[
+        float | None, typer.Option(help="fit on ticks before this day (default: all)")
+    ] = None,
     horizon: Annotated[float, typer.Option(help="prediction horizon, seconds")] = 1800.0,
     trees: Annotated[int, typer.Option(help="boosting rounds")] = _MODEL.num_trees,
-    out_dir: Annotated[Path, typer.Option("--out", help="artifact folder (model.txt + model.json)")] = Path("var/model"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="artifact folder (model.txt + model.json)")
+    ] = Path("var/model"),
 ) -> None:
     """Fit the interruption model on a time split and write its artifact."""
     try:
@@ -63,17 +71,32 @@ def train(
         advisor_path = advisor or (prices.parent / "spot-advisor-data.json")
         bands = load_advisor_bands(advisor_path) if advisor_path.exists() else None
         market = collection.market(price, bands)
-        end = collection.n_ticks if end_day is None else day_to_tick(end_day, collection.gap_seconds, collection.n_ticks)
+        end = (
+            collection.n_ticks
+            if end_day is None
+            else day_to_tick(end_day, collection.gap_seconds, collection.n_ticks)
+        )
         settings = ModelSettings(horizon_s=horizon, num_trees=trees)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
             task = progress.add_task("boosting (held-out fit, then final fit)", total=2 * trees)
             model = train_model(
-                market, end=end, settings=settings, on_iteration=lambda done, total: progress.update(task, completed=done, total=total)
+                market,
+                end=end,
+                settings=settings,
+                on_iteration=lambda done, total: progress.update(task, completed=done, total=total),
             )
         model.save(out_dir)
     except ReconcilerError as exc:
         raise _fail(exc) from exc
-    table = Table(title=f"held-out ({model.meta['rows']['holdout']} pool-ticks, horizon {horizon:.0f} s)")
+    table = Table(
+        title=f"held-out ({model.meta['rows']['holdout']} pool-ticks, horizon {horizon:.0f} s)"
+    )
     for col in ("scorer", "AUC", "Brier", "ECE"):
         table.add_column(col)
     for name, m in model.meta["holdout"].items():
@@ -87,23 +110,46 @@ def backtest(
     traces: Annotated[Path, typer.Option(help="a spot-traces collection folder")],
     prices: Annotated[Path, typer.Option(help="replay-prices.json")] = DEFAULT_PRICES,
     k: Annotated[int, typer.Option("--k", help="target ready nodes K")] = 4,
-    start_day: Annotated[float | None, typer.Option(help="first scored day (earlier ticks are history)")] = None,
-    end_day: Annotated[float | None, typer.Option(help="end of the window, days (default: trace end)")] = None,
-    accelerator: Annotated[str | None, typer.Option(help="accelerator tag (default: the first pool's)")] = None,
+    start_day: Annotated[
+        float | None, typer.Option(help="first scored day (earlier ticks are history)")
+    ] = None,
+    end_day: Annotated[
+        float | None, typer.Option(help="end of the window, days (default: trace end)")
+    ] = None,
+    accelerator: Annotated[
+        str | None, typer.Option(help="accelerator tag (default: the first pool's)")
+    ] = None,
     cold_start: Annotated[float, typer.Option(help="launch to ready, seconds")] = 300.0,
-    advisor: Annotated[Path | None, typer.Option(help="spot-advisor-data.json (default: beside --prices)")] = None,
-    policy: Annotated[list[str] | None, typer.Option(help=f"policies to run (default: all of {', '.join(POLICY_NAMES)})")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="write REPLAY.md's JSON list here")] = None,
-    plot: Annotated[Path | None, typer.Option(help="draw ready capacity and cost over time (PNG)")] = None,
-    horizon: Annotated[float, typer.Option(help="the model's prediction horizon, seconds")] = 1800.0,
-    max_loss: Annotated[float, typer.Option(help="planner: no launch above this predicted loss")] = _PLANNER.max_loss,
-    spare_risk: Annotated[float, typer.Option(help="planner: one spare per this much expected loss")] = _PLANNER.spare_risk,
+    advisor: Annotated[
+        Path | None, typer.Option(help="spot-advisor-data.json (default: beside --prices)")
+    ] = None,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(help=f"policies to run (default: all of {', '.join(POLICY_NAMES)})"),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write REPLAY.md's JSON list here")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="draw ready capacity and cost over time (PNG)")
+    ] = None,
+    horizon: Annotated[
+        float, typer.Option(help="the model's prediction horizon, seconds")
+    ] = 1800.0,
+    max_loss: Annotated[
+        float, typer.Option(help="planner: no launch above this predicted loss")
+    ] = _PLANNER.max_loss,
+    spare_risk: Annotated[
+        float, typer.Option(help="planner: one spare per this much expected loss")
+    ] = _PLANNER.spare_risk,
     quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
 ) -> None:
-    """Replay recorded spot capacity against every policy (REPLAY.md) and report cost and availability."""
+    """Replay recorded spot capacity against every policy (REPLAY.md): cost and availability."""
     unknown = [p for p in policy or () if p not in POLICY_NAMES]
     if unknown:
-        console.print(f"[red]error:[/red] unknown policy {unknown}; choose from {', '.join(POLICY_NAMES)}")
+        console.print(
+            f"[red]error:[/red] unknown policy {unknown}; choose from {', '.join(POLICY_NAMES)}"
+        )
         raise typer.Exit(code=2)
     config = BacktestConfig(
         traces=traces,
@@ -126,15 +172,14 @@ def backtest(
         console.print(f"[yellow]warning:[/yellow] {w}")
     c = run.collection
     title = (
-        f"{c.folder.name} {c.tag} ×{len(c.stems)} pools, ticks {run.start}..{run.end} "
+        f"{c.folder.name} {c.tag} x{len(c.stems)} pools, ticks {run.start}..{run.end} "
         f"({c.gap_seconds} s), K={k}, cold start {cold_start:.0f} s"
     )
     out.print(results_table(run.results, title))
     if run.model is not None:
         held = run.model.meta["holdout"]
         out.print(
-            "model held-out AUC "
-            + ", ".join(f"{name} {m['auc']:.3f}" for name, m in held.items())
+            "model held-out AUC " + ", ".join(f"{name} {m['auc']:.3f}" for name, m in held.items())
         )
     if json_out is not None:
         write_json(run.results, json_out)
@@ -142,5 +187,3 @@ def backtest(
     if plot is not None:
         plot_results(run.results, k=k, gap_seconds=c.gap_seconds, path=plot)
         console.print(f"wrote {plot}")
-
-

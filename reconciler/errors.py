@@ -1,9 +1,9 @@
 """Errors raised by the reconciler.
 
     ReconcilerError                 anything the reconciler refuses
-    ├── MarketDataError             a trace folder, price file or advisor file is missing or malformed
+    ├── MarketDataError             a trace folder, price or advisor file is missing or malformed
     ├── WindowError                 a backtest window is empty or outside the traces
-    ├── ModelError                  a model artifact is missing, malformed, or does not fit the features
+    ├── ModelError                  a model artifact is missing, malformed, or of other features
     │   └── NotEnoughHistoryError   too few labelled ticks before the window to fit a model
     ├── PolicyError                 a replay policy returned a decision the rules forbid
     └── HistoryReadError            the DuckDB history could not be read into market series

@@ -64,7 +64,9 @@ def _peer_matrix(series: MarketSeries) -> npt.NDArray[np.float64]:
     return peer
 
 
-def _peer_mean(peer: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def _peer_mean(
+    peer: npt.NDArray[np.float64], values: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """Mean of ``values`` (pools, n) over each pool's peers; NaN for a pool with none."""
     counts = peer.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -73,14 +75,18 @@ def _peer_mean(peer: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -
     return out
 
 
-def compute_features(series: MarketSeries, ticks: Sequence[int] | npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+def compute_features(
+    series: MarketSeries, ticks: Sequence[int] | npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
     """Features (len(ticks), pools, len(FEATURES)) at each tick, from ticks 0..t only."""
     at = np.asarray(ticks, dtype=np.int64)
     n_pools, n_ticks = series.capacity.shape
     if at.size == 0:
         return np.zeros((0, n_pools, len(FEATURES)))
     if at.min() < 0 or at.max() >= n_ticks:
-        raise IndexError(f"feature ticks {at.min()}..{at.max()} outside the series (0..{n_ticks - 1})")
+        raise IndexError(
+            f"feature ticks {at.min()}..{at.max()} outside the series (0..{n_ticks - 1})"
+        )
     gap = series.gap_seconds
     w1h, w6h, w24h, w7d = (window_ticks_of(s, gap) for s in (HOUR, 6 * HOUR, DAY, WEEK))
     # The slice [lo, hi) holds every tick any window of any requested tick can reach.

@@ -41,6 +41,13 @@ class MarketSeries:
     spot_price: npt.NDArray[np.float64]  # $/h; may be a broadcast view of a constant
     on_demand_price: npt.NDArray[np.float64]  # (pools,) $/h
     advisor_band: npt.NDArray[np.float64]  # (pools,) 0..4, NaN where unknown
+    # (pools,) the first tick with a real observation of each pool; earlier ticks are fill.
+    observed_from: npt.NDArray[np.int64] | None = None
+
+    def first_observed(self) -> npt.NDArray[np.int64]:
+        if self.observed_from is None:
+            return np.zeros(len(self.pools), dtype=np.int64)
+        return self.observed_from
 
     @property
     def n_ticks(self) -> int:
@@ -56,4 +63,5 @@ class MarketSeries:
             spot_price=self.spot_price[:, :end],
             on_demand_price=self.on_demand_price,
             advisor_band=self.advisor_band,
+            observed_from=self.observed_from,
         )

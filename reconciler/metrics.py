@@ -47,7 +47,9 @@ class CalibrationBin:
     observed: float
 
 
-def calibration(labels: FloatArray, probabilities: FloatArray, bins: int = 10) -> list[CalibrationBin]:
+def calibration(
+    labels: FloatArray, probabilities: FloatArray, bins: int = 10
+) -> list[CalibrationBin]:
     """Reliability table: in each probability bin, the mean prediction and the observed rate."""
     y = np.asarray(labels, dtype=np.float64)
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
@@ -58,7 +60,15 @@ def calibration(labels: FloatArray, probabilities: FloatArray, bins: int = 10) -
         mask = which == b
         n = int(mask.sum())
         if n:
-            out.append(CalibrationBin(float(edges[b]), float(edges[b + 1]), n, float(p[mask].mean()), float(y[mask].mean())))
+            out.append(
+                CalibrationBin(
+                    float(edges[b]),
+                    float(edges[b + 1]),
+                    n,
+                    float(p[mask].mean()),
+                    float(y[mask].mean()),
+                )
+            )
     return out
 
 

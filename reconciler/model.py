@@ -72,7 +72,7 @@ def advisor_prior(band: float, horizon_s: float, floor: float) -> float:
     """
     monthly = BAND_PRIOR[int(band)] if not math.isnan(band) else BAND_PRIOR[-1]
     per_horizon = 1.0 - (1.0 - monthly) ** (horizon_s / MONTH_S)
-    return max(per_horizon, floor)
+    return float(max(per_horizon, floor))
 
 
 def fingerprint(series: MarketSeries, end: int) -> str:
@@ -86,10 +86,16 @@ def fingerprint(series: MarketSeries, end: int) -> str:
 
 def _rows(
     series: MarketSeries, ticks: npt.NDArray[np.int64], known_until: int, horizon_s: float
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:
     feats = compute_features(series, ticks)  # (n, P, F)
     labels = loss_labels(
-        series.capacity, ticks, horizon_seconds=horizon_s, gap_seconds=series.gap_seconds, known_until=known_until
+        series.capacity,
+        ticks,
+        horizon_seconds=horizon_s,
+        gap_seconds=series.gap_seconds,
+        known_until=known_until,
     )
     mask = ~np.isnan(labels)
     tick_of = np.broadcast_to(ticks[:, None], labels.shape)[mask]
@@ -136,7 +142,8 @@ def load_model(folder: Path) -> TrainedModel:
         booster = lgb.Booster(model_file=str(folder / "model.txt"))
     except (OSError, ValueError, lgb.basic.LightGBMError) as exc:
         raise ModelError(
-            f"{folder}: no readable model artifact ({exc}); run `python -m reconciler train --out {folder}`"
+            f"{folder}: no readable model artifact ({exc}); "
+            f"run `python -m reconciler train --out {folder}`"
         ) from exc
     if tuple(meta.get("features", ())) != FEATURES:
         raise ModelError(
@@ -213,7 +220,10 @@ def train_model(
     y_held = y[held]
     p_avail = availability_baseline(x[held])
     ewma_all = ewma_transitions(
-        series.capacity[:, :end], np.arange(end), gap_seconds=gap, horizon_seconds=settings.horizon_s
+        series.capacity[:, :end],
+        np.arange(end),
+        gap_seconds=gap,
+        horizon_seconds=settings.horizon_s,
     )
     p_ewma = ewma_all[tick_of[held], pool_of[held]]
     start_dt = datetime.fromtimestamp(series.t0, tz=UTC)

@@ -51,7 +51,7 @@ def region_of_zone(zone: str) -> str:
 
 
 def day_to_tick(day: float, gap_seconds: int, n_ticks: int) -> int:
-    """REPLAY.md: a window day starts at ``floor(day × 86400 / gap)``, clipped to the trace."""
+    """REPLAY.md: a window day starts at ``floor(day x 86400 / gap)``, clipped to the trace."""
     return min(max(math.floor(day * 86400 / gap_seconds), 0), n_ticks)
 
 
@@ -131,7 +131,9 @@ def load_collection(folder: Path, accelerator: str | None = None) -> TraceCollec
     """Read every ``*.json`` of ``folder`` for one accelerator tag (default: the first pool's)."""
     files = sorted(folder.glob("*.json"), key=lambda p: p.stem)
     if not files:
-        raise MarketDataError(f"{folder}: no *.json trace files; point --traces at a collection folder")
+        raise MarketDataError(
+            f"{folder}: no *.json trace files; point --traces at a collection folder"
+        )
     tags = [f.stem.split("_", 1)[1] if "_" in f.stem else "" for f in files]
     tag = accelerator if accelerator is not None else tags[0]
     chosen = [f for f, t in zip(files, tags, strict=True) if t == tag]
@@ -159,7 +161,9 @@ def load_collection(folder: Path, accelerator: str | None = None) -> TraceCollec
             TraceLengthWarning,
             stacklevel=2,
         )
-    capacity = np.array([s[:shortest] for s in series], dtype=np.int32).reshape(len(series), shortest)
+    capacity = np.array([s[:shortest] for s in series], dtype=np.int32).reshape(
+        len(series), shortest
+    )
     return TraceCollection(
         folder=folder,
         tag=tag,

@@ -21,7 +21,7 @@ __all__ = [
 
 
 class PoolFilter(Protocol):
-    name: str
+    name: ClassVar[str]
 
     def reject(self, pool: PoolView, held: int) -> str | None:
         """None to keep the pool, else why it is rejected."""
@@ -58,11 +58,18 @@ class LossBelow:
     def reject(self, pool: PoolView, held: int) -> str | None:
         if pool.loss_probability <= self.max_loss:
             return None
-        return f"{pool.name}: predicted loss {pool.loss_probability:.2f} > {self.max_loss:.2f} ({pool.basis})"
+        return (
+            f"{pool.name}: predicted loss {pool.loss_probability:.2f} > {self.max_loss:.2f} "
+            f"({pool.basis})"
+        )
 
 
 def default_filters(settings: PlannerSettings) -> tuple[PoolFilter, ...]:
-    return (HasFreeSlot(), PriceBelowOnDemand(settings.max_price_ratio), LossBelow(settings.max_loss))
+    return (
+        HasFreeSlot(),
+        PriceBelowOnDemand(settings.max_price_ratio),
+        LossBelow(settings.max_loss),
+    )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 The rules (docs/deciding.md has the long form):
 
 1. Filters decide which pools may take a launch (free slot, price, predicted loss).
-2. Kept pools are ranked by expected $/h (price + loss rate × cost of a loss + crowding).
+2. Kept pools are ranked by expected $/h (price + loss rate x cost of a loss + crowding).
 3. A held node whose pool's loss is above ``move_risk`` is *moving* if a kept pool is at
    least ``min_gain`` safer: its replacement is launched now, and it is drained only
    once enough healthy nodes are ready (launch first, drain after).
@@ -67,7 +67,13 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
 
     def ranked() -> list[ScoredPool]:
         scored = [
-            score_pool(p, zone_nodes=zone_nodes, horizon_s=snapshot.horizon_s, cold_start_s=snapshot.cold_start_s, settings=s)
+            score_pool(
+                p,
+                zone_nodes=zone_nodes,
+                horizon_s=snapshot.horizon_s,
+                cold_start_s=snapshot.cold_start_s,
+                settings=s,
+            )
             for p in result.kept
             if held[p.name] < p.capacity
         ]
@@ -136,7 +142,11 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
         for pool in risky:
             while serving_spot < k_spot and held[pool.name] < pool.capacity:
                 actions.append(
-                    LaunchSpot(pool.name, f"no pool under the loss cap can reach K={k}; {result.rejected[pool.name][1]}")
+                    LaunchSpot(
+                        pool.name,
+                        f"no pool under the loss cap can reach K={k}; "
+                        + result.rejected[pool.name][1],
+                    )
                 )
                 held[pool.name] += 1
                 planned[pool.name] += 1
@@ -146,15 +156,22 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
     od_needed = max(floor, k - serving_spot) if s.on_demand_fallback else floor
     for _ in range(len(on_demand), od_needed):
         region = snapshot.pools[0].region if snapshot.pools else None
-        actions.append(LaunchOnDemand(region, f"spot can hold {serving_spot} of K={k}: on-demand fills the rest"))
+        actions.append(
+            LaunchOnDemand(
+                region, f"spot can hold {serving_spot} of K={k}: on-demand fills the rest"
+            )
+        )
     ready_spot = sum(1 for n in spot if n.ready(now))
     od_keep = max(floor, k - ready_spot)
     od_drainable = sorted(
-        (n for n in on_demand if n.launched_at + s.on_demand_dwell_s <= now), key=lambda n: n.launched_at
+        (n for n in on_demand if n.launched_at + s.on_demand_dwell_s <= now),
+        key=lambda n: n.launched_at,
     )
     od_drained = 0
     for node in od_drainable[: max(0, len(on_demand) - od_keep)]:
-        actions.append(Drain(node.node_id, None, f"{ready_spot} spot nodes ready ≥ K={k}: back to spot"))
+        actions.append(
+            Drain(node.node_id, None, f"{ready_spot} spot nodes ready ≥ K={k}: back to spot")
+        )
         od_drained += 1
 
     # 3 (after). Drain moving nodes once the healthy ones ready can serve without them.
@@ -162,7 +179,11 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
     for node in sorted(moving, key=loss, reverse=True):
         if ready_healthy >= wanted:
             actions.append(
-                Drain(node.node_id, node.pool, f"moved ahead of predicted loss {loss(node):.2f} > {s.move_risk:.2f}")
+                Drain(
+                    node.node_id,
+                    node.pool,
+                    f"moved ahead of predicted loss {loss(node):.2f} > {s.move_risk:.2f}",
+                )
             )
             planned[node.pool] -= 1  # type: ignore[index]
 
@@ -180,21 +201,42 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
             if surplus <= 0 or ready_healthy - 1 < wanted:
                 break
             actions.append(
-                Drain(node.node_id, node.pool, f"surplus: {len(healthy)} healthy > K={k} + spare {spare}")
+                Drain(
+                    node.node_id,
+                    node.pool,
+                    f"surplus: {len(healthy)} healthy > K={k} + spare {spare}",
+                )
             )
             planned[node.pool] -= 1  # type: ignore[index]
             ready_healthy -= 1
             surplus -= 1
 
-    verdicts = _verdicts(snapshot.pools, result.rejected, ranked_all=first_ranking, held_pools=set(held))
-    placement = _placement(snapshot, planned, first_ranking, len(on_demand) + max(0, od_needed - len(on_demand)) - od_drained, spare, expected, s)
+    verdicts = _verdicts(
+        snapshot.pools, result.rejected, ranked_all=first_ranking, held_pools=set(held)
+    )
+    placement = _placement(
+        snapshot,
+        planned,
+        first_ranking,
+        len(on_demand) + max(0, od_needed - len(on_demand)) - od_drained,
+        spare,
+        expected,
+        s,
+    )
     summary = (
-        f"{snapshot.fleet.name}: K={k}, spot {len(spot)} held ({ready_spot} ready), on-demand {len(on_demand)}; "
+        f"{snapshot.fleet.name}: K={k}, spot {len(spot)} held ({ready_spot} ready), "
+        f"on-demand {len(on_demand)}; "
         f"expected losses {expected:.2f}/{snapshot.horizon_s / 60:.0f}min → spare {spare}; "
         f"{len(actions)} action(s)"
     )
     digest = hashlib.sha256(f"{snapshot.fleet.name}|{now}|{placement}".encode()).hexdigest()[:12]
-    return Plan(decision_id=digest, placement=placement, actions=tuple(actions), verdicts=verdicts, summary=summary)
+    return Plan(
+        decision_id=digest,
+        placement=placement,
+        actions=tuple(actions),
+        verdicts=verdicts,
+        summary=summary,
+    )
 
 
 def _verdicts(
@@ -228,7 +270,10 @@ def _placement(
     s: PlannerSettings,
 ) -> Placement:
     order = [sp.pool.name for sp in ranking]
-    holding = sorted((p for p, n in planned.items() if n > 0), key=lambda p: (order.index(p) if p in order else len(order), p))
+    holding = sorted(
+        (p for p, n in planned.items() if n > 0),
+        key=lambda p: (order.index(p) if p in order else len(order), p),
+    )
     rest = [p for p in order if p not in holding]
     entries = [PlacementPool(p, i, planned[p]) for i, p in enumerate(holding)]
     entries += [PlacementPool(p, len(entries) + i, 0) for i, p in enumerate(rest)]

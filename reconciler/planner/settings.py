@@ -14,7 +14,7 @@ class PlannerSettings:
     max_loss: float = 0.30
     max_price_ratio: float = 0.90
     # Scoring: a lost node costs its cold start plus the work it was doing, valued at
-    # on-demand price × unserved_weight per node-hour (an unserved tick stops the fleet).
+    # on-demand price x unserved_weight per node-hour (an unserved tick stops the fleet).
     work_lost_s: float = 120.0
     unserved_weight: float = 4.0
     spread_penalty: float = 0.05  # per node already in the same zone, as a share of the price

@@ -20,7 +20,14 @@ from reconciler.traces import TraceCollection, load_collection, load_prices, win
 
 __all__ = ["POLICY_NAMES", "BacktestConfig", "BacktestRun", "run_backtest"]
 
-POLICY_NAMES = ("on_demand", "single_pool", "even_spread", "spread_with_fallback", "planner", "planner_no_model")
+POLICY_NAMES = (
+    "on_demand",
+    "single_pool",
+    "even_spread",
+    "spread_with_fallback",
+    "planner",
+    "planner_no_model",
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,9 @@ def _policy(name: str, config: BacktestConfig, progress: Progress) -> Policy:
         return SpreadWithFallback()
     if name in ("planner", "planner_no_model"):
         use_model = name == "planner"
-        task = progress.add_task("fit model (ticks before the window)", total=None, visible=use_model)
+        task = progress.add_task(
+            "fit model (ticks before the window)", total=None, visible=use_model
+        )
 
         def on_iteration(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
@@ -85,7 +94,9 @@ def run_backtest(config: BacktestConfig, *, show_progress: bool = True) -> Backt
         advisor_path = config.prices.parent / "spot-advisor-data.json"
     advisor = load_advisor_bands(advisor_path) if advisor_path is not None else None
     market = collection.market(prices, advisor)
-    start, end = window_ticks(collection.n_ticks, collection.gap_seconds, config.start_day, config.end_day)
+    start, end = window_ticks(
+        collection.n_ticks, collection.gap_seconds, config.start_day, config.end_day
+    )
     results: list[ReplayResult] = []
     model: TrainedModel | None = None
     columns = (

@@ -10,7 +10,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 from reconciler.errors import PolicyError, WindowError
 from reconciler.market import MarketSeries
 from reconciler.replay.types import Decision, Node, Observation, Policy, ReplaySetup
@@ -79,7 +78,9 @@ def replay(
 ) -> ReplayResult:
     """Score ``policy`` on ticks ``start .. end-1`` of ``market`` (REPLAY.md, to the letter)."""
     if not 0 <= start < end <= market.n_ticks:
-        raise WindowError(f"window ticks {start}..{end} are outside the traces (0..{market.n_ticks})")
+        raise WindowError(
+            f"window ticks {start}..{end} are outside the traces (0..{market.n_ticks})"
+        )
     if k < 1:
         raise WindowError(f"K is {k}; the fleet must serve with at least one node")
     data = market.capacity
@@ -90,7 +91,9 @@ def replay(
     spot_price = [float(market.spot_price[p, 0]) for p in range(len(market.pools))]
     od_price = float(market.on_demand_price[0])
     # The policy learns names, prices and the history up to the first scored tick, nothing later.
-    setup = ReplaySetup(market=market.prefix(start + 1), start=start, end=end, k=k, ready_delay=delay)
+    setup = ReplaySetup(
+        market=market.prefix(start + 1), start=start, end=end, k=k, ready_delay=delay
+    )
     policy.reset(setup)
 
     # Nodes in launch order: node ids grow with launch order, so "most recently launched
@@ -140,7 +143,9 @@ def replay(
         for target in decision.launches:
             if target is not None:
                 if not 0 <= target < len(counts):
-                    raise PolicyError(f"policy {policy.name!r} launched into pool {target}, which does not exist")
+                    raise PolicyError(
+                        f"policy {policy.name!r} launched into pool {target}, which does not exist"
+                    )
                 if counts[target] >= int(data[target, t]):
                     launch_failures += 1
                     continue
@@ -187,5 +192,3 @@ def replay(
         spot_node_hours=spot_ticks * hours_per_tick,
         timeline=tuple(timeline),
     )
-
-

@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
-from reconciler.baselines import availability_baseline
+from reconciler.decide import predict_losses
 from reconciler.features import compute_features
 from reconciler.market import MarketSeries
-from reconciler.model import ModelSettings, TrainedModel, advisor_prior, train_model
+from reconciler.model import ModelSettings, TrainedModel, train_model
 from reconciler.planner import (
     Drain,
     FleetDeclaration,
@@ -30,33 +29,7 @@ from reconciler.planner import (
 )
 from reconciler.replay.types import Decision, Observation, ReplaySetup
 
-__all__ = ["PlannerPolicy", "predict_losses"]
-
-
-def predict_losses(
-    features: npt.NDArray[np.float64],
-    *,
-    model: TrainedModel | None,
-    history_s: npt.NDArray[np.float64],
-    advisor_band: npt.NDArray[np.float64],
-    horizon_s: float,
-    settings: ModelSettings,
-) -> tuple[npt.NDArray[np.float64], list[str]]:
-    """Loss probability and its basis per pool, from one tick's features (pools, F).
-
-    Pools watched for less than ``min_history_s`` get their advisor prior instead.
-    """
-    if model is not None:
-        probs = model.predict_features(features)
-        basis = ["model"] * len(probs)
-    else:
-        probs = np.clip(availability_baseline(features), 0.0, 1.0)
-        basis = ["baseline"] * len(probs)
-    for i in range(len(probs)):
-        if history_s[i] < settings.min_history_s:
-            probs[i] = advisor_prior(float(advisor_band[i]), horizon_s, settings.prior_floor)
-            basis[i] = "advisor_prior"
-    return probs, basis
+__all__ = ["PlannerPolicy"]
 
 
 @dataclass
@@ -75,7 +48,10 @@ class PlannerPolicy:
         if self.use_model:
             # setup.market ends at the first scored tick: labels stop before it.
             self.model = train_model(
-                setup.market, end=setup.start, settings=self.model_settings, on_iteration=self.on_train_iteration
+                setup.market,
+                end=setup.start,
+                settings=self.model_settings,
+                on_iteration=self.on_train_iteration,
             )
         self._last_held: set[int] = set()
         self._terminated: set[int] = set()

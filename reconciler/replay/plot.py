@@ -25,7 +25,9 @@ def plot_results(results: Sequence[ReplayResult], *, k: int, gap_seconds: int, p
         days = ticks * gap_seconds / 86400
         ready = np.array([rec.ready for rec in r.timeline])
         cost = np.cumsum([rec.cost for rec in r.timeline])
-        ax_ready.step(days, ready, where="post", label=f"{r.policy} ({r.availability:.3f})", linewidth=0.8)
+        ax_ready.step(
+            days, ready, where="post", label=f"{r.policy} ({r.availability:.3f})", linewidth=0.8
+        )
         ax_cost.plot(days, cost, label=f"{r.policy} ({r.cost_ratio:.3f})", linewidth=1.0)
     ax_ready.axhline(k, color="black", linestyle=":", linewidth=0.8)
     ax_ready.set_ylabel("ready nodes")

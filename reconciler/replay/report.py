@@ -21,7 +21,18 @@ def write_json(results: Sequence[ReplayResult], path: Path) -> None:
 
 def results_table(results: Sequence[ReplayResult], title: str) -> Table:
     table = Table(title=title)
-    for col in ("policy", "cost_ratio", "availability", "ready", "preempt", "fail", "launches", "od h", "spot h", "$"):
+    for col in (
+        "policy",
+        "cost_ratio",
+        "availability",
+        "ready",
+        "preempt",
+        "fail",
+        "launches",
+        "od h",
+        "spot h",
+        "$",
+    ):
         table.add_column(col, justify="left" if col == "policy" else "right", no_wrap=True)
     for r in results:
         table.add_row(

@@ -22,7 +22,11 @@ def market(
     t0: float = 0.0,
 ) -> MarketSeries:
     cap = np.array(rows, dtype=np.int32)
-    zones = list(zones) if zones is not None else [f"us-east-1{chr(ord('a') + i)}" for i in range(len(rows))]
+    zones = (
+        list(zones)
+        if zones is not None
+        else [f"us-east-1{chr(ord('a') + i)}" for i in range(len(rows))]
+    )
     pools = tuple(PoolInfo(z[:-1], z, "p3.2xlarge") for z in zones)
     return MarketSeries(
         pools=pools,
@@ -58,5 +62,7 @@ class Scripted:
 def write_traces(folder: Path, traces: dict[str, Sequence[int]], gap: int = 100) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for stem, data in traces.items():
-        (folder / f"{stem}.json").write_text(json.dumps({"metadata": {"gap_seconds": gap}, "data": list(data)}))
+        (folder / f"{stem}.json").write_text(
+            json.dumps({"metadata": {"gap_seconds": gap}, "data": list(data)})
+        )
     return folder

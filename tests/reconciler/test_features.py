@@ -15,7 +15,9 @@ F = {name: i for i, name in enumerate(FEATURES)}
 @settings(max_examples=40, deadline=None)
 @given(
     rows=st.integers(1, 3).flatmap(
-        lambda n: st.lists(st.lists(st.integers(0, 2), min_size=60, max_size=60), min_size=n, max_size=n)
+        lambda n: st.lists(
+            st.lists(st.integers(0, 2), min_size=60, max_size=60), min_size=n, max_size=n
+        )
     ),
     t=st.integers(0, 58),
     noise=st.integers(0, 2**31 - 1),
@@ -48,8 +50,10 @@ def test_runs_windows_and_losses_on_a_hand_made_trace():
     # gap 1 h: up 3 ticks, down 2, up 1.
     m = market([[1, 1, 1, 0, 0, 1]], gap=3600)
     f = compute_features(m, np.arange(6))[:, 0, :]
-    assert f[2, F["up_run_s"]] == 3 * 3600 and f[2, F["down_run_s"]] == 0
-    assert f[4, F["down_run_s"]] == 2 * 3600 and f[4, F["up_run_s"]] == 0
+    assert f[2, F["up_run_s"]] == 3 * 3600
+    assert f[2, F["down_run_s"]] == 0
+    assert f[4, F["down_run_s"]] == 2 * 3600
+    assert f[4, F["up_run_s"]] == 0
     assert f[5, F["up_run_s"]] == 3600
     assert f[5, F["since_loss_s"]] == 2 * 3600  # the drop happened at tick 3
     assert f[5, F["avail_6h"]] == 4 / 6
@@ -70,4 +74,5 @@ def test_hour_of_week_starts_monday():
     monday = 1676851200.0  # 2023-02-20 00:00 UTC, a Monday
     m = market([[1, 1]], gap=3600, t0=monday)
     f = compute_features(m, [0, 1])
-    assert f[0, 0, F["hour_of_week"]] == 0 and f[1, 0, F["hour_of_week"]] == 1
+    assert f[0, 0, F["hour_of_week"]] == 0
+    assert f[1, 0, F["hour_of_week"]] == 1

@@ -53,7 +53,8 @@ def test_held_out_metrics_for_model_and_both_baselines():
     held = m.meta["holdout"]
     assert set(held) == {"model", "baseline_1_minus_avail_24h", "baseline_ewma_transitions"}
     for scores in held.values():
-        assert 0.0 <= scores["auc"] <= 1.0 and 0.0 <= scores["brier"] <= 1.0
+        assert 0.0 <= scores["auc"] <= 1.0
+        assert 0.0 <= scores["brier"] <= 1.0
     assert held["model"]["auc"] > held["baseline_1_minus_avail_24h"]["auc"]
 
 
@@ -65,7 +66,8 @@ def test_artifact_round_trips(tmp_path):
     x = compute_features(series, [1400, 1499])
     np.testing.assert_allclose(loaded.predict_features(x), m.predict_features(x))
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
-    assert meta["horizon_s"] == 1800 and "fingerprint" in meta
+    assert meta["horizon_s"] == 1800
+    assert "fingerprint" in meta
 
 
 def test_artifact_of_other_features_is_refused(tmp_path):

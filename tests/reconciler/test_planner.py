@@ -1,4 +1,4 @@
-"""The planner: its filters and reasons, spares, moves, on-demand fallback and return, no flapping."""
+"""The planner: filters and reasons, spares, moves, on-demand fallback and return, no flapping."""
 
 from __future__ import annotations
 
@@ -19,17 +19,33 @@ NOW = 1_000_000.0
 S = PlannerSettings()
 
 
-def pool(zone: str, loss: float = 0.02, capacity: int = 1, spot: float = 0.9, od: float = 3.0) -> PoolView:
-    return PoolView(f"{zone[:-1]}/{zone}/p3.2xlarge", zone[:-1], zone, "p3.2xlarge", capacity, spot, od, loss, "model")
+def pool(
+    zone: str, loss: float = 0.02, capacity: int = 1, spot: float = 0.9, od: float = 3.0
+) -> PoolView:
+    return PoolView(
+        f"{zone[:-1]}/{zone}/p3.2xlarge",
+        zone[:-1],
+        zone,
+        "p3.2xlarge",
+        capacity,
+        spot,
+        od,
+        loss,
+        "model",
+    )
 
 
 def node(node_id: str, p: PoolView | None, age: float = 7200.0, ready: bool = True) -> FleetNode:
     launched = NOW - age
-    return FleetNode(node_id, p.name if p else None, launched, launched + 300 if ready else NOW + 100)
+    return FleetNode(
+        node_id, p.name if p else None, launched, launched + 300 if ready else NOW + 100
+    )
 
 
 def snap(pools, nodes=(), k=2, **fleet) -> Snapshot:
-    return Snapshot(NOW, FleetDeclaration("f", k, **fleet), tuple(pools), tuple(nodes), 1800.0, 300.0)
+    return Snapshot(
+        NOW, FleetDeclaration("f", k, **fleet), tuple(pools), tuple(nodes), 1800.0, 300.0
+    )
 
 
 def launches(p):
@@ -49,7 +65,10 @@ def on_demand_launches(p):
 
 def test_loss_filter_rejects_and_says_by_how_much():
     p = pool("us-east-1b", loss=0.42)
-    assert LossBelow(0.30).reject(p, 0) == "us-east-1/us-east-1b/p3.2xlarge: predicted loss 0.42 > 0.30 (model)"
+    assert (
+        LossBelow(0.30).reject(p, 0)
+        == "us-east-1/us-east-1b/p3.2xlarge: predicted loss 0.42 > 0.30 (model)"
+    )
     assert LossBelow(0.30).reject(pool("us-east-1b", loss=0.3), 0) is None
 
 
@@ -72,7 +91,11 @@ def test_first_failing_filter_is_the_reported_one():
 
 
 def test_every_pool_gets_a_verdict_with_a_reason():
-    pools = [pool("us-east-1a", loss=0.42), pool("us-east-1b", loss=0.01), pool("us-east-1c", capacity=0)]
+    pools = [
+        pool("us-east-1a", loss=0.42),
+        pool("us-east-1b", loss=0.01),
+        pool("us-east-1c", capacity=0),
+    ]
     p = plan(snap(pools, k=1))
     reasons = p.reasons()
     assert "predicted loss 0.42 > 0.30" in reasons[pools[0].name]
@@ -87,8 +110,10 @@ def test_empty_fleet_launches_k_into_the_safest_pools():
     pools = [pool("us-east-1a", 0.05), pool("us-east-1b", 0.01), pool("us-east-1c", 0.02)]
     p = plan(snap(pools, k=2))
     assert launches(p) == [pools[1].name, pools[2].name]
-    assert p.placement.pools[0].pool == pools[1].name and p.placement.pools[0].weight == 1
-    assert p.placement.desired_nodes == 2 and p.placement.on_demand_base == 0
+    assert p.placement.pools[0].pool == pools[1].name
+    assert p.placement.pools[0].weight == 1
+    assert p.placement.desired_nodes == 2
+    assert p.placement.on_demand_base == 0
 
 
 def test_spare_is_held_only_when_expected_losses_are_high():
@@ -109,7 +134,9 @@ def test_node_ahead_of_predicted_loss_is_replaced_first_and_drained_after():
     p = plan(snap(pools, [risky, safe], k=2), settings)
     assert launches(p) == [pools[2].name]  # launch first...
     assert drains(p) == []  # ...and the risky node keeps serving meanwhile
-    assert any("move ahead of predicted loss" in a.reason for a in p.actions if isinstance(a, LaunchSpot))
+    assert any(
+        "move ahead of predicted loss" in a.reason for a in p.actions if isinstance(a, LaunchSpot)
+    )
     replacement = node("3", pools[2], age=400)
     p = plan(snap(pools, [risky, safe, replacement], k=2), settings)
     assert drains(p) == ["1"]  # drain after the replacement is ready
@@ -126,7 +153,11 @@ def test_no_move_without_minimum_gain():
 
 
 def test_on_demand_fills_only_what_spot_cannot_hold():
-    pools = [pool("us-east-1a", 0.01), pool("us-east-1b", capacity=0), pool("us-east-1c", capacity=0)]
+    pools = [
+        pool("us-east-1a", 0.01),
+        pool("us-east-1b", capacity=0),
+        pool("us-east-1c", capacity=0),
+    ]
     p = plan(snap(pools, k=3), PlannerSettings(max_spare=0))
     assert launches(p) == [pools[0].name]
     assert on_demand_launches(p) == 2
@@ -136,9 +167,11 @@ def test_on_demand_fills_only_what_spot_cannot_hold():
 def test_risky_spot_is_tried_before_on_demand():
     pools = [pool("us-east-1a", 0.5), pool("us-east-1b", capacity=0)]
     p = plan(snap(pools, k=1), PlannerSettings(max_spare=0))
-    assert launches(p) == [pools[0].name] and on_demand_launches(p) == 0
+    assert launches(p) == [pools[0].name]
+    assert on_demand_launches(p) == 0
     p = plan(snap(pools, k=1), PlannerSettings(max_spare=0, risky_spot_before_on_demand=False))
-    assert launches(p) == [] and on_demand_launches(p) == 1
+    assert launches(p) == []
+    assert on_demand_launches(p) == 1
 
 
 def test_returns_to_spot_once_spot_is_ready_and_on_demand_has_dwelt():
@@ -154,13 +187,15 @@ def test_on_demand_stays_while_spot_is_still_starting():
     pools = [pool("us-east-1a"), pool("us-east-1b")]
     nodes = [node("1", pools[0]), node("2", pools[1], ready=False), node("od", None, age=99999)]
     p = plan(snap(pools, nodes, k=2))
-    assert drains(p) == [] and on_demand_launches(p) == 0
+    assert drains(p) == []
+    assert on_demand_launches(p) == 0
 
 
 def test_on_demand_floor_is_always_held():
     pools = [pool("us-east-1a"), pool("us-east-1b")]
     p = plan(snap(pools, k=2, on_demand_floor=1))
-    assert on_demand_launches(p) == 1 and len(launches(p)) == 1
+    assert on_demand_launches(p) == 1
+    assert len(launches(p)) == 1
 
 
 # No flapping ----------------------------------------------------------------------------

@@ -14,7 +14,8 @@ def test_on_demand_costs_exactly_one_and_misses_only_cold_start():
     r = replay(OnDemand(), m, k=3, start=1, end=6, cold_start_seconds=150)  # ready after 2 ticks
     assert r.cost_ratio == pytest.approx(1.0)
     assert r.availability == pytest.approx(3 / 5)
-    assert r.launches == 3 and r.preemptions == 0
+    assert r.launches == 3
+    assert r.preemptions == 0
 
 
 def test_single_pool_picks_highest_mean_availability_including_history():
@@ -22,7 +23,8 @@ def test_single_pool_picks_highest_mean_availability_including_history():
     m = market([[0, 0, 2, 2], [1, 1, 2, 2]])
     policy = SinglePool()
     r = replay(policy, m, k=2, start=2, end=4, cold_start_seconds=0)
-    assert r.launches == 2 and r.spot_node_hours == pytest.approx(2 * 2 * 100 / 3600)
+    assert r.launches == 2
+    assert r.spot_node_hours == pytest.approx(2 * 2 * 100 / 3600)
     assert r.availability == 1.0
 
 
@@ -30,7 +32,9 @@ def test_single_pool_ties_go_to_the_first_pool_by_name_and_never_spill():
     # Equal means: pool 0 (first by name) is chosen; its single slot is all it takes.
     m = market([[1, 1], [1, 1]])
     r = replay(SinglePool(), m, k=2, start=0, end=2, cold_start_seconds=0)
-    assert r.launches == 1 and r.availability == 0.0 and r.launch_failures == 0
+    assert r.launches == 1
+    assert r.availability == 0.0
+    assert r.launch_failures == 0
 
 
 def test_single_pool_keeps_nodes_elsewhere_when_the_best_pool_changes():
@@ -41,7 +45,8 @@ def test_single_pool_keeps_nodes_elsewhere_when_the_best_pool_changes():
     r = replay(SinglePool(), m, k=1, start=0, end=4, cold_start_seconds=0)
     # t0: means (1, 0) → pool 0. t1: pool 0 preempted; means (.5, .5) tie → pool 0, no slot → none.
     # t2: means (2/3, 2/3) → pool 0 free → launch. t3: held.
-    assert r.preemptions == 1 and r.launches == 2
+    assert r.preemptions == 1
+    assert r.launches == 2
     assert r.availability == pytest.approx(3 / 4)
 
 
@@ -49,7 +54,8 @@ def test_even_spread_fills_the_pool_holding_fewest_ties_by_name():
     m = market([[2, 2], [1, 1], [2, 2]])
     r = replay(EvenSpread(), m, k=4, start=0, end=1, cold_start_seconds=0)
     # launches: a (0,0,0→a), b (1,0,0 → b), c, then a (fewest among free: a=1,c=1 → a).
-    assert r.launches == 4 and r.launch_failures == 0
+    assert r.launches == 4
+    assert r.launch_failures == 0
     assert r.availability == 1.0
 
 
@@ -57,7 +63,9 @@ def test_even_spread_never_on_demand_and_refills_after_loss():
     m = market([[1, 0, 0, 1], [1, 1, 1, 1]])
     r = replay(EvenSpread(), m, k=2, start=0, end=4, cold_start_seconds=100)
     # t0: a, b launched (ready t1). t1: a lost; no free pool. t3: a back → relaunch (ready t4).
-    assert r.preemptions == 1 and r.launches == 3 and r.on_demand_node_hours == 0
+    assert r.preemptions == 1
+    assert r.launches == 3
+    assert r.on_demand_node_hours == 0
     assert r.availability == pytest.approx(0.0)
     assert r.mean_ready_fraction == pytest.approx((0 + 0.5 + 0.5 + 0.5) / 4)
 
@@ -78,4 +86,5 @@ def test_spread_with_fallback_counts_launching_spot_before_on_demand():
     # Two free pools, K=2: spot launches cover K, so no on-demand at all.
     m = market([[1, 1], [1, 1]])
     r = replay(SpreadWithFallback(), m, k=2, start=0, end=2, cold_start_seconds=100)
-    assert r.on_demand_node_hours == 0 and r.launches == 2
+    assert r.on_demand_node_hours == 0
+    assert r.launches == 2

@@ -84,15 +84,18 @@ def test_history_before_the_window_is_shown_but_not_scored():
     policy = Scripted(lambda obs: Decision(launches=(0,)) if not obs.nodes else Decision())
     r = replay(policy, market([[0, 1, 1, 1, 1]]), k=1, start=2, end=5, cold_start_seconds=100)
     first = policy.seen[0]
-    assert first.tick == 2 and first.history.shape == (1, 3)  # ticks 0..2, never later
+    assert first.tick == 2
+    assert first.history.shape == (1, 3)
     assert first.nodes == ()  # the fleet is empty at the first scored tick
-    assert r.ticks == 3 and r.availability == pytest.approx(2 / 3)
-    assert policy.setup is not None and policy.setup.market.capacity.shape == (1, 3)
+    assert r.ticks == 3
+    assert r.availability == pytest.approx(2 / 3)
+    assert policy.setup is not None
+    assert policy.setup.market.capacity.shape == (1, 3)
 
 
 def test_observation_history_is_read_only():
     def poke(obs):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="read-only"):
             obs.history[0, -1] = 5
         return Decision()
 
