@@ -54,7 +54,7 @@ def train(
     end_day: Annotated[
         float | None, typer.Option(help="fit on ticks before this day (default: all)")
     ] = None,
-    horizon: Annotated[float, typer.Option(help="prediction horizon, seconds")] = 1800.0,
+    horizon: Annotated[float, typer.Option(help="prediction horizon, seconds")] = _MODEL.horizon_s,
     trees: Annotated[int, typer.Option(help="boosting rounds")] = _MODEL.num_trees,
     out_dir: Annotated[
         Path, typer.Option("--out", help="artifact folder (model.txt + model.json)")
@@ -135,7 +135,7 @@ def backtest(
     ] = None,
     horizon: Annotated[
         float, typer.Option(help="the model's prediction horizon, seconds")
-    ] = 1800.0,
+    ] = _MODEL.horizon_s,
     max_loss: Annotated[
         float, typer.Option(help="planner: no launch above this predicted loss")
     ] = _PLANNER.max_loss,

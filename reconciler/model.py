@@ -43,11 +43,13 @@ MONTH_S = 30 * 86400.0
 
 @dataclass(frozen=True, slots=True)
 class ModelSettings:
-    horizon_s: float = 1800.0
-    num_trees: int = 150
+    horizon_s: float = 7200.0
+    num_trees: int = 100
     learning_rate: float = 0.05
-    num_leaves: int = 15
-    min_data_in_leaf: int = 50
+    num_leaves: int = 7
+    # Labels of neighbouring ticks overlap (one horizon each), so the data holds far fewer
+    # independent examples than rows: leaves must cover a share of the rows, not a count.
+    min_leaf_fraction: float = 0.01
     holdout_fraction: float = 0.2  # the last part of the training ticks, scored, never fitted
     min_history_s: float = 86400.0  # below this, a pool's prediction is its advisor prior
     prior_floor: float = 0.10  # the least a pool we know nothing about is trusted to lose
@@ -154,12 +156,12 @@ def load_model(folder: Path) -> TrainedModel:
     return TrainedModel(booster=booster, settings=settings, meta=meta)
 
 
-def _params(s: ModelSettings) -> dict[str, Any]:
+def _params(s: ModelSettings, rows: int) -> dict[str, Any]:
     return {
         "objective": "binary",
         "learning_rate": s.learning_rate,
         "num_leaves": s.num_leaves,
-        "min_data_in_leaf": s.min_data_in_leaf,
+        "min_data_in_leaf": max(20, int(s.min_leaf_fraction * rows)),
         "feature_fraction": 0.9,
         "bagging_fraction": 0.8,
         "bagging_freq": 1,
@@ -205,14 +207,13 @@ def train_model(
 
         return cb
 
-    params = _params(settings)
     try:
         probe = lgb.train(
-            params, lgb.Dataset(x[fit], y[fit]), settings.num_trees, callbacks=[progress(0)]
+            _params(settings, int(fit.sum())), lgb.Dataset(x[fit], y[fit]), settings.num_trees, callbacks=[progress(0)]
         )
         p_model = np.asarray(probe.predict(x[held]), dtype=np.float64)
         final = lgb.train(
-            params, lgb.Dataset(x, y), settings.num_trees, callbacks=[progress(settings.num_trees)]
+            _params(settings, y.size), lgb.Dataset(x, y), settings.num_trees, callbacks=[progress(settings.num_trees)]
         )
     except lgb.basic.LightGBMError as exc:
         raise ModelError(f"LightGBM could not fit the model: {exc}") from exc

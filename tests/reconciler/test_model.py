@@ -12,7 +12,7 @@ from reconciler.features import compute_features
 from reconciler.model import ModelSettings, advisor_prior, load_model, train_model
 from tests.reconciler.helpers import market
 
-SMALL = ModelSettings(num_trees=15, num_leaves=7, min_data_in_leaf=10, horizon_s=1800)
+SMALL = ModelSettings(num_trees=15, num_leaves=7, min_leaf_fraction=0.005, horizon_s=1800)
 
 
 def flappy(n_pools: int = 3, n_ticks: int = 1500, seed: int = 0) -> list[list[int]]:
