@@ -29,7 +29,8 @@ __all__ = ["app"]
 
 app = typer.Typer(help="spotfleet reconciler: decide where the fleet runs.", no_args_is_help=True)
 console = Console(stderr=True)
-out = Console()
+# Piped output (CI logs, `| tee`) is not a terminal: give the table room instead of 80 columns.
+out = Console() if Console().is_terminal else Console(width=140)
 
 DEFAULT_PRICES = Path("../shared/data/replay-prices.json")
 _PLANNER = PlannerSettings()
