@@ -457,6 +457,11 @@ def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
         close = difflib.get_close_matches(str(error["loc"][-1]), allowed, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         return f"{key}: unknown key{hint}; allowed keys: {', '.join(allowed)}"
+    if kind == "too_short":
+        at_least = (error.get("ctx") or {}).get("min_length", 1)
+        return f"{key}: must list at least {at_least}, got {_shown(error['input'])}"
+    if kind in {"tuple_type", "list_type"}:
+        return f"{key}: expected a list, got {_shown(error['input'])}"
     if kind == "value_error":
         cause = (error.get("ctx") or {}).get("error")
         message = str(cause) if cause is not None else error["msg"]

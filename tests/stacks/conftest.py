@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,7 +144,7 @@ class RecordingMonitor(MockMonitor):
         self.options: dict[tuple[str, str], tuple[str, list[str]]] = {}
         self.urns: dict[str, tuple[str, str]] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         key = (request.type, request.name)
         self.options[key] = (request.parent, list(request.ignoreChanges))
@@ -175,13 +175,13 @@ class Deployed:
 
 
 @pytest.fixture
-def mocks() -> Iterator[tuple[FleetMocks, RecordingMonitor]]:
+def mocks() -> tuple[FleetMocks, RecordingMonitor]:
     fleet_mocks = FleetMocks()
     monitor = RecordingMonitor(fleet_mocks)
     pulumi.runtime.set_mocks(
         fleet_mocks, project="spotfleet", stack="dev", preview=False, monitor=monitor
     )
-    yield fleet_mocks, monitor
+    return fleet_mocks, monitor
 
 
 def run_under_mocks(
