@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 
@@ -16,23 +14,20 @@ from stacks.spec import parse_fleets, parse_placements
 
 
 def read_inputs(config: pulumi.Config, account: AwsAccount) -> StackInputs:
-    """Validated stack inputs; a bad value stops the program with its message, no traceback."""
+    """Validated stack inputs; a bad value stops the program with its message, no traceback.
+
+    (Text that is not JSON at all is refused by ``Config.get_object`` itself, as a RunError.)
+    """
     try:
         fleets = parse_fleets(config.require_object("fleets"))
         placements = parse_placements(config.get_object("placements"), fleets)
+        # Empty (Pulumi.yaml's default) means: derive it from the stack name.
         prefix_value = config.get("namePrefix")
         prefix = (
-            validate_prefix(prefix_value)
-            if prefix_value is not None
-            else default_prefix(pulumi.get_stack())
+            validate_prefix(prefix_value) if prefix_value else default_prefix(pulumi.get_stack())
         )
     except StackConfigError as exc:
         raise pulumi.RunError(str(exc)) from exc
-    except json.JSONDecodeError as exc:
-        raise pulumi.RunError(
-            f"spotfleet:fleets or spotfleet:placements is not valid JSON ({exc}); "
-            "see docs/pulumi.md for the shape"
-        ) from exc
     return StackInputs(fleets=fleets, placements=placements, prefix=prefix, account=account)
 
 

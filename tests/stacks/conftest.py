@@ -159,6 +159,7 @@ class Deployed:
     resources: list[Registered]  # components too; their type starts with "spotfleet:"
     outputs: dict[str, dict[str, Any]]
     fleets: dict[str, Any]
+    calls: list[tuple[str, dict[str, Any]]]  # invokes: (token, arguments)
 
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.typ == typ]
@@ -174,8 +175,7 @@ class Deployed:
         return matches[0]
 
 
-@pytest.fixture
-def mocks() -> tuple[FleetMocks, RecordingMonitor]:
+def install_mocks() -> tuple[FleetMocks, RecordingMonitor]:
     fleet_mocks = FleetMocks()
     monitor = RecordingMonitor(fleet_mocks)
     pulumi.runtime.set_mocks(
@@ -184,11 +184,10 @@ def mocks() -> tuple[FleetMocks, RecordingMonitor]:
     return fleet_mocks, monitor
 
 
-def run_under_mocks(
-    mocks: tuple[FleetMocks, RecordingMonitor], program: Callable[[], Any]
-) -> Deployed:
-    """Run ``program`` (which returns the fleets it built) and wait for every registration."""
-    fleet_mocks, monitor = mocks
+def run_under_mocks(program: Callable[[], Any]) -> Deployed:
+    """Run ``program`` (which returns the fleets it built) under fresh mocks and wait for
+    every registration."""
+    fleet_mocks, monitor = install_mocks()
     captured: dict[str, Any] = {}
 
     @pulumi.runtime.test
@@ -207,15 +206,15 @@ def run_under_mocks(
         registered.parent = monitor.urns[parent][0] if parent in monitor.urns else parent
         registered.ignore_changes = ignore_changes
         resources.append(registered)
-    return Deployed(resources, captured["outputs"], captured["fleets"])
+    return Deployed(resources, captured["outputs"], captured["fleets"], fleet_mocks.calls)
 
 
 def deploy(
-    mocks: tuple[FleetMocks, RecordingMonitor],
     fleets: list[dict[str, Any]],
     placements: dict[str, Any] | None = None,
     prefix: str = "spotfleet-dev",
 ) -> Deployed:
+    """Build the stack for these declarations (as config holds them) under mocks."""
     specs = parse_fleets(fleets)
     inputs = StackInputs(
         fleets=specs,
@@ -223,4 +222,10 @@ def deploy(
         account=ACCOUNT,
         placements=parse_placements(placements, specs),
     )
-    return run_under_mocks(mocks, lambda: build_fleets(inputs))
+    return run_under_mocks(lambda: build_fleets(inputs))
+
+
+@pytest.fixture(scope="session")
+def placed_stack() -> Deployed:
+    """Two fleets, ``gen`` with a placement, ``batch`` without."""
+    return deploy([GEN, BATCH], {"gen": GEN_PLACEMENT})
