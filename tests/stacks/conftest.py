@@ -142,13 +142,11 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.fleet_mocks = mocks
         self.options: dict[tuple[str, str], tuple[str, list[str]]] = {}
-        self.urns: dict[str, tuple[str, str]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         key = (request.type, request.name)
         self.options[key] = (request.parent, list(request.ignoreChanges))
-        self.urns[response.urn] = key
         return response
 
 
@@ -203,7 +201,8 @@ def run_under_mocks(program: Callable[[], Any]) -> Deployed:
         if key not in fleet_mocks.registered:
             continue  # the root stack, which the mock monitor does not pass to the mocks
         registered = fleet_mocks.registered[key]
-        registered.parent = monitor.urns[parent][0] if parent in monitor.urns else parent
+        # urn:pulumi:<stack>::<project>::<parent types joined by $>::<name>
+        registered.parent = parent.split("::")[2].split("$")[-1] if parent else ""
         registered.ignore_changes = ignore_changes
         resources.append(registered)
     return Deployed(resources, captured["outputs"], captured["fleets"], fleet_mocks.calls)
