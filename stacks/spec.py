@@ -74,7 +74,7 @@ _FOUR_DAYS = 4 * 24 * 3600
 _FOURTEEN_DAYS = 14 * 24 * 3600
 
 
-def _config(**extra: Any) -> ConfigDict:
+def _config() -> ConfigDict:
     return ConfigDict(
         alias_generator=to_camel,
         validate_by_alias=True,
@@ -84,7 +84,6 @@ def _config(**extra: Any) -> ConfigDict:
         frozen=True,
         # model_s3_uri, model_dir are ours, not pydantic's.
         protected_namespaces=(),
-        **extra,
     )
 
 

@@ -188,7 +188,7 @@ def run_under_mocks(program: Callable[[], Any]) -> Deployed:
     fleet_mocks, monitor = install_mocks()
     captured: dict[str, Any] = {}
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # pulumi leaves it untyped
     def run() -> pulumi.Output[Any]:
         fleets = program()
         captured["fleets"] = fleets

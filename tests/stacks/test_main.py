@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 
 from stacks.outputs import DAEMON_POLICY, FLEET_OUTPUT_KEYS, FLEETS
 from stacks.policies import allowed_actions
