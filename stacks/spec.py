@@ -127,7 +127,7 @@ class FleetSpec(BaseModel):
     lifecycle_hook_timeout_seconds: StrictInt | None = Field(default=None, ge=30, le=7200)
     root_volume_gib: StrictInt = Field(default=200, ge=30, le=16384, alias="rootVolumeGiB")
     root_device_name: StrictStr = "/dev/sda1"
-    budget_usd_per_hour: StrictFloat | StrictInt | None = Field(default=None, gt=0)
+    budget_usd_per_hour: StrictFloat | None = Field(default=None, gt=0)
     idle_scale_to_zero_minutes: StrictInt | None = Field(default=None, ge=1, le=10080)
     results_prefix: StrictStr = "results/"
     results_expiry_days: StrictInt = Field(default=30, ge=1, le=3650)

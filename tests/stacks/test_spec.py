@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stacks.errors import FleetConfigError, PlacementError, StackConfigError
 from stacks.spec import (
@@ -295,3 +297,42 @@ def test_resolve_refuses_a_placement_built_for_another_fleet():
     foreign = Placement.model_validate(GEN_PLACEMENT)
     with pytest.raises(PlacementError, match=r"fleet 'batch': pools\[0\]\.instanceType"):
         resolve(batch, foreign)
+
+
+def test_a_budget_may_be_written_as_an_integer():
+    assert parse_fleets([fleet(budgetUsdPerHour=4)])[0].budget_usd_per_hour == 4.0
+
+
+@st.composite
+def placements_for_gen(draw):
+    spec = gen_fleet()
+    pairs = draw(
+        st.lists(
+            st.tuples(st.sampled_from(spec.instance_types), st.sampled_from(spec.subnet_ids)),
+            min_size=1,
+            max_size=9,
+            unique=True,
+        )
+    )
+    weights = {t: draw(st.integers(1, 999)) for t in spec.instance_types}
+    return {
+        "pools": [{"instanceType": t, "subnetId": s, "weight": weights[t]} for t, s in pairs],
+        "onDemandBase": draw(st.integers(0, spec.max_nodes)),
+        "decisionId": draw(st.from_regex(r"\A[a-z0-9-]{1,20}\Z")),
+        "reason": draw(st.text(max_size=40)),
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(placements_for_gen())
+def test_any_fitting_placement_round_trips_and_resolves_in_first_appearance_order(raw):
+    spec = gen_fleet()
+    parsed = parse_placement(spec, raw)
+    assert parse_placement(spec, placement_to_config(parsed)) == parsed
+    resolved = resolve(spec, parsed)
+    types = list(dict.fromkeys(pool["instanceType"] for pool in raw["pools"]))
+    subnets = list(dict.fromkeys(pool["subnetId"] for pool in raw["pools"]))
+    assert [o.instance_type for o in resolved.overrides] == types
+    assert list(resolved.subnet_ids) == subnets
+    assert resolved.on_demand_base == raw["onDemandBase"]
+    assert resolved.spot_allocation_strategy == PRIORITIZED_STRATEGY
