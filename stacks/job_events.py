@@ -12,7 +12,9 @@ from stacks.layout import QueueLayout
 from stacks.policies import queue_policy_allowing_topic
 from stacks.queues import DeadLetteredQueue, DeadLetteredQueueArgs
 
-__all__ = ["JobEvents", "JobEventsArgs"]
+__all__ = ["SNS_MANAGED_KEY", "JobEvents", "JobEventsArgs"]
+
+SNS_MANAGED_KEY = "alias/aws/sns"
 
 
 @dataclass
@@ -35,7 +37,16 @@ class JobEvents(pulumi.ComponentResource):
     ) -> None:
         super().__init__("spotfleet:stacks:JobEvents", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.topic = aws.sns.Topic(name, aws.sns.TopicArgs(name=args.topic_name), opts=child)
+        self.topic = aws.sns.Topic(
+            name,
+            aws.sns.TopicArgs(
+                name=args.topic_name,
+                # The AWS-managed key: its key policy already lets this account's principals
+                # use it through SNS, and delivery to an SSE-SQS queue needs no key grant.
+                kms_master_key_id=SNS_MANAGED_KEY,
+            ),
+            opts=child,
+        )
         self.history = DeadLetteredQueue(
             f"{name}-history", DeadLetteredQueueArgs(args.queue), child
         )

@@ -20,6 +20,11 @@ def test_each_fleet_has_a_job_events_topic(placed_stack):
     assert names == ["spotfleet-dev-batch-job-events", "spotfleet-dev-gen-job-events"]
 
 
+def test_job_events_are_encrypted_at_rest(placed_stack):
+    for topic in placed_stack.of_type(TOPIC):
+        assert topic.inputs["kmsMasterKeyId"] == "alias/aws/sns"
+
+
 def test_the_daemon_queue_subscribes_to_the_topic_raw(placed_stack):
     sub = placed_stack.one(SUBSCRIPTION, "gen-job-events-history")
     assert sub.inputs["protocol"] == "sqs"
