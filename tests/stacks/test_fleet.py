@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from gpu_node.userdata import NODE_SETTING_TAGS
 from stacks.outputs import FLEET_OUTPUT_KEYS
 from tests.stacks.conftest import BATCH, GEN, GEN_PLACEMENT, deploy
 
@@ -82,3 +85,11 @@ def test_each_fleet_exports_every_output(placed_stack):
     assert gen["modelCacheBucket"] == "spotfleet-dev-gen-models-123456789012"
     assert gen["resultsBucket"] == "spotfleet-dev-gen-results-123456789012"
     assert gen["launchTemplateVersion"] == "7"
+
+
+def test_a_node_setting_the_program_does_not_fill_fails_the_preview(monkeypatch):
+    monkeypatch.setattr(
+        "stacks.fleet.NODE_SETTING_TAGS", (*NODE_SETTING_TAGS, "SPOTFLEET_NEW_SETTING")
+    )
+    with pytest.raises(RuntimeError, match="SPOTFLEET_NEW_SETTING"):
+        deploy([GEN])
