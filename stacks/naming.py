@@ -67,7 +67,7 @@ class FleetNames:
 
 def validate_prefix(prefix: str) -> str:
     """``prefix`` if AWS names can start with it; :class:`NamingError` saying what is allowed."""
-    if not _PREFIX.match(prefix):
+    if not _PREFIX.fullmatch(prefix):
         raise NamingError(
             [
                 f"{prefix!r} is not allowed; expected 1-20 lowercase letters, digits and hyphens, "

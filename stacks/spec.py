@@ -91,7 +91,7 @@ def _matching(pattern: re.Pattern[str], allowed: str) -> Any:
     """A field validator body: the value must match ``pattern``; the error says what is allowed."""
 
     def check(value: str) -> str:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise ValueError(f"{value!r} is not allowed; expected {allowed}")
         return value
 

@@ -52,7 +52,7 @@ def test_a_stack_name_too_long_for_a_prefix_asks_for_name_prefix():
         default_prefix("a-very-long-production-stack")
 
 
-@pytest.mark.parametrize("prefix", ["", "Spot", "sf_dev", "sf-", "1sf", "s" * 21])
+@pytest.mark.parametrize("prefix", ["", "Spot", "sf_dev", "sf-", "1sf", "s" * 21, "sf\n"])
 def test_a_bad_prefix_is_refused_with_what_is_allowed(prefix):
     with pytest.raises(NamingError) as caught:
         validate_prefix(prefix)

@@ -94,6 +94,7 @@ def test_drain_timeout_follows_the_visibility_timeout_unless_declared():
         (["gen"], "fleet #0: expected an object"),
         ([fleet(name="Gen_1")], "fleet #0 'Gen_1': name: 'Gen_1' is not allowed; expected 1-20"),
         ([fleet(name="a" * 21)], "name: 'aaaaaaaaaaaaaaaaaaaaa' is not allowed"),
+        ([fleet(name="gen\n")], "name: 'gen\\n' is not allowed"),
         ([fleet(name=None)], "fleet #0: name: missing; it is required"),
         ([fleet(amiId=None)], "fleet #0 'gen': amiId: missing; it is required"),
         ([fleet(amiId="ubuntu")], "amiId: 'ubuntu' is not allowed; expected an AMI id"),
