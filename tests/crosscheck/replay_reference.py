@@ -115,11 +115,11 @@ def run(replay: Replay, policy: str) -> dict[str, object]:
         for node in terminate:
             fleet.nodes.remove(node)
         order = 0
-        for pool in wanted:
-            if pool is not None and fleet.in_pool(pool) >= replay.data[pool][t]:
+        for target in wanted:
+            if target is not None and fleet.in_pool(target) >= replay.data[target][t]:
                 failures += 1
                 continue
-            fleet.nodes.append(Node(pool, t, order, t + replay.cold_ticks))
+            fleet.nodes.append(Node(target, t, order, t + replay.cold_ticks))
             order += 1
             launches += 1
         # 5. accounting
