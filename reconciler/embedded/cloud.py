@@ -83,7 +83,8 @@ class LocalCloud:
 
     def launch(self, pool: Pool, lifecycle: str, now: datetime) -> Instance:
         if pool not in self._by_pool:
-            raise ValueError(f"{pool} is not a pool of this market")
+            # As AWS answers for a type not offered in a zone: nothing to launch there.
+            raise InsufficientCapacity(f"{pool.instance_type} is not offered in {pool.zone}")
         market = self._by_pool[pool]
         if lifecycle == "spot" and len(self._holding(pool)) >= self.capacity(pool):
             raise InsufficientCapacity(f"no spot capacity in {pool} now")

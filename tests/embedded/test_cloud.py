@@ -33,6 +33,8 @@ def test_spot_launches_fail_without_capacity_and_on_demand_never_does() -> None:
     with pytest.raises(InsufficientCapacity):
         c.launch(B, "spot", T0)
     assert c.launch(B, "on-demand", T0).hourly_price == 1.0
+    with pytest.raises(InsufficientCapacity, match="not offered"):
+        c.launch(Pool("us-east-1", "us-east-1z", "g5.xlarge"), "on-demand", T0)
 
 
 def test_a_capacity_drop_warns_the_newest_first_and_reclaims_them_when_the_notice_runs_out() -> (
