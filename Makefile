@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements.lock
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/python -m analytics demo --data $(DATA)
+	$(BIN)/python -m analytics --db var/demo/history.duckdb demo --data $(DATA) --out var/demo
 
 lint: setup
 	$(BIN)/ruff check .

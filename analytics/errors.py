@@ -3,7 +3,7 @@
     AnalyticsError                  anything the history store refuses
     ├── HistoryVersionError         the file was written by a newer spotfleet
     ├── HistoryLockedError          another process holds the file for writing
-    ├── IngestError                 an input file or row is malformed; nothing of its batch was written
+    ├── IngestError                 a malformed input file or row; none of its batch is written
     └── UnknownQueryError           no canned query of that name
 
 DuckDB's own errors are translated where they enter, with the original kept as ``__cause__``.

@@ -121,7 +121,7 @@ def _health(
     if not isinstance(code, str):
         raise EventParseError("AWS Health Event has no detail.eventTypeCode")
     entities = detail.get("affectedEntities") or []
-    instances = [
+    instances: list[str | None] = [
         str(e["entityValue"])
         for e in entities
         if isinstance(e, Mapping) and str(e.get("entityValue", "")).startswith("i-")

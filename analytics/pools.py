@@ -46,7 +46,10 @@ _REGION_CODES = {
 
 
 def region_of_zone(zone: str) -> str:
-    """The zone without its last letter: ``us-east-1a`` → ``us-east-1``, ``us-central1-a`` → ``us-central1``."""
+    """The zone without its last letter (and a dash before it).
+
+    ``us-east-1a`` → ``us-east-1``; ``us-central1-a`` → ``us-central1``.
+    """
     if len(zone) < 2 or not zone[-1].isalpha() or (not zone[-2].isalnum() and zone[-2] != "-"):
         raise ValueError(f"{zone!r} is not an availability zone name (expected e.g. us-east-1a)")
     return zone[:-1].rstrip("-")

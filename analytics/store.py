@@ -148,7 +148,8 @@ def _migrate(con: duckdb.DuckDBPyConnection, name: str, *, read_only: bool) -> i
         try:
             con.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version "
-                "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+                "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                "applied_at TIMESTAMP NOT NULL)"
             )
             con.execute(migration.sql)
             con.execute(

@@ -111,7 +111,9 @@ def _write_spot_prices(con: duckdb.DuckDBPyConnection, staged: str) -> dict[str,
         ("pool",),
         ("pool", "region", "zone", "instance_type"),
     )
-    prices = insert_new(con, "spot_prices", staged, _SPOT_PRICE_KEY, SPOT_PRICE_COLUMNS)
+    prices = insert_new(
+        con, "spot_prices", staged, _SPOT_PRICE_KEY, SPOT_PRICE_COLUMNS, time_column="ts"
+    )
     return {"pools": pools, "spot_prices": prices}
 
 
@@ -209,8 +211,8 @@ def _check_snapshot(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """Row-level checks the reader cannot make; the line is found only when one fails."""
     problems = {
         "the zone ID is not a known zone ID (e.g. use1-az1)": "region IS NULL",
-        "a field is empty": "zone IS NULL OR instance_type IS NULL OR product IS NULL OR ts IS NULL "
-        "OR price IS NULL",
+        "a field is empty": "zone IS NULL OR instance_type IS NULL OR product IS NULL "
+        "OR ts IS NULL OR price IS NULL",
         "the price must be a finite number >= 0": "NOT isfinite(price) OR price < 0",
     }
     counts = first_row(

@@ -154,7 +154,7 @@ def ingest_traces(
         inserted = {
             "pools": insert_new(con, "pools", pa.table(pools), ("pool",)),
             "capacity_observations": insert_new(
-                con, "capacity_observations", observations, ("pool", "ts")
+                con, "capacity_observations", observations, ("pool", "ts"), time_column="ts"
             ),
             "interruption_events": insert_new(con, "interruption_events", events, ("event_id",)),
         }

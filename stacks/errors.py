@@ -1,0 +1,46 @@
+"""Errors raised while reading a fleet declaration or a placement.
+
+    StackConfigError            anything in the stack config the program refuses
+    ├── FleetConfigError        ``spotfleet:fleets`` is malformed (names the fleet and the key)
+    ├── PlacementError          ``spotfleet:placements`` is malformed or names a type or subnet
+    │                           the fleet did not declare (names the fleet and the key)
+    └── NamingError             a derived AWS resource name would break AWS's naming rules
+
+All are ``ValueError`` subclasses: a config value was wrong, and the message says what was
+allowed. pydantic's ``ValidationError`` is translated where it enters (``stacks.spec``), with
+the original kept as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FleetConfigError", "NamingError", "PlacementError", "StackConfigError"]
+
+
+class StackConfigError(ValueError):
+    """Base of every error raised while reading the stack config."""
+
+    def __init__(self, key: str, problems: list[str]) -> None:
+        self.key = key
+        self.problems = tuple(problems)
+        if len(problems) == 1:
+            message = f"{key}: {problems[0]}"
+        else:
+            message = f"{key} has {len(problems)} problems:\n" + "\n".join(
+                f"  - {problem}" for problem in problems
+            )
+        super().__init__(message)
+
+
+class FleetConfigError(StackConfigError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("spotfleet:fleets", problems)
+
+
+class PlacementError(StackConfigError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("spotfleet:placements", problems)
+
+
+class NamingError(StackConfigError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("spotfleet:namePrefix", problems)

@@ -1,0 +1,216 @@
+"""IAM and resource policy documents, as pure functions of ARNs.
+
+Components call these with their resources' ARNs (inside ``Output.all(...).apply``); tests and
+operators call them with plain strings. Allow statements name every action: no ``*`` and no
+``service:*``. The only wildcard action is the TLS-only bucket policy's ``Deny s3:*``, because a
+deny has to cover every action to mean anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "DaemonGrants",
+    "NodeGrants",
+    "PolicyDocument",
+    "allowed_actions",
+    "daemon_policy",
+    "node_policy",
+    "node_trust_policy",
+    "queue_policy_allowing_rules",
+    "queue_policy_allowing_topic",
+    "s3_uri_arns",
+    "tls_only_bucket_policy",
+]
+
+PolicyDocument = dict[str, Any]
+_VERSION = "2012-10-17"
+
+_TAKE_JOBS = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+]
+_READ_QUEUE = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+]
+# Describe and pricing calls have no resource-level permissions in IAM: "*" is their only
+# possible resource. The actions themselves are all named.
+_OBSERVE_MARKET = [
+    "ec2:DescribeSpotPriceHistory",
+    "ec2:DescribeInstances",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeInstanceTypeOfferings",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:GetSpotPlacementScores",
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeScalingActivities",
+    "pricing:GetProducts",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeGrants:
+    """What one fleet's nodes may touch."""
+
+    job_queue_arns: Sequence[str]
+    dead_letter_queue_arns: Sequence[str]
+    model_bucket_arn: str
+    model_s3_uri: str
+    results_bucket_arn: str
+    results_prefix: str
+    events_topic_arn: str
+    group_arn: str
+    partition: str = "aws"
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonGrants:
+    """What the daemon may touch of one fleet."""
+
+    group_arn: str
+    queue_arns: Sequence[str]
+
+
+def node_trust_policy() -> PolicyDocument:
+    return {
+        "Version": _VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def node_policy(grants: NodeGrants) -> PolicyDocument:
+    model_bucket_arns = [grants.model_bucket_arn]
+    model_object_arns = [f"{grants.model_bucket_arn}/*"]
+    source_bucket, source_objects = s3_uri_arns(grants.model_s3_uri, grants.partition)
+    if source_bucket != grants.model_bucket_arn:
+        # The fleet serves a model kept elsewhere: read only that prefix of it.
+        model_bucket_arns.append(source_bucket)
+        model_object_arns.append(source_objects)
+    return {
+        "Version": _VERSION,
+        "Statement": [
+            _allow("TakeJobs", _TAKE_JOBS, list(grants.job_queue_arns)),
+            # A job that cannot be parsed goes to its dead-letter queue with the reason.
+            _allow(
+                "DeadLetterInvalidJobs", ["sqs:SendMessage"], list(grants.dead_letter_queue_arns)
+            ),
+            _allow("ListModelCache", ["s3:ListBucket"], model_bucket_arns),
+            _allow("ReadModelCache", ["s3:GetObject"], model_object_arns),
+            _allow(
+                "WriteResults",
+                ["s3:PutObject", "s3:AbortMultipartUpload"],
+                [f"{grants.results_bucket_arn}/{grants.results_prefix}*"],
+            ),
+            _allow("PublishJobEvents", ["sns:Publish"], [grants.events_topic_arn]),
+            _allow(
+                "DrainOnTermination",
+                [
+                    "autoscaling:CompleteLifecycleAction",
+                    "autoscaling:RecordLifecycleActionHeartbeat",
+                ],
+                [grants.group_arn],
+            ),
+        ],
+    }
+
+
+def daemon_policy(fleets: Sequence[DaemonGrants]) -> PolicyDocument:
+    """The daemon's own API calls for these fleets (its ``pulumi up`` runs as the deployer)."""
+    return {
+        "Version": _VERSION,
+        "Statement": [
+            _allow("ObserveMarketAndFleet", _OBSERVE_MARKET, ["*"]),
+            _allow(
+                "ScaleOwnGroups",
+                ["autoscaling:SetDesiredCapacity"],
+                [fleet.group_arn for fleet in fleets],
+            ),
+            _allow(
+                "ReadFleetEvents",
+                _READ_QUEUE,
+                [arn for fleet in fleets for arn in fleet.queue_arns],
+            ),
+        ],
+    }
+
+
+def queue_policy_allowing_topic(queue_arn: str, topic_arn: str) -> PolicyDocument:
+    """Only ``topic_arn`` may send to the queue (through SNS)."""
+    return _queue_policy(queue_arn, "sns.amazonaws.com", [topic_arn], "JobEventsTopicOnly")
+
+
+def queue_policy_allowing_rules(queue_arn: str, rule_arns: Sequence[str]) -> PolicyDocument:
+    """Only the given EventBridge rules may send to the queue."""
+    return _queue_policy(
+        queue_arn, "events.amazonaws.com", list(rule_arns), "InterruptionRulesOnly"
+    )
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> PolicyDocument:
+    return {
+        "Version": _VERSION,
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def s3_uri_arns(uri: str, partition: str = "aws") -> tuple[str, str]:
+    """``s3://bucket/key/`` → (the bucket's ARN, the ARN of the objects under the key)."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"{uri!r} is not an S3 URI; expected s3://bucket/prefix/")
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    bucket_arn = f"arn:{partition}:s3:::{bucket}"
+    return bucket_arn, f"{bucket_arn}/{key}*"
+
+
+def allowed_actions(document: PolicyDocument) -> list[str]:
+    """Every action an Allow statement of ``document`` grants."""
+    actions: list[str] = []
+    for statement in document["Statement"]:
+        if statement["Effect"] == "Allow":
+            action = statement["Action"]
+            actions.extend([action] if isinstance(action, str) else action)
+    return actions
+
+
+def _allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+
+
+def _queue_policy(queue_arn: str, service: str, source_arns: list[str], sid: str) -> PolicyDocument:
+    return {
+        "Version": _VERSION,
+        "Statement": [
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": source_arns}},
+            }
+        ],
+    }

@@ -1,0 +1,66 @@
+"""The whole stack from already-validated inputs: one GpuFleet per fleet, and the outputs.
+
+``__main__.py`` reads config and calls this; tests call it directly under Pulumi's mocks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from stacks.fleet import GpuFleet, GpuFleetArgs
+from stacks.layout import fleet_layout
+from stacks.naming import AwsAccount, group_arn_pattern
+from stacks.policies import DaemonGrants, daemon_policy
+from stacks.spec import FleetSpec, Placement
+
+__all__ = ["StackInputs", "build_fleets", "daemon_policy_json", "fleet_outputs"]
+
+
+@dataclass(frozen=True)
+class StackInputs:
+    fleets: Sequence[FleetSpec]
+    prefix: str
+    account: AwsAccount
+    placements: Mapping[str, Placement] = field(default_factory=dict)
+
+
+def build_fleets(inputs: StackInputs) -> dict[str, GpuFleet]:
+    return {
+        spec.name: GpuFleet(
+            spec.name,
+            GpuFleetArgs(
+                spec=spec,
+                layout=fleet_layout(spec, prefix=inputs.prefix, account=inputs.account),
+                account=inputs.account,
+                placement=inputs.placements.get(spec.name),
+            ),
+        )
+        for spec in inputs.fleets
+    }
+
+
+def fleet_outputs(fleets: Mapping[str, GpuFleet]) -> dict[str, dict[str, pulumi.Input[str]]]:
+    return {name: fleet.outputs() for name, fleet in fleets.items()}
+
+
+def daemon_policy_json(fleets: Mapping[str, GpuFleet], account: AwsAccount) -> pulumi.Output[str]:
+    """The daemon's IAM policy for every fleet of the stack, as JSON text."""
+    queue_arns = [
+        pulumi.Output.all(fleet.interruptions.events.queue.arn, fleet.job_events.history.queue.arn)
+        for fleet in fleets.values()
+    ]
+    groups = [group_arn_pattern(account, fleet.names.group) for fleet in fleets.values()]
+
+    def document(per_fleet: list[Any]) -> str:
+        grants = [
+            DaemonGrants(group_arn=group, queue_arns=list(arns))
+            for group, arns in zip(groups, per_fleet, strict=True)
+        ]
+        return json.dumps(daemon_policy(grants))
+
+    return pulumi.Output.all(*queue_arns).apply(document)

@@ -1,0 +1,95 @@
+"""GpuFleet as a whole: components, independence of fleets, what a placement touches."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpu_node.userdata import NODE_SETTING_TAGS
+from stacks.outputs import FLEET_OUTPUT_KEYS
+from tests.stacks.conftest import BATCH, GEN, GEN_PLACEMENT, deploy
+
+COMPONENTS = {
+    "spotfleet:stacks:GpuFleet",
+    "spotfleet:stacks:JobQueues",
+    "spotfleet:stacks:DeadLetteredQueue",
+    "spotfleet:stacks:JobEvents",
+    "spotfleet:stacks:InterruptionEvents",
+    "spotfleet:stacks:FleetBucket",
+    "spotfleet:stacks:NodeIdentity",
+    "spotfleet:stacks:NodeLaunchTemplate",
+    "spotfleet:stacks:NodeGroup",
+}
+PHYSICAL_NAME_KEYS = ("name", "bucket")
+
+
+def physical_names(stack, fleet):
+    return {
+        r.inputs[key]
+        for r in stack.resources
+        if not r.typ.startswith("spotfleet:") and r.name.split("-")[0] == fleet
+        for key in PHYSICAL_NAME_KEYS
+        if isinstance(r.inputs.get(key), str)
+    }
+
+
+def test_every_resource_sits_in_a_component_and_each_fleet_in_the_stack(placed_stack):
+    for resource in placed_stack.resources:
+        if resource.typ == "spotfleet:stacks:GpuFleet":
+            assert resource.parent == "pulumi:pulumi:Stack"
+        else:
+            assert resource.parent in COMPONENTS, (resource.typ, resource.name, resource.parent)
+    assert {r.typ for r in placed_stack.resources if r.typ.startswith("spotfleet:")} == COMPONENTS
+
+
+def test_two_fleets_give_two_independent_sets(placed_stack):
+    gen, batch = physical_names(placed_stack, "gen"), physical_names(placed_stack, "batch")
+    assert len(gen) >= 15
+    assert gen.isdisjoint(batch)
+    assert all("-gen" in name for name in gen)
+    assert all("-batch" in name for name in batch)
+    gen_resources = [r for r in placed_stack.resources if r.name.split("-")[0] == "gen"]
+    batch_resources = [r for r in placed_stack.resources if r.name.split("-")[0] == "batch"]
+    assert len(gen_resources) == len(batch_resources)
+    # Every output that names a resource differs (version numbers and decision ids may not).
+    for key in set(FLEET_OUTPUT_KEYS) - {"launchTemplateVersion", "decisionId"}:
+        assert placed_stack.outputs["gen"][key] != placed_stack.outputs["batch"][key], key
+
+
+def test_one_fleet_alone_builds_the_same_set_as_beside_another(placed_stack):
+    alone = deploy([BATCH])
+    beside = {
+        (r.typ, r.name): r.inputs for r in placed_stack.resources if r.name.startswith("batch")
+    }
+    assert {(r.typ, r.name): r.inputs for r in alone.resources} == beside
+
+
+def test_a_placement_changes_only_the_group():
+    unplaced = deploy([GEN])
+    placed = deploy([GEN], {"gen": GEN_PLACEMENT})
+    before = {(r.typ, r.name): r.inputs for r in unplaced.resources}
+    after = {(r.typ, r.name): r.inputs for r in placed.resources}
+    assert before.keys() == after.keys()
+    changed = {key for key in before if before[key] != after[key]}
+    assert changed == {("aws:autoscaling/group:Group", "gen")}
+
+
+def test_each_fleet_exports_every_output(placed_stack):
+    for name in ("gen", "batch"):
+        outputs = placed_stack.outputs[name]
+        assert tuple(outputs) == FLEET_OUTPUT_KEYS
+        assert all(isinstance(v, str) for v in outputs.values())
+    gen = placed_stack.outputs["gen"]
+    assert gen["autoScalingGroupName"] == "spotfleet-dev-gen"
+    assert gen["deadLetterQueueUrl"].endswith("/spotfleet-dev-gen-jobs-dlq")
+    assert gen["interruptionQueueUrl"].endswith("/spotfleet-dev-gen-interruptions")
+    assert gen["modelCacheBucket"] == "spotfleet-dev-gen-models-123456789012"
+    assert gen["resultsBucket"] == "spotfleet-dev-gen-results-123456789012"
+    assert gen["launchTemplateVersion"] == "7"
+
+
+def test_a_node_setting_the_program_does_not_fill_fails_the_preview(monkeypatch):
+    monkeypatch.setattr(
+        "stacks.fleet.NODE_SETTING_TAGS", (*NODE_SETTING_TAGS, "SPOTFLEET_NEW_SETTING")
+    )
+    with pytest.raises(RuntimeError, match="SPOTFLEET_NEW_SETTING"):
+        deploy([GEN])

@@ -1,0 +1,153 @@
+"""Policy documents as pure functions: least privilege, no wildcard actions."""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.policies import (
+    DaemonGrants,
+    NodeGrants,
+    allowed_actions,
+    daemon_policy,
+    node_policy,
+    node_trust_policy,
+    queue_policy_allowing_rules,
+    queue_policy_allowing_topic,
+    s3_uri_arns,
+    tls_only_bucket_policy,
+)
+
+GROUP = "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:*:autoScalingGroupName/sf-gen"
+GRANTS = NodeGrants(
+    job_queue_arns=["arn:aws:sqs:us-east-1:1:sf-gen-jobs", "arn:aws:sqs:us-east-1:1:sf-gen-jobs-p"],
+    dead_letter_queue_arns=["arn:aws:sqs:us-east-1:1:sf-gen-jobs-dlq"],
+    model_bucket_arn="arn:aws:s3:::sf-gen-models",
+    model_s3_uri="s3://sf-gen-models/models/sdxl/",
+    results_bucket_arn="arn:aws:s3:::sf-gen-results",
+    results_prefix="results/",
+    events_topic_arn="arn:aws:sns:us-east-1:1:sf-gen-job-events",
+    group_arn=GROUP,
+)
+
+
+def statement(document, sid):
+    (found,) = [s for s in document["Statement"] if s.get("Sid") == sid]
+    return found
+
+
+def test_node_policy_names_every_action_and_resource():
+    document = node_policy(GRANTS)
+    actions = allowed_actions(document)
+    assert actions
+    assert not [a for a in actions if "*" in a]
+    for stmt in document["Statement"]:
+        assert stmt["Effect"] == "Allow"
+        assert "*" not in stmt["Resource"]
+
+
+def test_node_takes_only_its_own_queues_jobs():
+    take = statement(node_policy(GRANTS), "TakeJobs")
+    assert set(take["Action"]) >= {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+    }
+    assert "sqs:SendMessage" not in take["Action"]
+    assert take["Resource"] == list(GRANTS.job_queue_arns)
+
+
+def test_node_reads_the_model_cache_writes_results_under_its_prefix_and_publishes_events():
+    document = node_policy(GRANTS)
+    assert statement(document, "ReadModelCache")["Action"] == ["s3:GetObject"]
+    assert statement(document, "ReadModelCache")["Resource"] == ["arn:aws:s3:::sf-gen-models/*"]
+    write = statement(document, "WriteResults")
+    assert "s3:GetObject" not in write["Action"]
+    assert "s3:DeleteObject" not in write["Action"]
+    assert write["Resource"] == ["arn:aws:s3:::sf-gen-results/results/*"]
+    assert statement(document, "PublishJobEvents")["Resource"] == [GRANTS.events_topic_arn]
+
+
+def test_node_completes_lifecycle_actions_on_its_own_group_only():
+    drain = statement(node_policy(GRANTS), "DrainOnTermination")
+    assert drain["Action"] == [
+        "autoscaling:CompleteLifecycleAction",
+        "autoscaling:RecordLifecycleActionHeartbeat",
+    ]
+    assert drain["Resource"] == [GROUP]
+
+
+def test_a_model_kept_elsewhere_is_readable_only_under_its_prefix():
+    elsewhere = NodeGrants(**_with(model_s3_uri="s3://w/sdxl/"))
+    document = node_policy(elsewhere)
+    assert statement(document, "ReadModelCache")["Resource"] == [
+        "arn:aws:s3:::sf-gen-models/*",
+        "arn:aws:s3:::w/sdxl/*",
+    ]
+    assert "arn:aws:s3:::w" in statement(document, "ListModelCache")["Resource"]
+
+
+def _with(**changes):
+    fields = {name: getattr(GRANTS, name) for name in GRANTS.__dataclass_fields__}
+    return {**fields, **changes}
+
+
+def test_only_ec2_may_assume_the_node_role():
+    (stmt,) = node_trust_policy()["Statement"]
+    assert stmt["Principal"] == {"Service": "ec2.amazonaws.com"}
+    assert stmt["Action"] == "sts:AssumeRole"
+
+
+def test_daemon_scales_only_its_groups_and_reads_only_its_queues():
+    document = daemon_policy(
+        [
+            DaemonGrants(group_arn=GROUP, queue_arns=["q-int-gen", "q-events-gen"]),
+            DaemonGrants(group_arn="g-batch", queue_arns=["q-int-batch", "q-events-batch"]),
+        ]
+    )
+    assert not [a for a in allowed_actions(document) if "*" in a]
+    scale = statement(document, "ScaleOwnGroups")
+    assert scale["Action"] == ["autoscaling:SetDesiredCapacity"]
+    assert scale["Resource"] == [GROUP, "g-batch"]
+    assert statement(document, "ReadFleetEvents")["Resource"] == [
+        "q-int-gen",
+        "q-events-gen",
+        "q-int-batch",
+        "q-events-batch",
+    ]
+    observe = statement(document, "ObserveMarketAndFleet")["Action"]
+    assert {"ec2:DescribeSpotPriceHistory", "ec2:DescribeInstances", "pricing:GetProducts"} <= set(
+        observe
+    )
+    assert not [a for a in observe if a.split(":")[1].startswith(("Set", "Put", "Delete"))]
+
+
+def test_queue_policies_let_only_their_source_send():
+    topic = queue_policy_allowing_topic("q", "arn:topic")["Statement"]
+    assert topic == [
+        {
+            "Sid": "JobEventsTopicOnly",
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": "q",
+            "Condition": {"ArnEquals": {"aws:SourceArn": ["arn:topic"]}},
+        }
+    ]
+    (rules,) = queue_policy_allowing_rules("q", ["r1", "r2"])["Statement"]
+    assert rules["Principal"] == {"Service": "events.amazonaws.com"}
+    assert rules["Condition"] == {"ArnEquals": {"aws:SourceArn": ["r1", "r2"]}}
+
+
+def test_buckets_refuse_plain_http():
+    (deny,) = tls_only_bucket_policy("arn:aws:s3:::b")["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
+    assert allowed_actions(tls_only_bucket_policy("arn:aws:s3:::b")) == []
+
+
+def test_s3_uri_arns():
+    assert s3_uri_arns("s3://b/models/x/") == ("arn:aws:s3:::b", "arn:aws:s3:::b/models/x/*")
+    assert s3_uri_arns("s3://b", "aws-cn") == ("arn:aws-cn:s3:::b", "arn:aws-cn:s3:::b/*")
+    with pytest.raises(ValueError, match="not an S3 URI"):
+        s3_uri_arns("https://b/x")
