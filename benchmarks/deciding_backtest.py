@@ -27,7 +27,9 @@ def main() -> None:
     run = run_backtest(config, show_progress=False)
     total = time.perf_counter() - start
     ticks = run.end - run.start
-    print(f"backtest, {len(run.results)} policies x {ticks} ticks, K=4: {total:.1f} s (target < 30 s)")
+    print(
+        f"backtest, {len(run.results)} policies x {ticks} ticks, K=4: {total:.1f} s (target < 30 s)"
+    )
     for r in run.results:
         print(f"  {r.policy:22s} cost_ratio {r.cost_ratio:.4f}  availability {r.availability:.4f}")
 

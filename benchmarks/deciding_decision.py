@@ -37,7 +37,9 @@ def synthetic_market(n_pools: int, days: int, seed: int = 0) -> MarketSeries:
         cap[:, t] = state
     regions = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1"]
     pools = tuple(
-        PoolInfo(regions[i % 5], f"{regions[i % 5]}{'abcdef'[(i // 5) % 6]}", f"type{i // 30}.xlarge")
+        PoolInfo(
+            regions[i % 5], f"{regions[i % 5]}{'abcdef'[(i // 5) % 6]}", f"type{i // 30}.xlarge"
+        )
         for i in range(n_pools)
     )
     return MarketSeries(

@@ -209,11 +209,17 @@ def train_model(
 
     try:
         probe = lgb.train(
-            _params(settings, int(fit.sum())), lgb.Dataset(x[fit], y[fit]), settings.num_trees, callbacks=[progress(0)]
+            _params(settings, int(fit.sum())),
+            lgb.Dataset(x[fit], y[fit]),
+            settings.num_trees,
+            callbacks=[progress(0)],
         )
         p_model = np.asarray(probe.predict(x[held]), dtype=np.float64)
         final = lgb.train(
-            _params(settings, y.size), lgb.Dataset(x, y), settings.num_trees, callbacks=[progress(settings.num_trees)]
+            _params(settings, y.size),
+            lgb.Dataset(x, y),
+            settings.num_trees,
+            callbacks=[progress(settings.num_trees)],
         )
     except lgb.basic.LightGBMError as exc:
         raise ModelError(f"LightGBM could not fit the model: {exc}") from exc
