@@ -32,9 +32,9 @@ class PlannerSettings:
     spare_risk: float = 1.20
     max_spare: int = 2
     # After the fleet loses a node, hold at least one spare for this long: on the public
-    # traces a fleet's losses come in bursts (a third follow another within half an hour),
-    # mostly because the replacement had to go into a less settled pool.
-    alert_s: float = 2400.0
+    # traces a fleet's losses come in bursts (a third follow another within half an hour,
+    # 60% within two hours), mostly because the replacement went into a less settled pool.
+    alert_s: float = 3600.0
     # Moves: a node whose pool's loss is above move_risk is replaced ahead of the loss
     # (launch first, drain after) if a place at least min_gain safer exists.
     move_risk: float = 0.80

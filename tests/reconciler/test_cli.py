@@ -77,6 +77,7 @@ def test_train_writes_the_artifact(slice_folder, tmp_path):
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
     assert set(meta["holdout"]) == {
         "model",
+        "lightgbm_alone",
         "baseline_1_minus_avail_24h",
         "baseline_ewma_transitions",
     }

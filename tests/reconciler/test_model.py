@@ -51,7 +51,12 @@ def test_fit_uses_no_tick_at_or_after_end():
 def test_held_out_metrics_for_model_and_both_baselines():
     m = train_model(market(flappy(), gap=600), end=1500, settings=SMALL)
     held = m.meta["holdout"]
-    assert set(held) == {"model", "baseline_1_minus_avail_24h", "baseline_ewma_transitions"}
+    assert set(held) == {
+        "model",
+        "lightgbm_alone",
+        "baseline_1_minus_avail_24h",
+        "baseline_ewma_transitions",
+    }
     for scores in held.values():
         assert 0.0 <= scores["auc"] <= 1.0
         assert 0.0 <= scores["brier"] <= 1.0
