@@ -226,7 +226,9 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
     summary = (
         f"{snapshot.fleet.name}: K={k}, spot {len(spot)} held ({ready_spot} ready), "
         f"on-demand {len(on_demand)}; "
-        f"expected losses {expected:.2f}/{snapshot.horizon_s / 60:.0f}min → spare {spare}; "
+        f"expected losses {expected:.2f}/{snapshot.horizon_s / 60:.0f}min"
+        + (", a node lost within the alert window" if alert else "")
+        + f" → spare {spare}; "
         f"{len(actions)} action(s)"
     )
     digest = hashlib.sha256(f"{snapshot.fleet.name}|{now}|{placement}".encode()).hexdigest()[:12]

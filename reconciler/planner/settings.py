@@ -18,7 +18,7 @@ class PlannerSettings:
     # Filters: no launch into a pool above this predicted loss (unless nothing else can reach
     # K, see risky_spot_before_on_demand), nor where spot costs this share of on-demand or
     # more (then on-demand is the better buy).
-    max_loss: float = 0.70
+    max_loss: float = 0.80
     max_price_ratio: float = 0.90
     # Scoring: a lost node costs its cold start plus the work it was doing, valued at
     # on-demand price x unserved_weight per node-hour (while short, the fleet is not serving).
@@ -29,7 +29,7 @@ class PlannerSettings:
     # probabilities of the K nodes that serve), up to max_spare. A spare costs 0.3/K of the
     # fleet's on-demand price for as long as it is held, so it is bought only when the
     # fleet as a whole is more likely than not to lose a node within the horizon.
-    spare_risk: float = 1.20
+    spare_risk: float = 1.50
     max_spare: int = 2
     # After the fleet loses a node, hold at least one spare for this long: on the public
     # traces a fleet's losses come in bursts (a third follow another within half an hour,
