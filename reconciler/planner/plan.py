@@ -102,7 +102,7 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
     expected = sum(risks)
     spare = min(s.max_spare, math.floor(expected / s.spare_risk + 1e-9)) if k_spot > 0 else 0
     alert = any(now - s.alert_s < ts <= now for ts in snapshot.recent_losses)
-    if alert and k_spot > 0:
+    if alert and k_spot > 0 and _spare_share(snapshot, k) <= s.alert_max_share:
         spare = max(spare, min(1, s.max_spare))
     if snapshot.fleet.max_nodes is not None:
         spare = max(0, min(spare, snapshot.fleet.max_nodes - k))
@@ -239,6 +239,15 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
         verdicts=verdicts,
         summary=summary,
     )
+
+
+def _spare_share(snapshot: Snapshot, k: int) -> float:
+    """What one spare costs next to the fleet: cheapest spot price / (K x on-demand price)."""
+    if not snapshot.pools:
+        return math.inf
+    spot = min(p.spot_price for p in snapshot.pools)
+    on_demand = max(p.on_demand_price for p in snapshot.pools)
+    return spot / (k * on_demand)
 
 
 def _verdicts(

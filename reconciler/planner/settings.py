@@ -35,6 +35,9 @@ class PlannerSettings:
     # traces a fleet's losses come in bursts (a third follow another within half an hour,
     # 60% within two hours), mostly because the replacement went into a less settled pool.
     alert_s: float = 3600.0
+    # ... but only where a spare is cheap next to the fleet: its spot price over the on-demand
+    # price of the K nodes it protects (0.15 for v100 at K=2, 0.40 for p3.16xlarge at K=1).
+    alert_max_share: float = 0.20
     # Moves: a node whose pool's loss is above move_risk is replaced ahead of the loss
     # (launch first, drain after) if a place at least min_gain safer exists.
     move_risk: float = 0.80

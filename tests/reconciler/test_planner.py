@@ -235,3 +235,18 @@ def test_a_recent_loss_in_the_fleet_buys_a_spare_for_a_while():
 
     assert launches(plan(with_loss(60), S)) == [pools[2].name]
     assert plan(with_loss(S.alert_s + 60), S).actions == ()
+
+
+def test_no_alert_spare_where_a_spare_would_cost_a_large_share_of_the_fleet():
+    # K=1 at spot 0.9 / on-demand 3.0: a spare is 0.30 of the fleet's on-demand price > 0.20.
+    pools = [pool("us-east-1a", 0.01), pool("us-east-1b", 0.01)]
+    snapshot = Snapshot(
+        NOW,
+        FleetDeclaration("f", 1),
+        tuple(pools),
+        (node("1", pools[0]),),
+        1800.0,
+        300.0,
+        recent_losses=(NOW - 60,),
+    )
+    assert plan(snapshot, S).actions == ()
