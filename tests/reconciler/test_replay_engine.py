@@ -118,7 +118,7 @@ def test_planner_policy_sees_its_preemptions_as_recent_losses():
 
     # Two pools; the first drops at tick 5. After that the planner holds a spare (alert).
     m = market([[1] * 5 + [0] * 5, [1] * 10, [1] * 10], gap=600)
-    settings = PlannerSettings(alert_s=3000.0, spare_risk=100.0, max_loss=1.0)
+    settings = PlannerSettings(alert_s=3000.0, spare_risk=100.0, max_loss=1.0, alert_max_share=1.0)
     policy = PlannerPolicy(use_model=False, planner_settings=settings)
     policy.model_settings = policy.model_settings.__class__(min_history_s=0.0)
     r = replay(policy, m, k=1, start=0, end=10, cold_start_seconds=600)
