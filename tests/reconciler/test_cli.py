@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli import app
 from reconciler.replay.backtest import POLICY_NAMES
+from tests.reconciler.helpers import shared_data
 from tests.reconciler.test_replay_engine import REPLAY_KEYS
 
-DATA = Path("/work/shared/data")
-if not DATA.exists():  # a checkout beside shared/
-    DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = shared_data()
 REAL = DATA / "spot-traces" / "availability" / "1-node" / "aws-02-15-2023"
 
 pytestmark = pytest.mark.skipif(not REAL.exists(), reason="the shared data folder is not here")
