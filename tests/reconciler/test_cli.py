@@ -86,3 +86,19 @@ def test_bad_folder_is_an_error_that_says_what_to_do(tmp_path):
     result = CliRunner().invoke(app, ["backtest", "--traces", str(tmp_path), "--quiet"])
     assert result.exit_code == 2
     assert "point --traces at a collection folder" in result.output
+
+
+def test_plan_shows_every_pools_prediction_and_reason(slice_folder):
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--traces", str(slice_folder),
+            "--prices", str(DATA / "replay-prices.json"),
+            "--day", "4",
+            "--k", "2",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "us-west-2/us-west-2b/p3.2xlarge" in result.output
+    assert "LaunchSpot" in result.output or "rejected by" in result.output
