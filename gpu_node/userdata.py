@@ -75,7 +75,7 @@ systemctl enable --now spotfleet-node.service
 
 
 def render_user_data(*, package: str = "spotfleet[node]") -> str:
-    """The bootstrap script; ``package`` is what pip installs (a name, a pinned version, a wheel URL)."""
+    """The bootstrap script; ``package`` is what pip installs (a name, a pin, a wheel URL)."""
     if not package.strip():
         raise ValueError("package must name what pip installs, e.g. 'spotfleet[node]==0.1.0'")
     return _TEMPLATE.replace("__TAGS__", " ".join(NODE_SETTING_TAGS)).replace(
