@@ -29,70 +29,77 @@ from gpu_node.results import ResultStore
 from gpu_node.settings import NodeSettings
 from gpu_node.state import NodeState
 from gpu_node.watcher import ImdsWatcher
+from gpu_node.worker import Worker
 
-__all__ = ["run_node"]
+__all__ = ["Node", "run_node", "signal_notice"]
 
 log = logging.getLogger(__name__)
 
 
-def run_node(settings: NodeSettings, *, backend: Backend | None = None) -> int:
-    """Run until drained; 0 after a clean drain, 1 when the worker died.
+class Node:
+    """Every part of one node, wired once; ``run_node`` adds the process around it."""
 
-    ``backend`` replaces the model from ``SPOTFLEET_MODEL_DIR`` (tests, benchmarks).
-    """
-    imds = ImdsClient(base_url=settings.imds_url)
-    identity = resolve_identity(settings, imds)
-    region = identity.region if identity.region != "local" else None
-    clients = make_clients(region=settings.region or region)
-    log.info("node %s in %s starting", identity.instance_id, identity.pool)
+    def __init__(
+        self,
+        *,
+        settings: NodeSettings,
+        identity: NodeIdentity,
+        clients: AwsClients,
+        imds: ImdsClient | None,
+    ) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.clients = clients
+        self.state = NodeState()
+        self.metrics = NodeMetrics()
+        self.gpu_lock = threading.Lock()
+        self.slot = BackendSlot()
+        self.queues = JobQueues(
+            sqs=clients.sqs,
+            queue_url=settings.queue_url,
+            priority_queue_url=settings.priority_queue_url,
+            dead_letter_queue_url=settings.dead_letter_queue_url,
+            wait_seconds=settings.poll_wait_seconds,
+            visibility_seconds=settings.visibility_seconds,
+        )
+        self.reporter = JobReporter(
+            publisher=_publisher(settings, clients),
+            identity=identity,
+            fleet=settings.fleet,
+            model=settings.served_model,
+            metrics=self.metrics,
+        )
+        self.drain = Drain(
+            state=self.state,
+            queues=self.queues,
+            reporter=self.reporter,
+            metrics=self.metrics,
+            lifecycle=_lifecycle(settings, clients, identity),
+            default_deadline_seconds=settings.drain_deadline_seconds,
+            margin_seconds=settings.drain_margin_seconds,
+        )
+        self.watcher = (
+            ImdsWatcher(imds=imds, interval=settings.imds_poll_seconds, emit=self.drain.notify)
+            if imds is not None
+            else None
+        )
+        self._worker_thread: threading.Thread | None = None
 
-    state = NodeState()
-    metrics = NodeMetrics()
-    gpu_lock = threading.Lock()
-    slot = BackendSlot()
-    health = HealthServer(
-        build_app(state=state, metrics=metrics, identity=identity, slot=slot, gpu_lock=gpu_lock),
-        host=settings.host,
-        port=settings.port,
-    )
-    health.start()
+    def watch(self) -> None:
+        """Start listening for notices: before the model loads, a notice must already count."""
+        self.drain.start()
+        if self.watcher is not None:
+            self.watcher.start()
 
-    queues = JobQueues(
-        sqs=clients.sqs,
-        queue_url=settings.queue_url,
-        priority_queue_url=settings.priority_queue_url,
-        dead_letter_queue_url=settings.dead_letter_queue_url,
-        wait_seconds=settings.poll_wait_seconds,
-        visibility_seconds=settings.visibility_seconds,
-    )
-    reporter = JobReporter(
-        publisher=_publisher(settings, clients),
-        identity=identity,
-        fleet=settings.fleet,
-        model=settings.served_model,
-        metrics=metrics,
-    )
-    drain = Drain(
-        state=state,
-        queues=queues,
-        reporter=reporter,
-        metrics=metrics,
-        lifecycle=_lifecycle(settings, clients, identity),
-        default_deadline_seconds=settings.drain_deadline_seconds,
-        margin_seconds=settings.drain_margin_seconds,
-    )
-    drain.start()
-    _install_signal_handlers(drain)
-    watcher = ImdsWatcher(imds=imds, interval=settings.imds_poll_seconds, emit=drain.notify)
-    watcher.start()
-
-    try:
+    def load(self, backend: Backend | None = None) -> Backend:
+        """Sync (when a model URI is set) and load the model, unless a backend is given."""
+        settings = self.settings
         if backend is None:
             if settings.model_s3_uri:
                 from gpu_node.cache import sync_model
 
                 sync_model(
-                    s3=clients.s3,
+                    s3=self.clients.s3,
                     uri=settings.model_s3_uri,
                     model_dir=settings.model_dir,
                     concurrency=settings.model_sync_concurrency,
@@ -102,41 +109,95 @@ def run_node(settings: NodeSettings, *, backend: Backend | None = None) -> int:
                 model_name=settings.served_model,
                 cpu_threads=settings.cpu_threads,
             )
-        slot.backend = backend
-        state.model_loaded = True
-        metrics.model_loaded.set(1)
+        self.slot.backend = backend
+        self.state.model_loaded = True
+        self.metrics.model_loaded.set(1)
+        return backend
 
-        from gpu_node.worker import Worker
-
+    def start_worker(self) -> None:
+        backend = self.slot.backend
+        if backend is None:
+            raise RuntimeError("load the model before starting the worker")
         worker = Worker(
-            state=state,
-            queues=queues,
-            results=ResultStore(s3=clients.s3, bucket=settings.results_bucket),
+            state=self.state,
+            queues=self.queues,
+            results=ResultStore(s3=self.clients.s3, bucket=self.settings.results_bucket),
             backend=backend,
-            reporter=reporter,
-            metrics=metrics,
-            identity=identity,
-            fleet=settings.fleet,
-            gpu_lock=gpu_lock,
-            progress_event_seconds=settings.progress_event_seconds,
+            reporter=self.reporter,
+            metrics=self.metrics,
+            identity=self.identity,
+            fleet=self.settings.fleet,
+            gpu_lock=self.gpu_lock,
+            progress_event_seconds=self.settings.progress_event_seconds,
         )
-        worker_thread = threading.Thread(target=worker.run, name="worker", daemon=True)
-        # A notice that came while the model loaded: the worker must not start at all.
-        if not state.draining.is_set():
-            worker_thread.start()
-        else:
-            state.worker_stopped.set()
-        while not drain.finished.wait(0.5):
-            worker_died = worker_thread.ident is not None and not worker_thread.is_alive()
-            if worker_died and not state.draining.is_set():
+        if self.state.draining.is_set():  # a notice came while the model loaded
+            self.state.worker_stopped.set()
+            return
+        self._worker_thread = threading.Thread(target=worker.run, name="worker", daemon=True)
+        self._worker_thread.start()
+
+    def wait(self, poll: float = 0.5) -> int:
+        """Block until drained (0), or until the worker died without a drain (1)."""
+        while not self.drain.finished.wait(poll):
+            thread = self._worker_thread
+            died = thread is not None and not thread.is_alive()
+            if died and not self.state.draining.is_set():
                 log.error("worker stopped without a drain; exiting for a restart")
                 return 1
-        log.info("drained; exiting")
         return 0
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
+
+def run_node(settings: NodeSettings, *, backend: Backend | None = None) -> int:
+    """Run until drained; 0 after a clean drain, 1 when the worker died.
+
+    ``backend`` replaces the model from ``SPOTFLEET_MODEL_DIR`` (tests, benchmarks).
+    """
+    imds = ImdsClient(base_url=settings.imds_url)
+    identity = resolve_identity(settings, imds)
+    region = settings.region or (identity.region if identity.region != "local" else None)
+    node = Node(
+        settings=settings, identity=identity, clients=make_clients(region=region), imds=imds
+    )
+    log.info("node %s in %s starting", identity.instance_id, identity.pool)
+    health = HealthServer(
+        build_app(
+            state=node.state,
+            metrics=node.metrics,
+            identity=identity,
+            slot=node.slot,
+            gpu_lock=node.gpu_lock,
+        ),
+        host=settings.host,
+        port=settings.port,
+    )
+    health.start()
+    try:
+        node.watch()
+        _install_signal_handlers(node.drain)
+        node.load(backend)
+        node.start_worker()
+        code = node.wait()
+        log.info("drained; exiting" if code == 0 else "exiting after a worker failure")
+        return code
     finally:
-        watcher.stop()
+        node.close()
         health.stop()
         imds.close()
+
+
+def signal_notice(signum: int) -> InterruptionNotice:
+    # One id per process: a second SIGTERM is the same notice, not a second drain.
+    return InterruptionNotice(
+        kind=NoticeKind.SIGTERM,
+        id=notice_id(NoticeKind.SIGTERM, "signal"),
+        observed_at=datetime.now(UTC),
+        deadline=None,
+        detail=f"{signal.Signals(signum).name} received",
+    )
 
 
 def _publisher(settings: NodeSettings, clients: AwsClients) -> EventPublisher:
@@ -160,18 +221,7 @@ def _lifecycle(
 
 def _install_signal_handlers(drain: Drain) -> None:
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        now = datetime.now(UTC)
-        name = signal.Signals(signum).name
-        # One id per process: a second SIGTERM is the same notice, not a second drain.
-        drain.notify(
-            InterruptionNotice(
-                kind=NoticeKind.SIGTERM,
-                id=notice_id(NoticeKind.SIGTERM, "signal"),
-                observed_at=now,
-                deadline=None,
-                detail=f"{name} received",
-            )
-        )
+        drain.notify(signal_notice(signum))
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
