@@ -8,7 +8,7 @@ from typing import Any
 
 
 class FakeImds:
-    TOKEN = "test-token-1"  # noqa: S105 - a fake token for a fake service
+    TOKEN = "test-token-1"
 
     def __init__(self) -> None:
         self.paths: dict[str, str] = {}
