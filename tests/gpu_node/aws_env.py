@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -58,6 +58,7 @@ class Fleet:
     bucket: str
     topic_arn: str
     events_queue_url: str
+    _events: list[dict[str, Any]] = field(default_factory=list)
 
     def settings_env(self, **extra: str) -> dict[str, str]:
         env = {
@@ -107,8 +108,10 @@ class Fleet:
             found.extend(messages)
 
     def events(self) -> list[dict[str, Any]]:
-        """Job events published so far, in publish order (SNS -> SQS raw delivery)."""
-        return [json.loads(m["Body"]) for m in self.drain_queue(self.events_queue_url)]
+        """Every job event published so far, in arrival order (SNS -> SQS raw delivery)."""
+        fresh = [json.loads(m["Body"]) for m in self.drain_queue(self.events_queue_url)]
+        self._events.extend(fresh)
+        return list(self._events)
 
     def visible_count(self, url: str) -> int:
         attrs = self.clients.sqs.get_queue_attributes(

@@ -29,7 +29,8 @@ def test_every_read_uses_an_imdsv2_token(imds: FakeImds) -> None:
     watcher, _ = _watcher(imds)
     watcher.poll_once()
     gets = [r for r in imds.requests if r[0] == "GET"]
-    assert gets and all(valid for _, _, valid in gets)
+    assert gets
+    assert all(valid for _, _, valid in gets)
     assert ("PUT", "/latest/api/token", True) in imds.requests
 
 
