@@ -89,6 +89,7 @@ def test_a_spot_notice_drains_a_node_process_within_two_seconds_and_nothing_is_l
             "survivor",
         )
         when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30))
+        notice_at = time.time()
         imds.set(
             "meta-data/spot/instance-action", json.dumps({"action": "terminate", "time": when})
         )
