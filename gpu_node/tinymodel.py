@@ -30,15 +30,15 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(printable, (chr(c) for c in codes), strict=True))
 
 
-def _tiny_vocab() -> tuple[dict[str, int], list[str]]:
+def _tiny_vocab() -> tuple[dict[str, int], list[tuple[str, str]]]:
     """Every byte alone and word-final, a handful of merges, and CLIP's two special tokens."""
     alphabet = list(_bytes_to_unicode().values())
     vocab: dict[str, int] = {}
     for token in alphabet + [a + "</w>" for a in alphabet]:
         vocab[token] = len(vocab)
-    merges = ["t h", "th e</w>", "a t</w>", "c at</w>", "o g</w>", "d og</w>"]
-    for merge in merges:
-        vocab.setdefault(merge.replace(" ", ""), len(vocab))
+    merges = [("t", "h"), ("th", "e</w>"), ("a", "t</w>"), ("c", "at</w>"), ("o", "g</w>")]
+    for left, right in merges:
+        vocab.setdefault(left + right, len(vocab))
     vocab["<|startoftext|>"] = len(vocab)
     vocab["<|endoftext|>"] = len(vocab)
     return vocab, merges
