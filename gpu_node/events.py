@@ -9,6 +9,9 @@ counted, never allowed to stop a job.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -20,6 +23,7 @@ from gpu_node.errors import EventPublishError
 
 __all__ = [
     "EVENT_SCHEMA_VERSION",
+    "BackgroundPublisher",
     "EventPublisher",
     "JobEvent",
     "JobEventType",
@@ -95,3 +99,44 @@ class SnsPublisher:
             )
         except (BotoCoreError, ClientError) as exc:
             raise EventPublishError(f"publish {event.type} for {event.job_id}: {exc}") from exc
+
+
+class BackgroundPublisher:
+    """Publishes from a thread of its own, in order, so a job never waits on SNS.
+
+    ``close`` flushes what is queued (bounded by a timeout): the node calls it before exiting,
+    so the last ``released`` event still goes out.
+    """
+
+    _STOP = object()
+
+    def __init__(
+        self, inner: EventPublisher, *, on_failure: Callable[[EventPublishError], None]
+    ) -> None:
+        self._inner = inner
+        self._on_failure = on_failure
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=10000)
+        self._thread = threading.Thread(target=self._run, name="job-events", daemon=True)
+        self._thread.start()
+
+    def publish(self, event: JobEvent) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full as exc:  # SNS is down for long: drop, do not grow without bound
+            self._on_failure(EventPublishError(f"event queue full; dropped {event.type}"))
+            log.debug("dropped", exc_info=exc)
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._queue.put(self._STOP)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is self._STOP:
+                return
+            assert isinstance(item, JobEvent)
+            try:
+                self._inner.publish(item)
+            except EventPublishError as exc:
+                self._on_failure(exc)

@@ -16,7 +16,7 @@ from types import FrameType
 from gpu_node.aws import AwsClients, make_clients
 from gpu_node.backend import Backend, load_backend
 from gpu_node.drain import Drain
-from gpu_node.events import EventPublisher, NullPublisher, SnsPublisher
+from gpu_node.events import BackgroundPublisher, NullPublisher, SnsPublisher
 from gpu_node.health import BackendSlot, HealthServer, build_app
 from gpu_node.identity import NodeIdentity, resolve_identity
 from gpu_node.imds import ImdsClient
@@ -62,8 +62,14 @@ class Node:
             wait_seconds=settings.poll_wait_seconds,
             visibility_seconds=settings.visibility_seconds,
         )
+        self._publisher: BackgroundPublisher | None = None
+        if settings.events_topic_arn:
+            self._publisher = BackgroundPublisher(
+                SnsPublisher(sns=clients.sns, topic_arn=settings.events_topic_arn),
+                on_failure=lambda exc: self.reporter.publish_failed(exc),
+            )
         self.reporter = JobReporter(
-            publisher=_publisher(settings, clients),
+            publisher=self._publisher or NullPublisher(),
             identity=identity,
             fleet=settings.fleet,
             model=settings.served_model,
@@ -114,11 +120,11 @@ class Node:
         self.metrics.model_loaded.set(1)
         return backend
 
-    def start_worker(self) -> None:
+    def build_worker(self) -> Worker:
         backend = self.slot.backend
         if backend is None:
-            raise RuntimeError("load the model before starting the worker")
-        worker = Worker(
+            raise RuntimeError("load the model before building the worker")
+        return Worker(
             state=self.state,
             queues=self.queues,
             results=ResultStore(s3=self.clients.s3, bucket=self.settings.results_bucket),
@@ -130,6 +136,9 @@ class Node:
             gpu_lock=self.gpu_lock,
             progress_event_seconds=self.settings.progress_event_seconds,
         )
+
+    def start_worker(self) -> None:
+        worker = self.build_worker()
         if self.state.draining.is_set():  # a notice came while the model loaded
             self.state.worker_stopped.set()
             return
@@ -149,6 +158,8 @@ class Node:
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        if self._publisher is not None:
+            self._publisher.close()  # the last events (``released``) must still go out
 
 
 def run_node(settings: NodeSettings, *, backend: Backend | None = None) -> int:
@@ -198,12 +209,6 @@ def signal_notice(signum: int) -> InterruptionNotice:
         deadline=None,
         detail=f"{signal.Signals(signum).name} received",
     )
-
-
-def _publisher(settings: NodeSettings, clients: AwsClients) -> EventPublisher:
-    if settings.events_topic_arn:
-        return SnsPublisher(sns=clients.sns, topic_arn=settings.events_topic_arn)
-    return NullPublisher()
 
 
 def _lifecycle(

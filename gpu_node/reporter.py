@@ -57,6 +57,9 @@ class JobReporter:
         try:
             self._publisher.publish(event)
         except EventPublishError as exc:
-            self._metrics.event_publish_failures.inc()
-            log.warning("job event not published: %s", exc)
+            self.publish_failed(exc)
         return event
+
+    def publish_failed(self, exc: EventPublishError) -> None:
+        self._metrics.event_publish_failures.inc()
+        log.warning("job event not published: %s", exc)

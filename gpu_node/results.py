@@ -1,12 +1,14 @@
 """Results in S3: ``results/<job_id>.png`` and ``results/<job_id>.json`` beside it.
 
-The JSON is written after the PNG, so its presence means the result is whole. The same
-record gives the same bytes (sorted keys, no wall-clock fields added here), so writing a
-result twice leaves the same objects.
+The two objects are written at once (two requests in parallel: half the wait of writing them
+one after the other), so a result is whole only when both are there, and ``exists`` checks
+both. The same record gives the same bytes (fixed field order, no wall-clock fields added
+here), so writing a result twice leaves the same objects.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +60,7 @@ class ResultStore:
     def __init__(self, *, s3: Any, bucket: str) -> None:
         self._s3 = s3
         self._bucket = bucket
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="result-put")
 
     @staticmethod
     def png_key(job_id: str) -> str:
@@ -68,22 +71,28 @@ class ResultStore:
         return f"{RESULTS_PREFIX}{job_id}.json"
 
     def exists(self, job_id: str) -> bool:
-        """True when the job's result is whole (its JSON, written last, is there)."""
+        """True when the job's result is whole: both objects are there."""
+        return self._has(self.json_key(job_id)) and self._has(self.png_key(job_id))
+
+    def _has(self, key: str) -> bool:
         try:
-            self._s3.head_object(Bucket=self._bucket, Key=self.json_key(job_id))
+            self._s3.head_object(Bucket=self._bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
-            raise ResultStoreError(f"S3 head {self.json_key(job_id)}: {exc}") from exc
+            raise ResultStoreError(f"S3 head {key}: {exc}") from exc
         except BotoCoreError as exc:
-            raise ResultStoreError(f"S3 head {self.json_key(job_id)}: {exc}") from exc
+            raise ResultStoreError(f"S3 head {key}: {exc}") from exc
         return True
 
     def store(self, record: ResultRecord, png: bytes) -> None:
-        self._put(self.png_key(record.job_id), png, "image/png")
         body = record.model_dump_json(indent=2).encode()
-        # model_dump_json keeps field order, which is fixed by the model: stable bytes.
-        self._put(self.json_key(record.job_id), body, "application/json")
+        writes = [
+            self._pool.submit(self._put, self.png_key(record.job_id), png, "image/png"),
+            self._pool.submit(self._put, self.json_key(record.job_id), body, "application/json"),
+        ]
+        for write in writes:
+            write.result()  # re-raises ResultStoreError; the message then stays for a retry
 
     def _put(self, key: str, body: bytes, content_type: str) -> None:
         try:
