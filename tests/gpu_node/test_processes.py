@@ -54,13 +54,13 @@ def test_a_node_process_runs_jobs_priority_first_dead_letters_bad_ones_and_stops
     valid = {"standard-0", "standard-1", "standard-2", "priority-0", "priority-1"}
     expected = {f"results/{j}.{ext}" for j in valid for ext in ("png", "json")}
     wait_for(lambda: fleet.result_keys() == expected, timeout=30)
+    dead = wait_for(lambda: fleet.drain_queue(fleet.dlq_url, attributes=True), timeout=10)
     node.proc.send_signal(signal.SIGTERM)
     assert node.wait(timeout=15) == 0, node.log()
 
     events = fleet.events()
     started = _started_by(fleet, events, "i-proc-1")
     assert set(started[:2]) == {"priority-0", "priority-1"}
-    dead = fleet.drain_queue(fleet.dlq_url, attributes=True)
     assert len(dead) == 1
     assert "height" in dead[0]["MessageAttributes"]["spotfleet-reason"]["StringValue"]
     # The process took its identity from IMDS where no setting overrode it.
