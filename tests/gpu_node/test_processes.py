@@ -134,6 +134,8 @@ def test_a_sigkilled_worker_among_several_loses_nothing(
     }
 
     # Kill i-b while it is in the middle of a job (started, not completed).
+    killed: set[str] = set()
+
     def mid_job() -> bool:
         events = fleet.events()
         started = {
@@ -142,7 +144,8 @@ def test_a_sigkilled_worker_among_several_loses_nothing(
         done = {
             e["job_id"] for e in events if e["type"] == "completed" and e["instance_id"] == "i-b"
         }
-        return bool(started - done)
+        killed.update(started - done)
+        return bool(killed)
 
     wait_for(mid_job, timeout=30, every=0.05)
     nodes["i-b"].proc.kill()
@@ -150,6 +153,7 @@ def test_a_sigkilled_worker_among_several_loses_nothing(
 
     expected = {f"results/{j}.{ext}" for j in job_ids for ext in ("png", "json")}
     wait_for(lambda: fleet.result_keys() == expected, timeout=60)
+    dead = wait_for(lambda: fleet.drain_queue(fleet.dlq_url), timeout=10)
     for name in ("i-a", "i-c"):
         nodes[name].proc.send_signal(signal.SIGTERM)
     for name in ("i-a", "i-c"):
@@ -157,7 +161,14 @@ def test_a_sigkilled_worker_among_several_loses_nothing(
 
     assert fleet.result_keys() == expected  # exactly one result per valid job, nothing else
     assert fleet.drain_queue(fleet.queue_url) == []
-    dead = fleet.drain_queue(fleet.dlq_url)
     assert [json.loads(m["Body"])["job_id"] for m in dead] == ["invalid-steps"]
-    completed = [e["job_id"] for e in fleet.events() if e["type"] == "completed"]
-    assert sorted(set(completed)) == job_ids
+    events = fleet.events()
+    completed = {e["job_id"] for e in events if e["type"] == "completed"}
+    assert completed >= set(job_ids) - killed
+    for job_id in killed:
+        # Run again by a survivor; or, if i-b stored it just before dying, left as it was.
+        by = {
+            e["instance_id"] for e in events if e["type"] == "completed" and e["job_id"] == job_id
+        }
+        assert by <= {"i-a", "i-c"}
+        assert by or fleet.result_record(job_id)["node"] == "i-b"
