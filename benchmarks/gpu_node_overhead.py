@@ -54,6 +54,14 @@ def main(jobs: int = 200) -> None:
             f"per-job overhead outside the model ({jobs} jobs, events on, priority queue on): "
             f"{describe(samples)}"
         )
+        # The floor on this machine: one trivial request to the same server. A job needs five
+        # in a row (priority look, receive, two parallel puts, delete); events go off-path.
+        baseline = []
+        for _ in range(50):
+            started = time.perf_counter()
+            fleet.sqs.get_queue_attributes(QueueUrl=fleet.queue_url, AttributeNames=["QueueArn"])
+            baseline.append(time.perf_counter() - started)
+        print(f"one trivial SQS request to the same server, for scale: {describe(baseline)}")
     finally:
         server.stop()
 
