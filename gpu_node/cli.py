@@ -1,4 +1,4 @@
-"""``python -m gpu_node``: run the service, build the tiny model, publish a model to the cache."""
+"""The spotfleet node: run the service, build the tiny model, publish a model to the cache."""
 
 from __future__ import annotations
 

@@ -172,3 +172,32 @@ def test_a_sigkilled_worker_among_several_loses_nothing(
         }
         assert by <= {"i-a", "i-c"}
         assert by or fleet.result_record(job_id)["node"] == "i-b"
+
+
+def test_sigterm_takes_the_same_drain_path_and_gives_a_long_job_back(
+    fleet: Fleet, imds: FakeImds, spawn
+) -> None:
+    node = spawn(
+        fleet.settings_env(
+            SPOTFLEET_IMDS_URL=imds.url,
+            SPOTFLEET_INSTANCE_ID="i-term",
+            SPOTFLEET_DRAIN_DEADLINE_SECONDS="10",  # systemd would say 120; the job needs 30
+            FAKE_STEP_SECONDS="0.3",
+        ),
+        "term",
+    )
+    fleet.send(job("interrupted", steps=100))
+    wait_for(lambda: _started_by(fleet, fleet.events(), "i-term"), timeout=20)
+    time.sleep(1.0)
+    signalled = time.monotonic()
+    node.proc.send_signal(signal.SIGTERM)
+    back = wait_for(lambda: fleet.drain_queue(fleet.queue_url), timeout=5, every=0.05)
+    given_back_after = time.monotonic() - signalled
+    assert node.wait(timeout=10) == 0, node.log()
+
+    assert given_back_after < 1.0  # no polling on this path: the signal is the notice
+    assert json.loads(back[0]["Body"])["job_id"] == "interrupted"
+    types = [e["type"] for e in fleet.events() if e["job_id"] == "interrupted"]
+    assert types[-1] == "released"
+    assert fleet.result_keys() == set()
+    assert "SIGTERM received: draining" in node.log()

@@ -181,7 +181,7 @@ def test_a_redelivered_job_whose_result_is_stored_is_deleted_not_rerun(fleet: Fl
 def test_the_message_stays_hidden_while_a_long_job_runs(moto_endpoint: str) -> None:
     fleet = make_fleet(moto_endpoint, visibility=2)
     backend = SteppingBackend(step_seconds=0.5)
-    fleet.send(job("long", steps=8))  # 4 s: twice the visibility timeout
+    fleet.send(job("long", steps=6))  # 3 s: half as long again as the visibility timeout
     node = start_node(fleet, backend, SPOTFLEET_VISIBILITY_SECONDS="2")
     try:
         wait_for(lambda: backend.started)
