@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import uuid
@@ -36,6 +37,7 @@ class Clients:
     sns: Any
 
 
+@functools.cache  # boto3 clients are costly to make and safe to share between tests
 def clients(endpoint: str) -> Clients:
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
@@ -121,13 +123,17 @@ class Fleet:
         return int(attrs["ApproximateNumberOfMessages"])
 
 
+def _queue_arn(url: str) -> str:
+    # http://host/<account>/<name>: the ARN follows, no need to ask (fixtures are per test).
+    account, name = url.rstrip("/").split("/")[-2:]
+    return f"arn:aws:sqs:{REGION}:{account}:{name}"
+
+
 def make_fleet(endpoint: str, *, max_receive_count: int = 3, visibility: int = 30) -> Fleet:
     c = clients(endpoint)
     tag = uuid.uuid4().hex[:10]
     dlq_url = c.sqs.create_queue(QueueName=f"jobs-dlq-{tag}")["QueueUrl"]
-    dlq_arn = c.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    dlq_arn = _queue_arn(dlq_url)
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
     attributes = {"RedrivePolicy": redrive, "VisibilityTimeout": str(visibility)}
     queue_url = c.sqs.create_queue(QueueName=f"jobs-{tag}", Attributes=attributes)["QueueUrl"]
@@ -138,9 +144,7 @@ def make_fleet(endpoint: str, *, max_receive_count: int = 3, visibility: int = 3
     c.s3.create_bucket(Bucket=bucket)
     topic_arn = c.sns.create_topic(Name=f"job-events-{tag}")["TopicArn"]
     events_url = c.sqs.create_queue(QueueName=f"job-events-{tag}")["QueueUrl"]
-    events_arn = c.sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    events_arn = _queue_arn(events_url)
     c.sns.subscribe(
         TopicArn=topic_arn,
         Protocol="sqs",
