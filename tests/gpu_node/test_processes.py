@@ -116,7 +116,7 @@ def test_a_spot_notice_drains_a_node_process_within_two_seconds_and_nothing_is_l
 def test_a_sigkilled_worker_among_several_loses_nothing(
     fleet: Fleet, imds: FakeImds, spawn
 ) -> None:
-    job_ids = [f"job-{n:02d}" for n in range(12)]
+    job_ids = [f"job-{n:02d}" for n in range(9)]
     for job_id in job_ids:
         fleet.send(job(job_id, steps=4))
     fleet.send(job("invalid-steps", steps=1000))
@@ -126,7 +126,7 @@ def test_a_sigkilled_worker_among_several_loses_nothing(
                 SPOTFLEET_IMDS_URL=imds.url,
                 SPOTFLEET_INSTANCE_ID=name,
                 SPOTFLEET_VISIBILITY_SECONDS="3",
-                FAKE_STEP_SECONDS="0.25",
+                FAKE_STEP_SECONDS="0.2",
             ),
             name,
         )
