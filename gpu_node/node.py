@@ -158,6 +158,7 @@ class Node:
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        self.queues.close()  # deletes of stored jobs still queued go out first
         if self._publisher is not None:
             self._publisher.close()  # the last events (``released``) must still go out
 

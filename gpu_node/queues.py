@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +72,9 @@ class JobQueues:
         self._visibility = visibility_seconds
         self._targets: dict[str, DeadLetterTarget] = {}
         self._targets_lock = threading.Lock()
+        self._deletes: queue.Queue[Delivery | None] = queue.Queue()
+        self._deleter = threading.Thread(target=self._delete_loop, name="sqs-delete", daemon=True)
+        self._deleter.start()
 
     @property
     def visibility_seconds(self) -> int:
@@ -138,6 +142,30 @@ class JobQueues:
                 QueueUrl=delivery.queue_url, ReceiptHandle=delivery.receipt_handle
             ),
         )
+
+    def delete_later(self, delivery: Delivery) -> None:
+        """Delete from a thread of its own, so the next job need not wait for it.
+
+        Only for a message whose result is already stored: if the node dies before the delete
+        is sent, the message comes back, finds its result whole and is deleted unrun.
+        """
+        self._deletes.put(delivery)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Send the deletes still queued, then stop the delete thread."""
+        self._deletes.put(None)
+        self._deleter.join(timeout)
+
+    def _delete_loop(self) -> None:
+        while (delivery := self._deletes.get()) is not None:
+            try:
+                self.delete(delivery)
+            except QueueError as exc:
+                log.warning(
+                    "message %s not deleted (it will come back, already done): %s",
+                    delivery.message_id,
+                    exc,
+                )
 
     def dead_letter_target(self, queue_url: str) -> DeadLetterTarget:
         """The queue's dead-letter queue and redrive limit, read once from its redrive policy."""

@@ -133,7 +133,7 @@ class Worker:
             finished_at = self._now()
             record = self._record(running, finished_at, generated_mono)
             self._results.store(record, png)
-            self._queues.delete(delivery)
+            self._queues.delete_later(delivery)
         except JobCancelled:
             self._metrics.jobs.labels(outcome=JobOutcome.RELEASED).inc()
             return  # the drain has given the message back and said so
