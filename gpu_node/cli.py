@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -57,6 +58,24 @@ def publish_model_command(directory: Path, uri: str) -> None:
     _logging()
     entries = publish_model(s3=make_clients(region=None).s3, model_dir=directory, uri=uri)
     typer.echo(f"published {len(entries)} files to {uri}")
+
+
+@app.command("local-imds")
+def local_imds_command(
+    port: int = 8111,
+    instance_id: str = "i-local",
+    instance_type: str = "g5.xlarge",
+    zone: str = "us-east-1a",
+) -> None:
+    """Serve a local IMDSv2 stand-in for one local node (admin: POST /_local/<action>)."""
+    from gpu_node.localimds import LocalImds
+
+    imds = LocalImds(
+        port=port, instance_id=instance_id, instance_type=instance_type, availability_zone=zone
+    )
+    typer.echo(f"local IMDS for {instance_id} at {imds.url}")
+    with contextlib.suppress(KeyboardInterrupt):
+        imds.serve_forever()
 
 
 def main() -> None:
