@@ -145,7 +145,7 @@ class Drain:
 
     def _will_finish(self, running: RunningJob) -> bool:
         assert self._deadline is not None
-        end = running.projected_end()
+        end = running.projected_end(self._monotonic())
         # Before its first step a job's pace is unknown: giving it back costs another node
         # almost nothing, keeping it risks the whole job.
         return end is not None and end <= self._deadline - self._margin

@@ -36,12 +36,20 @@ class RunningJob:
         self.steps_done = done
         self.last_step_mono = now
 
-    def projected_end(self) -> float | None:
-        """When the generation should end (monotonic), from its own pace; None before a step."""
+    def projected_end(self, now: float) -> float | None:
+        """When the generation should end (monotonic), from its own pace; None before a step.
+
+        A step that is taking longer than the pace so far pushes the end out as the clock
+        runs, so a stalled generation cannot keep looking as if it will finish in time.
+        """
         if self.steps_done <= 0 or self.last_step_mono is None:
             return None
+        remaining = self.job.steps - self.steps_done
         per_step = (self.last_step_mono - self.started_mono) / self.steps_done
-        return self.last_step_mono + per_step * (self.job.steps - self.steps_done)
+        on_pace = self.last_step_mono + per_step * remaining
+        if remaining <= 0:
+            return on_pace
+        return max(on_pace, now + per_step * (remaining - 1))
 
 
 class NodeState:

@@ -22,8 +22,15 @@ def fixed_png(color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
 class SteppingBackend:
     """Takes ``step_seconds`` per step, reports each step, fails on the prompt ``fail_prompt``."""
 
-    def __init__(self, *, step_seconds: float = 0.0, fail_prompt: str = "please fail") -> None:
+    def __init__(
+        self,
+        *,
+        step_seconds: float = 0.0,
+        fail_prompt: str = "please fail",
+        stall: tuple[int, float] | None = None,  # (step, seconds): that one step hangs so long
+    ) -> None:
         self.step_seconds = step_seconds
+        self.stall = stall
         self.fail_prompt = fail_prompt
         self.png = fixed_png()
         self.started: list[str] = []
@@ -37,7 +44,9 @@ class SteppingBackend:
         with self._lock:
             self.started.append(job.job_id)
         for step in range(1, job.steps + 1):
-            if self.step_seconds:
+            if self.stall and self.stall[0] == step:
+                time.sleep(self.stall[1])
+            elif self.step_seconds:
                 time.sleep(self.step_seconds)
             if job.prompt == self.fail_prompt:
                 raise GenerationError("the fake model failed as asked")

@@ -71,6 +71,26 @@ def test_a_job_that_ends_well_before_the_deadline_is_finished(fleet: Fleet, imds
     assert "released" not in {e["type"] for e in fleet.events()}
 
 
+def test_a_job_that_stalls_after_the_decision_to_finish_it_is_given_back(
+    fleet: Fleet, imds: FakeImds
+) -> None:
+    backend = SteppingBackend(step_seconds=0.1, stall=(5, 6.0))
+    fleet.send(job("stalls", steps=10))  # 1 s on its early pace; then step 5 hangs for 6 s
+    node = start_node(fleet, backend, imds_url=imds.url, SPOTFLEET_DRAIN_MARGIN_SECONDS="3")
+    wait_for(lambda: node.state.current is not None and node.state.current.steps_done >= 3)
+    _spot_notice(imds, in_seconds=6)  # finish by 3 s from now, on the margin
+    wait_for(lambda: node.drain.notices_seen, timeout=3)
+    assert fleet.drain_queue(fleet.queue_url) == []  # on pace: kept, to be finished
+    noticed = time.monotonic()
+    back = wait_for(lambda: fleet.drain_queue(fleet.queue_url), timeout=6, every=0.05)
+    assert time.monotonic() - noticed < 4.5  # released once the stall broke the projection
+    assert json.loads(back[0]["Body"])["job_id"] == "stalls"
+    assert wait_for(lambda: node.drain.finished.is_set(), timeout=10)
+    node.close()
+    assert fleet.result_keys() == set()
+    assert [e["type"] for e in fleet.events() if e["job_id"] == "stalls"][-1] == "released"
+
+
 def test_a_rebalance_recommendation_is_reported_and_work_goes_on(
     fleet: Fleet, imds: FakeImds
 ) -> None:
