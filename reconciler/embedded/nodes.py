@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from analytics.pools import Pool
-from reconciler.embedded.imds import LocalMetadata
+from gpu_node.localimds import LocalImds
 from reconciler.embedded.local_aws import FleetEndpoints, LocalAws
 
 __all__ = ["NodeProcesses", "NodeSpec", "RunningNode"]
@@ -62,7 +62,7 @@ class NodeProcesses:
         self,
         *,
         aws: LocalAws,
-        imds: LocalMetadata,
+        imds: LocalImds,
         endpoints: FleetEndpoints,
         fleet: str,
         model_dir: Path,
@@ -120,7 +120,7 @@ class NodeProcesses:
         """What AWS does two minutes before taking a spot node: the notice in its metadata and
         the EventBridge event on the bus (which the interruption rules route to the daemon)."""
         node = self._nodes[instance_id]
-        self._imds.notify_spot_interruption(instance_id, deadline)
+        self._imds.spot_interruption(instance_id, deadline)
         self._aws.client("events").put_events(
             Entries=[
                 {
