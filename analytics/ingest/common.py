@@ -52,7 +52,7 @@ def insert_new(
     *,
     time_column: str | None = None,
 ) -> int:
-    """Insert the rows whose key ``table`` lacks (the first of any duplicates within ``rows``).
+    """Insert the rows whose key ``table`` lacks (one of any duplicates within ``rows``).
 
     ``rows`` is an Arrow table, or the name of a relation already in the connection (then
     ``columns`` says which of its columns to write). An anti-join rather than a primary-key
@@ -85,10 +85,15 @@ def insert_new(
             f"(SELECT {keys} FROM {_quote(table)} WHERE {_quote(time_column)} BETWEEN ? AND ?)"
         )
         params = [bounds[0], bounds[1]]
+    # One row per key: a hash aggregate, about half the cost of DISTINCT ON at this size.
+    others = [c for c in columns if c not in key]
+    deduplicated = ", ".join(
+        [*(_quote(k) for k in key), *(f"any_value({_quote(c)}) AS {_quote(c)}" for c in others)]
+    )
     result = first_row(
         con,
         f"INSERT INTO {_quote(table)} ({names}) "
-        f"SELECT {names} FROM (SELECT DISTINCT ON ({keys}) {names} FROM {rows}) AS incoming "
+        f"SELECT {names} FROM (SELECT {deduplicated} FROM {rows} GROUP BY {keys}) AS incoming "
         f"ANTI JOIN {existing} AS known USING ({keys})",
         params,
     )
