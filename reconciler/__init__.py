@@ -1,0 +1,1 @@
+"""The spotfleet reconciliation daemon: collect, decide, actuate, backtest."""

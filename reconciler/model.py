@@ -1,0 +1,252 @@
+"""The interruption model: LightGBM on pool features, trained on a time split.
+
+Artifact (a folder): ``model.txt`` (the LightGBM booster) and ``model.json`` (features,
+horizon, training window, data fingerprint, held-out metrics of the model and of both
+baselines, and a calibration table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+
+from reconciler.advisor import BAND_PRIOR
+from reconciler.baselines import availability_baseline, ewma_transitions
+from reconciler.errors import ModelError, NotEnoughHistoryError
+from reconciler.features import FEATURES, compute_features, horizon_ticks
+from reconciler.labels import loss_labels
+from reconciler.market import MarketSeries
+from reconciler.metrics import auc, brier, calibration, expected_calibration_error
+
+__all__ = [
+    "ModelSettings",
+    "PoolPrediction",
+    "TrainedModel",
+    "advisor_prior",
+    "fingerprint",
+    "load_model",
+    "train_model",
+]
+
+MONTH_S = 30 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    horizon_s: float = 1800.0
+    num_trees: int = 150
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_data_in_leaf: int = 50
+    holdout_fraction: float = 0.2  # the last part of the training ticks, scored, never fitted
+    min_history_s: float = 86400.0  # below this, a pool's prediction is its advisor prior
+    prior_floor: float = 0.10  # the least a pool we know nothing about is trusted to lose
+    tick_stride: int = 1  # fit on every n-th tick (training speed on long histories)
+    seed: int = 0
+    threads: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPrediction:
+    pool: str
+    probability: float
+    basis: str  # 'model', 'baseline', or 'advisor_prior' (too little history)
+    reason: str
+
+
+def advisor_prior(band: float, horizon_s: float, floor: float) -> float:
+    """A horizon probability from an advisor band's monthly interruption frequency.
+
+    The band spreads its monthly frequency evenly over the month; a pool we have not
+    watched is not trusted below ``floor`` either way.
+    """
+    monthly = BAND_PRIOR[int(band)] if not math.isnan(band) else BAND_PRIOR[-1]
+    per_horizon = 1.0 - (1.0 - monthly) ** (horizon_s / MONTH_S)
+    return float(max(per_horizon, floor))
+
+
+def fingerprint(series: MarketSeries, end: int) -> str:
+    """A hash of what the model was fitted from: pool names, tick length and capacities."""
+    h = hashlib.sha256()
+    h.update("|".join(p.name for p in series.pools).encode())
+    h.update(str(series.gap_seconds).encode())
+    h.update(np.ascontiguousarray(series.capacity[:, :end], dtype=np.int32).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _rows(
+    series: MarketSeries, ticks: npt.NDArray[np.int64], known_until: int, horizon_s: float
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:
+    feats = compute_features(series, ticks)  # (n, P, F)
+    labels = loss_labels(
+        series.capacity,
+        ticks,
+        horizon_seconds=horizon_s,
+        gap_seconds=series.gap_seconds,
+        known_until=known_until,
+    )
+    mask = ~np.isnan(labels)
+    tick_of = np.broadcast_to(ticks[:, None], labels.shape)[mask]
+    pool_of = np.broadcast_to(np.arange(labels.shape[1])[None, :], labels.shape)[mask]
+    return feats[mask], labels[mask], tick_of, pool_of
+
+
+def _metrics(y: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> dict[str, Any]:
+    bins = calibration(y, p)
+    return {
+        "auc": auc(y, p),
+        "brier": brier(y, p),
+        "ece": expected_calibration_error(bins),
+        "calibration": [asdict(b) for b in bins],
+    }
+
+
+@dataclass
+class TrainedModel:
+    booster: lgb.Booster
+    settings: ModelSettings
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def horizon_s(self) -> float:
+        return float(self.meta.get("horizon_s", self.settings.horizon_s))
+
+    def predict_features(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Probabilities for a feature array (..., F)."""
+        flat = features.reshape(-1, len(FEATURES))
+        out = np.asarray(self.booster.predict(flat, num_threads=1), dtype=np.float64)
+        return out.reshape(features.shape[:-1])
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(folder / "model.txt"))
+        (folder / "model.json").write_text(json.dumps(self.meta, indent=2, default=str) + "\n")
+
+
+def load_model(folder: Path) -> TrainedModel:
+    """Read a model artifact written by ``TrainedModel.save``."""
+    try:
+        meta: dict[str, Any] = json.loads((folder / "model.json").read_text())
+        booster = lgb.Booster(model_file=str(folder / "model.txt"))
+    except (OSError, ValueError, lgb.basic.LightGBMError) as exc:
+        raise ModelError(
+            f"{folder}: no readable model artifact ({exc}); "
+            f"run `python -m reconciler train --out {folder}`"
+        ) from exc
+    if tuple(meta.get("features", ())) != FEATURES:
+        raise ModelError(
+            f"{folder}: the model was trained on features {meta.get('features')} but this "
+            f"spotfleet computes {list(FEATURES)}; retrain it with `python -m reconciler train`"
+        )
+    settings = ModelSettings(**meta.get("settings", {}))
+    return TrainedModel(booster=booster, settings=settings, meta=meta)
+
+
+def _params(s: ModelSettings) -> dict[str, Any]:
+    return {
+        "objective": "binary",
+        "learning_rate": s.learning_rate,
+        "num_leaves": s.num_leaves,
+        "min_data_in_leaf": s.min_data_in_leaf,
+        "feature_fraction": 0.9,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "seed": s.seed,
+        "deterministic": True,
+        "num_threads": s.threads,
+        "verbosity": -1,
+    }
+
+
+def train_model(
+    series: MarketSeries,
+    *,
+    end: int | None = None,
+    settings: ModelSettings = ModelSettings(),
+    on_iteration: Callable[[int, int], None] | None = None,
+) -> TrainedModel:
+    """Fit on ticks before ``end`` only (labels included); score on the last part of them.
+
+    The held-out part follows the fitted part in time, with one horizon between them so
+    no fitted label sees a held-out tick; the returned model is then refitted on all of it.
+    """
+    end = series.n_ticks if end is None else min(end, series.n_ticks)
+    gap = series.gap_seconds
+    h = horizon_ticks(settings.horizon_s, gap)
+    ticks = np.arange(0, end, max(1, settings.tick_stride), dtype=np.int64)
+    x, y, tick_of, pool_of = _rows(series, ticks, end, settings.horizon_s)
+    if y.size < 200 or y.sum() < 10 or (1 - y).sum() < 10:
+        raise NotEnoughHistoryError(
+            f"only {y.size} labelled pool-ticks ({int(y.sum())} losses) before tick {end}; "
+            "fit on a longer history (a later --start-day, or more days of traces)"
+        )
+    split = int(end * (1.0 - settings.holdout_fraction))
+    fit = tick_of < split - h
+    held = tick_of >= split
+    total = 2 * settings.num_trees
+
+    def progress(offset: int) -> Callable[[lgb.callback.CallbackEnv], None]:
+        def cb(env: lgb.callback.CallbackEnv) -> None:
+            if on_iteration is not None:
+                on_iteration(offset + env.iteration + 1, total)
+
+        return cb
+
+    params = _params(settings)
+    try:
+        probe = lgb.train(
+            params, lgb.Dataset(x[fit], y[fit]), settings.num_trees, callbacks=[progress(0)]
+        )
+        p_model = np.asarray(probe.predict(x[held]), dtype=np.float64)
+        final = lgb.train(
+            params, lgb.Dataset(x, y), settings.num_trees, callbacks=[progress(settings.num_trees)]
+        )
+    except lgb.basic.LightGBMError as exc:
+        raise ModelError(f"LightGBM could not fit the model: {exc}") from exc
+
+    y_held = y[held]
+    p_avail = availability_baseline(x[held])
+    ewma_all = ewma_transitions(
+        series.capacity[:, :end],
+        np.arange(end),
+        gap_seconds=gap,
+        horizon_seconds=settings.horizon_s,
+    )
+    p_ewma = ewma_all[tick_of[held], pool_of[held]]
+    start_dt = datetime.fromtimestamp(series.t0, tz=UTC)
+    meta: dict[str, Any] = {
+        "features": list(FEATURES),
+        "horizon_s": settings.horizon_s,
+        "horizon_ticks": h,
+        "gap_seconds": gap,
+        "pools": [p.name for p in series.pools],
+        "training_window": {
+            "first_tick": 0,
+            "end_tick": end,
+            "from": start_dt.isoformat(),
+            "until": datetime.fromtimestamp(series.t0 + end * gap, tz=UTC).isoformat(),
+            "holdout_from_tick": split,
+        },
+        "fingerprint": fingerprint(series, end),
+        "rows": {"fit": int(fit.sum()), "holdout": int(held.sum()), "loss_rate": float(y.mean())},
+        "holdout": {
+            "model": _metrics(y_held, p_model),
+            "baseline_1_minus_avail_24h": _metrics(y_held, p_avail),
+            "baseline_ewma_transitions": _metrics(y_held, p_ewma),
+        },
+        "settings": asdict(settings),
+    }
+    return TrainedModel(booster=final, settings=settings, meta=meta)

@@ -1,0 +1,1 @@
+"""Fleet replay (REPLAY.md): the engine, the reference policies, and the report."""

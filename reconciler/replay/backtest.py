@@ -1,0 +1,131 @@
+"""A backtest: load a collection, run every policy over one window, return the results."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from reconciler.advisor import load_advisor_bands
+from reconciler.model import ModelSettings, TrainedModel
+from reconciler.planner import PlannerSettings
+from reconciler.replay.engine import ReplayResult, replay
+from reconciler.replay.planner_policy import PlannerPolicy
+from reconciler.replay.reference import EvenSpread, OnDemand, SinglePool, SpreadWithFallback
+from reconciler.replay.types import Policy
+from reconciler.traces import TraceCollection, load_collection, load_prices, window_ticks
+
+__all__ = ["POLICY_NAMES", "BacktestConfig", "BacktestRun", "run_backtest"]
+
+POLICY_NAMES = (
+    "on_demand",
+    "single_pool",
+    "even_spread",
+    "spread_with_fallback",
+    "planner",
+    "planner_no_model",
+)
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    traces: Path
+    prices: Path
+    k: int = 4
+    start_day: float | None = None
+    end_day: float | None = None
+    accelerator: str | None = None
+    cold_start_s: float = 300.0
+    advisor: Path | None = None
+    policies: Sequence[str] = POLICY_NAMES
+    planner: PlannerSettings = field(default_factory=PlannerSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+
+
+@dataclass(frozen=True)
+class BacktestRun:
+    collection: TraceCollection
+    start: int
+    end: int
+    results: tuple[ReplayResult, ...]
+    model: TrainedModel | None
+    warnings: tuple[str, ...]
+
+
+def _policy(name: str, config: BacktestConfig, progress: Progress) -> Policy:
+    if name == "on_demand":
+        return OnDemand()
+    if name == "single_pool":
+        return SinglePool()
+    if name == "even_spread":
+        return EvenSpread()
+    if name == "spread_with_fallback":
+        return SpreadWithFallback()
+    if name in ("planner", "planner_no_model"):
+        use_model = name == "planner"
+        task = progress.add_task(
+            "fit model (ticks before the window)", total=None, visible=use_model
+        )
+
+        def on_iteration(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return PlannerPolicy(
+            name=name,
+            use_model=use_model,
+            planner_settings=config.planner,
+            model_settings=config.model,
+            cold_start_s=config.cold_start_s,
+            on_train_iteration=on_iteration,
+        )
+    raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
+
+
+def run_backtest(config: BacktestConfig, *, show_progress: bool = True) -> BacktestRun:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        collection = load_collection(config.traces, config.accelerator)
+    prices = load_prices(config.prices, collection.tag)
+    advisor_path = config.advisor
+    if advisor_path is None and (config.prices.parent / "spot-advisor-data.json").exists():
+        advisor_path = config.prices.parent / "spot-advisor-data.json"
+    advisor = load_advisor_bands(advisor_path) if advisor_path is not None else None
+    market = collection.market(prices, advisor)
+    start, end = window_ticks(
+        collection.n_ticks, collection.gap_seconds, config.start_day, config.end_day
+    )
+    results: list[ReplayResult] = []
+    model: TrainedModel | None = None
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, disable=not show_progress, transient=False) as progress:
+        for name in config.policies:
+            policy = _policy(name, config, progress)
+            task = progress.add_task(f"{name} (K={config.k})", total=end - start)
+            result = replay(
+                policy,
+                market,
+                k=config.k,
+                start=start,
+                end=end,
+                cold_start_seconds=config.cold_start_s,
+                on_tick=lambda _t, task=task: progress.advance(task),  # type: ignore[misc]
+            )
+            results.append(result)
+            if isinstance(policy, PlannerPolicy) and policy.model is not None:
+                model = policy.model
+    return BacktestRun(
+        collection=collection,
+        start=start,
+        end=end,
+        results=tuple(results),
+        model=model,
+        warnings=tuple(str(w.message) for w in caught),
+    )

@@ -1,0 +1,50 @@
+"""Backtest output: REPLAY.md's JSON list, and the terminal table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.table import Table
+
+from reconciler.replay.engine import ReplayResult
+
+__all__ = ["results_table", "write_json"]
+
+
+def write_json(results: Sequence[ReplayResult], path: Path) -> None:
+    """Exactly REPLAY.md's list of objects, one per policy."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([r.as_json() for r in results], indent=2) + "\n")
+
+
+def results_table(results: Sequence[ReplayResult], title: str) -> Table:
+    table = Table(title=title)
+    for col in (
+        "policy",
+        "cost_ratio",
+        "availability",
+        "ready",
+        "preempt",
+        "fail",
+        "launches",
+        "od h",
+        "spot h",
+        "$",
+    ):
+        table.add_column(col, justify="left" if col == "policy" else "right", no_wrap=True)
+    for r in results:
+        table.add_row(
+            r.policy,
+            f"{r.cost_ratio:.4f}",
+            f"{r.availability:.4f}",
+            f"{r.mean_ready_fraction:.4f}",
+            str(r.preemptions),
+            str(r.launch_failures),
+            str(r.launches),
+            f"{r.on_demand_node_hours:.1f}",
+            f"{r.spot_node_hours:.1f}",
+            f"{r.cost:.0f}",
+        )
+    return table
