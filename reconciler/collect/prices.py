@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+
 from analytics.errors import IngestError
 from analytics.ingest.common import insert_new, transaction
 from analytics.ingest.prices import ingest_spot_price_pages, spot_price_table
@@ -27,6 +29,8 @@ from reconciler.daemon.settings import FleetTarget
 __all__ = ["collect_prices", "record_on_demand"]
 
 log = logging.getLogger(__name__)
+
+_VPC_LINUX = "Linux/UNIX (Amazon VPC)"
 
 
 def _clean(pages: list[Mapping[str, Any]], source: str) -> list[Mapping[str, Any]]:
@@ -42,6 +46,22 @@ def _clean(pages: list[Mapping[str, Any]], source: str) -> list[Mapping[str, Any
     return [{"SpotPriceHistory": good}]
 
 
+def _linux(pages: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """'Linux/UNIX (Amazon VPC)' is the same product in a VPC, where every node runs: the
+    history (and the planner) know it as 'Linux/UNIX'."""
+    return [
+        {
+            "SpotPriceHistory": [
+                {**r, "ProductDescription": "Linux/UNIX"}
+                if isinstance(r, Mapping) and r.get("ProductDescription") == _VPC_LINUX
+                else r
+                for r in page.get("SpotPriceHistory") or []
+            ]
+        }
+        for page in pages
+    ]
+
+
 def collect_prices(
     ledger: Ledger, ec2: Any, fleet: FleetTarget, *, now: datetime, grid_s: int
 ) -> int:
@@ -54,7 +74,7 @@ def collect_prices(
         ).fetchall()
     since = row[0][0] or naive(now - timedelta(days=1))
     with aws_call("ec2:DescribeSpotPriceHistory"):
-        pages = list(
+        pages = _linux(
             ec2.get_paginator("describe_spot_price_history").paginate(
                 InstanceTypes=list(fleet.instance_types),
                 ProductDescriptions=["Linux/UNIX"],
@@ -92,8 +112,6 @@ def record_on_demand(ledger: Ledger, fleet: FleetTarget) -> int:
     """The on-demand prices the settings give (the Pricing API is not read yet)."""
     if not fleet.on_demand_prices:
         return 0
-    import pyarrow as pa
-
     table = pa.table(
         {
             "region": [fleet.region] * len(fleet.on_demand_prices),
