@@ -116,6 +116,8 @@ class PulumiActuator:
             except auto.CommandError as exc:
                 raise ActuationError(f"pulumi up failed for {fleet!r}: {exc}") from exc
             changes = result.summary.resource_changes or {}
-            counts = ", ".join(f"{op}={n}" for op, n in sorted(changes.items()))
+            counts = ", ".join(
+                f"{getattr(op, 'value', op)}={n}" for op, n in sorted(changes.items())
+            )
             return Applied(changed=True, summary=f"up {result.summary.result}: {counts or 'none'}")
         raise AssertionError("unreachable")  # pragma: no cover

@@ -6,12 +6,11 @@ they are not mounted at all. The source can be swapped while serving: a standby 
 the leader when it takes the lease.
 """
 
-from __future__ import annotations
-
 import hmac
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -45,6 +44,17 @@ def create_app(holder: SourceHolder, *, token: str | None) -> FastAPI:
         description="Status of the daemon; POST endpoints need a bearer token.",
         version="1",
     )
+
+    # FastAPI's own handler echoes the input back, and fails (500) when the body is not
+    # UTF-8; say what was wrong without the input.
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
     registry = CollectorRegistry()
     registry.register(StatusCollector(lambda: holder.source))
 

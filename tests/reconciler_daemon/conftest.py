@@ -186,8 +186,10 @@ def seed_market(
     ledger.history.con.executemany(
         "INSERT INTO capacity_observations VALUES (?, ?, ?, ?, 'test')", capacity
     )
-    od = [(fleet.region, t, "Linux", datetime(2000, 1, 1), p, "test")
-          for t, p in fleet.on_demand_prices.items()]
+    od = [
+        (fleet.region, t, "Linux", datetime(2000, 1, 1), p, "test")
+        for t, p in fleet.on_demand_prices.items()
+    ]
     ledger.history.con.executemany(
         "INSERT OR IGNORE INTO on_demand_prices VALUES (?, ?, ?, ?, ?, ?)", od
     )

@@ -73,7 +73,9 @@ def make_reconciler(
     return reconciler
 
 
-def warn(ledger: Ledger, instance_id: str, pool: str = CHEAP, kind: str = "spot_interruption_warning") -> None:
+def warn(
+    ledger: Ledger, instance_id: str, pool: str = CHEAP, kind: str = "spot_interruption_warning"
+) -> None:
     ledger.history.con.execute(
         "INSERT INTO interruption_events (event_id, kind, ts, pool, instance_id, source) "
         "VALUES (?, ?, ?, ?, ?, 'aws.ec2')",
@@ -81,4 +83,12 @@ def warn(ledger: Ledger, instance_id: str, pool: str = CHEAP, kind: str = "spot_
     )
 
 
-__all__ = ["CHEAP", "FLEET", "ActuationError", "RecordingActuator", "add_nodes", "make_reconciler", "warn"]
+__all__ = [
+    "CHEAP",
+    "FLEET",
+    "ActuationError",
+    "RecordingActuator",
+    "add_nodes",
+    "make_reconciler",
+    "warn",
+]

@@ -49,8 +49,13 @@ class OddEc2:
         return self
 
     def paginate(self, **kwargs: object) -> list[dict[str, object]]:
-        good = {"AvailabilityZone": "us-east-1a", "InstanceType": "g5.xlarge",
-                "ProductDescription": "Linux/UNIX", "SpotPrice": "0.41", "Timestamp": T0}
+        good = {
+            "AvailabilityZone": "us-east-1a",
+            "InstanceType": "g5.xlarge",
+            "ProductDescription": "Linux/UNIX",
+            "SpotPrice": "0.41",
+            "Timestamp": T0,
+        }
         bad = {**good, "SpotPrice": "-3", "AvailabilityZone": "us-east-1b"}
         return [{"SpotPriceHistory": [good]}, {"SpotPriceHistory": [bad]}]
 
@@ -80,8 +85,9 @@ def test_fleet_observer_records_the_groups_instances_and_their_end(
     nodes = ledger.rows("SELECT instance_id, fleet, pool, state FROM nodes ORDER BY 1")
     assert len(nodes) == 2 and all(n[1] == "gen" for n in nodes)
     assert all(n[2] == "us-east-1/us-east-1a/g5.xlarge" for n in nodes)
-    f.autoscaling.set_desired_capacity(AutoScalingGroupName=f.fleet.autoscaling_group,
-                                       DesiredCapacity=1)
+    f.autoscaling.set_desired_capacity(
+        AutoScalingGroupName=f.fleet.autoscaling_group, DesiredCapacity=1
+    )
     observe_fleet(ledger, f.autoscaling, f.ec2, f.fleet, now=T0 + timedelta(minutes=1))
     assert count(ledger, "SELECT count(*) FROM nodes WHERE state = 'terminated'") == 1
 
@@ -108,17 +114,29 @@ def test_interruption_queue_keeps_ours_raw_bad_ones_and_reacts_once(
     assert [r.replace_now for r in got.reactions] == [True, False]
     assert {r.pool for r in got.reactions} == {"us-east-1/us-east-1a/g5.xlarge"}
     kinds = ledger.rows("SELECT kind, raw LIKE '{not json%' FROM interruption_events ORDER BY 1")
-    assert kinds == [("rebalance_recommendation", False), ("spot_interruption_warning", False),
-                     ("unparseable", True)]
+    assert kinds == [
+        ("rebalance_recommendation", False),
+        ("spot_interruption_warning", False),
+        ("unparseable", True),
+    ]
     left = f.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert left["ApproximateNumberOfMessages"] == "0"
     assert left["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
 def job_event(kind: str, at: str, **extra: object) -> str:
-    event = {"schema_version": 1, "type": kind, "job_id": "job-1", "message_id": "m-1",
-             "at": at, "instance_id": "i-1", "instance_type": "g5.xlarge",
-             "pool": "us-east-1/us-east-1a/g5.xlarge", "fleet": "gen", **extra}
+    event = {
+        "schema_version": 1,
+        "type": kind,
+        "job_id": "job-1",
+        "message_id": "m-1",
+        "at": at,
+        "instance_id": "i-1",
+        "instance_type": "g5.xlarge",
+        "pool": "us-east-1/us-east-1a/g5.xlarge",
+        "fleet": "gen",
+        **extra,
+    }
     return json.dumps({"Type": "Notification", "Message": json.dumps(event)})
 
 
@@ -126,10 +144,15 @@ def test_job_events_land_in_jobs_even_out_of_order(aws: str, ledger: Ledger) -> 
     f = make_aws_fleet()
     url = f.fleet.job_events_queue_url
     assert url is not None
-    done = job_event("completed", "2026-11-22T12:01:00+00:00", seconds=42.5,
-                     finished_at="2026-11-22T12:01:00+00:00")
-    started = job_event("started", "2026-11-22T12:00:00+00:00",
-                        started_at="2026-11-22T12:00:17+00:00")
+    done = job_event(
+        "completed",
+        "2026-11-22T12:01:00+00:00",
+        seconds=42.5,
+        finished_at="2026-11-22T12:01:00+00:00",
+    )
+    started = job_event(
+        "started", "2026-11-22T12:00:00+00:00", started_at="2026-11-22T12:00:17+00:00"
+    )
     for body in (done, started, "garbage"):
         f.sqs.send_message(QueueUrl=url, MessageBody=body)
     assert consume_job_events(ledger, f.sqs, url) == 2

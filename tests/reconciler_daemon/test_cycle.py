@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from analytics.store import open_history
@@ -21,8 +22,12 @@ from .helpers import (
 
 
 def actions(ledger: Ledger, kind: str = "stack_update") -> list[tuple[str, str]]:
-    return [(str(s), str(d)) for s, d in ledger.rows(
-        "SELECT status, detail FROM fleet_actions WHERE kind = ? ORDER BY ts, action_id", [kind])]
+    return [
+        (str(s), str(d))
+        for s, d in ledger.rows(
+            "SELECT status, detail FROM fleet_actions WHERE kind = ? ORDER BY ts, action_id", [kind]
+        )
+    ]
 
 
 def first_pool(placement: dict[str, object] | None) -> tuple[str, str]:
@@ -42,7 +47,9 @@ def test_shadow_decides_and_records_with_reasons_but_changes_nothing(ledger: Led
     assert actuator.calls == []
     [(status, detail)] = actions(ledger)
     assert status == "skipped" and "shadow" in detail
-    row = ledger.rows("SELECT applied, reasons FROM decisions WHERE decision_id = ?", [d.decision_id])
+    row = ledger.rows(
+        "SELECT applied, reasons FROM decisions WHERE decision_id = ?", [d.decision_id]
+    )
     assert row[0][0] is False and CHEAP in json.loads(row[0][1])
     assert ledger.get_state("applied:gen") is None
     assert len(ledger.rows("SELECT * FROM predictions")) == len(FLEET.pools())
@@ -145,10 +152,8 @@ def test_a_crash_mid_actuation_is_found_at_restart_and_applied_again(tmp_path: o
         add_nodes(ledger)
         actuator = RecordingActuator()
         actuator.fail_with = KeyboardInterrupt()  # the process dies inside `up`
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             make_reconciler(ledger, clock, actuator=actuator).reconcile(FLEET)
-        except KeyboardInterrupt:
-            pass
     with open_history(path) as history:
         ledger = Ledger(history)
         assert recover(ledger, clock()) == 1

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from pulumi import automation as auto
+from pulumi.automation.events import OpType
 
 from reconciler.actuate.pulumi_driver import PLACEMENTS_KEY, PulumiActuator
 from reconciler.daemon.errors import ActuationError, StackBusyError
@@ -41,10 +42,18 @@ FLEETS = [
         "model": "sd-turbo",
     },
 ]
-OTHER = {"pools": [{"instanceType": "g5.xlarge", "subnetId": "subnet-0ccc3333", "weight": 1}],
-         "onDemandBase": 0, "decisionId": "d-old", "reason": "kept"}
-NEW = {"pools": [{"instanceType": "g5.2xlarge", "subnetId": "subnet-0bbb2222", "weight": 1}],
-       "onDemandBase": 1, "decisionId": "d-new", "reason": "us-east-1a warned"}
+OTHER = {
+    "pools": [{"instanceType": "g5.xlarge", "subnetId": "subnet-0ccc3333", "weight": 1}],
+    "onDemandBase": 0,
+    "decisionId": "d-old",
+    "reason": "kept",
+}
+NEW = {
+    "pools": [{"instanceType": "g5.2xlarge", "subnetId": "subnet-0bbb2222", "weight": 1}],
+    "onDemandBase": 1,
+    "decisionId": "d-new",
+    "reason": "us-east-1a warned",
+}
 
 
 class FakeStack:
@@ -73,8 +82,13 @@ class FakeStack:
         if on_output:
             on_output("Updating (dev)\n")
         summary = auto.UpdateSummary(
-            kind="update", start_time=datetime(2026, 1, 1), message="", environment={},
-            config={}, result="succeeded", resource_changes={"update": 1, "same": 40},
+            kind="update",
+            start_time=datetime(2026, 1, 1),
+            message="",
+            environment={},
+            config={},
+            result="succeeded",
+            resource_changes={OpType.UPDATE: 1, OpType.SAME: 40},
         )
         return auto.UpResult(stdout="", stderr="", summary=summary, outputs={})
 
@@ -83,7 +97,9 @@ class FakeStack:
 
 
 def busy() -> auto.ConcurrentUpdateError:
-    return auto.ConcurrentUpdateError(auto.CommandResult("", "conflict: Another update is currently in progress.", 255))
+    return auto.ConcurrentUpdateError(
+        auto.CommandResult("", "conflict: Another update is currently in progress.", 255)
+    )
 
 
 def driver(stack: FakeStack, sleeps: list[float], retries: int = 3) -> PulumiActuator:
@@ -91,7 +107,7 @@ def driver(stack: FakeStack, sleeps: list[float], retries: int = 3) -> PulumiAct
 
 
 def test_sets_only_the_placements_key_keeping_other_fleets_then_runs_up() -> None:
-    stack, sleeps = FakeStack(), []
+    stack, sleeps = FakeStack(), list[float]()
     applied = driver(stack, sleeps).apply("gen", NEW)
     assert stack.set_keys == [PLACEMENTS_KEY] and stack.ups == 1
     written = json.loads(stack.config[PLACEMENTS_KEY].value)
@@ -102,13 +118,13 @@ def test_sets_only_the_placements_key_keeping_other_fleets_then_runs_up() -> Non
 
 
 def test_a_concurrent_update_is_waited_out_with_backoff_never_cancelled() -> None:
-    stack, sleeps = FakeStack(up_errors=[busy(), busy()]), []
+    stack, sleeps = FakeStack(up_errors=[busy(), busy()]), list[float]()
     assert driver(stack, sleeps).apply("gen", NEW).changed
     assert stack.ups == 3 and sleeps == [1.0, 2.0] and stack.cancels == 0
 
 
 def test_a_stack_that_stays_locked_is_an_error_after_the_retries() -> None:
-    stack, sleeps = FakeStack(up_errors=[busy()] * 5), []
+    stack, sleeps = FakeStack(up_errors=[busy()] * 5), list[float]()
     with pytest.raises(StackBusyError) as caught:
         driver(stack, sleeps, retries=2).apply("gen", NEW)
     assert stack.ups == 3 and stack.cancels == 0

@@ -13,8 +13,9 @@ POOL = "us-east-1/us-east-1a/g5.xlarge"
 
 
 def event(kind: Kind, pool: str | None = POOL) -> InterruptionEvent:
-    return InterruptionEvent("e1", kind, T0.replace(tzinfo=None), "aws.ec2", "{}",
-                             instance_id="i-1", pool=pool)
+    return InterruptionEvent(
+        "e1", kind, T0.replace(tzinfo=None), "aws.ec2", "{}", instance_id="i-1", pool=pool
+    )
 
 
 def test_a_warning_asks_for_a_replacement_now_and_a_rebalance_does_not() -> None:

@@ -55,8 +55,14 @@ def test_no_backlog_keeps_the_fleet_until_idle_long_enough_then_zero() -> None:
 def test_desired_is_always_within_bounds(
     visible: int, in_flight: int, spj: float, lo: int, span: int
 ) -> None:
-    got = scale(visible=visible, in_flight=in_flight, seconds_per_job=spj, min_nodes=lo,
-                max_nodes=lo + span, current=lo)
+    got = scale(
+        visible=visible,
+        in_flight=in_flight,
+        seconds_per_job=spj,
+        min_nodes=lo,
+        max_nodes=lo + span,
+        current=lo,
+    )
     assert lo <= got <= lo + span
     if visible + in_flight > 0:
         assert got >= min(1, lo + span)
