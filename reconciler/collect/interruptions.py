@@ -40,7 +40,7 @@ def consume_interruptions(
     sqs: Any,
     queue_url: str,
     *,
-    own_instances: Callable[[], set[str]],
+    own_instances: Callable[[set[str]], set[str]],
     now: datetime,
     max_batches: int = 10,
 ) -> Consumed:
@@ -53,26 +53,39 @@ def consume_interruptions(
         messages = reply.get("Messages", [])
         if not messages:
             break
-        ours = own_instances()
-        for message in messages:
+        parsed = [_parse(m) for m in messages]
+        named = {e.instance_id for _, events in parsed if events for e in events if e.instance_id}
+        ours = own_instances(named) if named else set()
+        for message, (problem, events) in zip(messages, parsed, strict=True):
             out.received += 1
-            _handle(ledger, message, ours, now, out)
+            _handle(ledger, message, problem, events, ours, now, out)
             with aws_call("sqs:DeleteMessage"):
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return out
 
 
+def _parse(message: dict[str, Any]) -> tuple[str | None, list[InterruptionEvent] | None]:
+    try:
+        return None, parse_envelope(str(message.get("Body", "")))
+    except EventParseError as exc:
+        return str(exc), None
+
+
 def _handle(
-    ledger: Ledger, message: dict[str, Any], ours: set[str], now: datetime, out: Consumed
+    ledger: Ledger,
+    message: dict[str, Any],
+    problem: str | None,
+    events: list[InterruptionEvent] | None,
+    ours: set[str],
+    now: datetime,
+    out: Consumed,
 ) -> None:
     body = str(message.get("Body", ""))
-    try:
-        events = parse_envelope(body)
-    except EventParseError as exc:
-        log.warning("unparseable interruption message %s: %s", message.get("MessageId"), exc)
+    if events is None:
+        log.warning("unparseable interruption message %s: %s", message.get("MessageId"), problem)
         with ledger.con():
             out.recorded += record_events(
-                ledger.history, [unparseable_event(body, str(exc), naive(now))]
+                ledger.history, [unparseable_event(body, str(problem), naive(now))]
             )
         out.unparseable += 1
         return

@@ -152,8 +152,22 @@ class Daemon:
             for reaction in consumed.reactions:
                 self.react(reaction)
 
-    def _own_instances(self) -> set[str]:
-        return {str(r[0]) for r in self.ledger.rows("SELECT instance_id FROM nodes")}
+    def _own_instances(self, named: set[str]) -> set[str]:
+        """Which of ``named`` are the fleets' nodes. A node launched since the last
+        observation is not in the history yet: observe the fleets again before calling an
+        instance someone else's (its warning would otherwise be dropped)."""
+
+        def known() -> set[str]:
+            rows = self.ledger.rows(
+                "SELECT instance_id FROM nodes WHERE list_contains(?, instance_id)", [list(named)]
+            )
+            return {str(r[0]) for r in rows}
+
+        ours = known()
+        if ours != named:
+            self.observe_fleet()
+            ours = known()
+        return ours
 
     def react(self, reaction: Reaction) -> None:
         """A warned pool is already marked (the event is in the history); a warning also

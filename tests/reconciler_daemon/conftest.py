@@ -102,14 +102,19 @@ class AwsFleet:
         return int(groups[0]["DesiredCapacity"])
 
 
-def make_aws_fleet(name: str = "gen", desired: int = 2, **overrides: Any) -> AwsFleet:
+def make_aws_fleet(
+    name: str = "gen",
+    desired: int = 2,
+    zones: tuple[str, ...] = ("us-east-1a", "us-east-1b"),
+    **overrides: Any,
+) -> AwsFleet:
     ec2 = boto3.client("ec2", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     autoscaling = boto3.client("autoscaling", region_name=REGION)
     subnets = {
         s["AvailabilityZone"]: s["SubnetId"]
         for s in ec2.describe_subnets()["Subnets"]
-        if s["AvailabilityZone"] in ("us-east-1a", "us-east-1b")
+        if s["AvailabilityZone"] in zones
     }
     template = ec2.create_launch_template(
         LaunchTemplateName=f"{name}-lt-{uuid.uuid4().hex[:6]}",

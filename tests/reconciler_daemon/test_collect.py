@@ -109,7 +109,9 @@ def test_interruption_queue_keeps_ours_raw_bad_ones_and_reacts_once(
         json.dumps({"source": "aws.ec2", "detail-type": "Something New", "detail": {}}),
     ):
         f.sqs.send_message(QueueUrl=url, MessageBody=body)
-    got = consume_interruptions(ledger, f.sqs, url, own_instances=lambda: {ours}, now=T0)
+    got = consume_interruptions(
+        ledger, f.sqs, url, own_instances=lambda named: named & {ours}, now=T0
+    )
     assert got.received == 6 and got.foreign == 1 and got.unparseable == 1
     assert [r.replace_now for r in got.reactions] == [True, False]
     assert {r.pool for r in got.reactions} == {"us-east-1/us-east-1a/g5.xlarge"}
