@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,12 @@ import boto3
 import pytest
 
 from analytics.store import open_history
+from reconciler.actuate.base import StackActuator
 from reconciler.actuate.pulumi_driver import PLACEMENTS_KEY, PulumiActuator
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import Cadences, DaemonSettings
+from reconciler.daemon.settings import Cadences, DaemonSettings, Mode
 from stacks.layout import fleet_layout
 from stacks.naming import AwsAccount
 from stacks.spec import parse_fleets
@@ -103,7 +103,7 @@ def emit_warning(instance_id: str) -> None:
 def make_daemon(path: Path, f: AwsFleet, stack: FakeStack, **kw: Any) -> tuple[Daemon, Any]:
     history = open_history(path)
     settings = DaemonSettings(fleets=(f.fleet,), history_path=path, **kw)
-    actuators = {
+    actuators: dict[Mode, StackActuator] = {
         "shadow": ShadowActuator(),
         "pulumi": PulumiActuator(select=lambda: stack, retries=1, backoff_s=0.0),
     }
@@ -117,11 +117,11 @@ def spot(daemon: Daemon) -> None:
 
 
 @pytest.fixture
-def fleet(aws: str) -> Iterator[AwsFleet]:
+def fleet(aws: str) -> AwsFleet:
     # One zone: moto prices every pool alike, so the group's own pool ranks first until warned.
     f = make_aws_fleet(desired=2, zones=("us-east-1a",))
     route_interruptions(f)
-    yield f
+    return f
 
 
 def test_warning_to_replacement_and_placement_in_shadow_then_pulumi_across_a_restart(

@@ -63,10 +63,10 @@ def test_a_slow_run_is_never_overlapped_and_missed_runs_coalesce() -> None:
             runs[0] += 1
 
     schedule.add("slow", slow, every_s=0.05, start=True)
-    job = schedule.scheduler.get_job("slow")
-    assert job is not None and job.coalesce is True and job.max_instances == 1
     schedule.start()
     try:
+        job = schedule.scheduler.get_job("slow")
+        assert job is not None and job.coalesce is True and job.max_instances == 1
         wait_for(lambda: runs[0] >= 2)
     finally:
         schedule.shutdown()
