@@ -70,9 +70,11 @@ def create_app(holder: SourceHolder, *, token: str | None) -> FastAPI:
         ok, why = holder.source.ready()
         return JSONResponse({"ready": ok, "detail": why}, status_code=200 if ok else 503)
 
-    @app.get("/status")
-    def status() -> dict[str, Any]:
-        return holder.source.status()
+    # async: /status reads memory only, so it runs on the event loop without a thread hop,
+    # and is rendered directly rather than through response-model validation.
+    @app.get("/status", response_class=JSONResponse)
+    async def status() -> JSONResponse:
+        return JSONResponse(holder.source.status())
 
     @app.get("/pools")
     def pools(fleet: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:
