@@ -91,6 +91,7 @@ def run(
             ledger=Ledger(history),
             actuators=build_actuators(settings),
             clock=clock,
+            leader=lease.still_held,
         )
         try:
             daemon.start()

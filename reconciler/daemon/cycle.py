@@ -58,6 +58,7 @@ class Reconciler:
     clock: Callable[[], datetime]
     mode: Callable[[], Mode]
     model: TrainedModel | None = None
+    leader: Callable[[], bool] = lambda: True  # the lease, checked before every actuation
     # In memory for the status API (which must not wait on the history's lock):
     last: dict[str, Planned] = field(default_factory=dict)  # /pools
     last_decision: dict[str, DecisionRecord] = field(default_factory=dict)
@@ -152,6 +153,7 @@ class Reconciler:
                 planned_usd_per_hour=planned_cost(planned, fleet),
                 budget_usd_per_hour=fleet.budget_usd_per_hour,
                 urgent=urgent,
+                leader=self.leader(),
             ),
             safety,
         )

@@ -64,6 +64,7 @@ class Daemon:
         actuators: dict[Mode, StackActuator],
         clients: Clients | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        leader: Callable[[], bool] = lambda: True,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -79,12 +80,32 @@ class Daemon:
             clock=clock,
             mode=lambda: self._mode,
             model=load_model(settings.model_path),
+            leader=leader,
         )
+        self._leader = leader
         self.reconciler.load()
-        self.schedule = Schedule(clock=clock)
+        self.schedule = Schedule(clock=clock, on_failure=self._record_failure)
         self.views: dict[str, _FleetView] = {f.name: _FleetView() for f in settings.fleets}
         self.started_at = clock()
         self.recovered = recover(ledger, self.started_at)
+
+    def _record_failure(self, job: str, error: str) -> None:
+        """A failed job, in the history beside the decisions (the log has the traceback)."""
+        try:
+            self.ledger.record_action(
+                ActionRecord(
+                    f"f-{uuid.uuid4().hex[:12]}",
+                    None,
+                    self.clock(),
+                    "*",
+                    "job_failed",
+                    job,
+                    "failed",
+                    error[:2000],
+                )
+            )
+        except Exception:  # the history itself may be what failed
+            log.exception("could not record the failure of job %s", job)
 
     # -- mode -------------------------------------------------------------------------------
     @property
@@ -194,6 +215,8 @@ class Daemon:
         self.reconciler.reconcile(fleet, trigger=f"interruption warning for {reaction.instance_id}")
 
     def _ask_replacement(self, fleet: FleetTarget, reaction: Reaction, now: datetime) -> None:
+        if self.views[fleet.name].group is None:
+            self.observe_fleet()  # the replacement is +1 on the group's real size
         view = self.views[fleet.name].group
         current = view.desired if view is not None else 0
         target = min(fleet.max_nodes, current + 1)
@@ -207,8 +230,12 @@ class Daemon:
             "skipped",
             f"{reaction.instance_id} in {reaction.pool} warned: desired {current} -> {target}",
         )
-        if self._mode == "shadow" or self.breaker.is_open or target == current:
-            why = "shadow mode" if self._mode == "shadow" else "breaker open or at max"
+        if self._mode == "shadow" or self.breaker.is_open or not self._leader():
+            why = "shadow mode" if self._mode == "shadow" else "breaker open or lease lost"
+            self.ledger.record_action(_status(record, "skipped", f"{record.detail} ({why})"))
+            return
+        if target == current:
+            why = f"at max_nodes {fleet.max_nodes}"
             self.ledger.record_action(_status(record, "skipped", f"{record.detail} ({why})"))
             return
         try:
@@ -290,8 +317,9 @@ class Daemon:
             "skipped",
             f"{current} -> {decision.desired}: {decision.reason}",
         )
-        if self._mode == "shadow":
-            self.ledger.record_action(_status(record, "skipped", f"{record.detail} (shadow mode)"))
+        if self._mode == "shadow" or not self._leader():
+            why = "shadow mode" if self._mode == "shadow" else "lease lost"
+            self.ledger.record_action(_status(record, "skipped", f"{record.detail} ({why})"))
             return decision.desired
         try:
             AutoScalingScaler(self.clients("autoscaling", fleet.region)).set_desired(

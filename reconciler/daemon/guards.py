@@ -28,6 +28,7 @@ class GuardFacts:
     planned_usd_per_hour: float
     budget_usd_per_hour: float | None
     urgent: bool = False  # a warned pool is in the placement in force: dwell does not hold
+    leader: bool = True  # this daemon still holds the fleet's lease
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,8 @@ def check(f: GuardFacts, s: SafetySettings) -> Verdict:
     if not f.changed:
         return Verdict(False, "placement unchanged", ())
     refusals: list[str] = []
+    if not f.leader:
+        refusals.append("lease lost: another daemon may act on this fleet")
     if f.market_at is None:
         refusals.append("stale data: the fleet's pools were never observed")
     else:

@@ -48,6 +48,16 @@ class FileLease:
         self._file = handle
         return True
 
+    def still_held(self) -> bool:
+        """Held, and the file on disk is still the one locked: a lease file deleted or
+        replaced under a running daemon would let a second one lock a new file."""
+        if self._file is None:
+            return False
+        try:
+            return os.fstat(self._file.fileno()).st_ino == os.stat(self.path).st_ino
+        except OSError:
+            return False
+
     def holder(self) -> str | None:
         try:
             text = self.path.read_text().strip()

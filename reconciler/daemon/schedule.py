@@ -38,8 +38,14 @@ class JobStatus:
 
 
 class Schedule:
-    def __init__(self, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime],
+        on_failure: Callable[[str, str], None] | None = None,
+    ) -> None:
         self._clock = clock
+        self._on_failure = on_failure
         self._status: dict[str, JobStatus] = {}
         self._lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
@@ -79,6 +85,8 @@ class Schedule:
                 status.last_error = error
                 status.last_finished = self._clock().isoformat()
                 status.last_seconds = round(time.perf_counter() - started, 4)
+            if error is not None and self._on_failure is not None:
+                self._on_failure(name, error)
 
         return run
 

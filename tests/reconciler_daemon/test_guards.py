@@ -67,3 +67,8 @@ def test_budget_cap_refuses_a_plan_that_costs_more() -> None:
 def test_every_refusal_is_listed_not_only_the_first() -> None:
     verdict = check(replace(OK, mode="shadow", breaker_open=True, market_at=None), S)
     assert len(verdict.refusals) == 3
+
+
+def test_a_daemon_that_lost_its_lease_never_applies() -> None:
+    verdict = check(replace(OK, leader=False), S)
+    assert not verdict.apply and "lease lost" in verdict.reason

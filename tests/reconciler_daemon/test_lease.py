@@ -30,6 +30,17 @@ def test_a_lease_is_held_by_one_holder_at_a_time(tmp_path: Path) -> None:
     second.release()
 
 
+def test_a_lease_file_replaced_under_the_holder_is_no_longer_held(tmp_path: Path) -> None:
+    lease = FileLease(tmp_path / "lease")
+    assert lease.try_acquire(T0) and lease.still_held()
+    (tmp_path / "lease").unlink()  # someone cleans up var/: a second daemon could lock anew
+    rival = FileLease(tmp_path / "lease")
+    assert rival.try_acquire(T0)
+    assert not lease.still_held()
+    rival.release()
+    lease.release()
+
+
 def config(tmp_path: Path, f: AwsFleet, port: int) -> Path:
     path = tmp_path / f"daemon-{port}.toml"
     fleet = f.fleet

@@ -23,7 +23,8 @@ def wait_for(predicate: object, timeout: float = 5.0) -> None:
 def test_a_failing_job_is_logged_retried_and_never_stops_the_others(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    schedule = Schedule(clock=Clock())
+    failures: list[tuple[str, str]] = []
+    schedule = Schedule(clock=Clock(), on_failure=lambda job, error: failures.append((job, error)))
     calls = {"bad": 0, "good": 0}
 
     def bad() -> None:
@@ -46,6 +47,8 @@ def test_a_failing_job_is_logged_retried_and_never_stops_the_others(
     assert status["bad"]["last_error"] == "RuntimeError: AWS said no"
     assert status["good"]["failures"] == 0 and status["good"]["last_ok"] is True
     assert "job bad failed" in caplog.text
+    assert failures[0] == ("bad", "RuntimeError: AWS said no")
+    assert {job for job, _ in failures} == {"bad"}
 
 
 def test_a_slow_run_is_never_overlapped_and_missed_runs_coalesce() -> None:
