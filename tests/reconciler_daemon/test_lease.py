@@ -117,6 +117,16 @@ def test_two_daemons_on_one_fleet_never_both_lead(
     assert ready.status_code == 503
     assert str(processes[0].pid) in ready.json()["detail"]
     assert role(a) == "leader"  # still: the standby took nothing
+    # the leader works against the emulated AWS meanwhile: it collected and observed
+    deadline = time.monotonic() + 30
+    while True:
+        jobs = httpx.get(f"http://127.0.0.1:{a}/status", timeout=2).json()["jobs"]
+        if all(jobs[j]["runs"] >= 1 for j in ("prices", "fleet", "interruptions")):
+            break
+        assert time.monotonic() < deadline, jobs
+        time.sleep(0.2)
+    assert all(jobs[j]["failures"] == 0 for j in ("prices", "fleet", "interruptions")), jobs
+    assert len(httpx.get(f"http://127.0.0.1:{a}/nodes", timeout=2).json()) == 1
 
     processes[0].send_signal(signal.SIGTERM)  # the leader goes; the standby takes over
     assert processes[0].wait(20) == 0
