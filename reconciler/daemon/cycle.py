@@ -99,7 +99,7 @@ class Reconciler:
             settings=safety,
         )
         try:
-            with self.ledger.con() as con:
+            with self.ledger.reader() as con:
                 planned = plan_fleet(
                     con,
                     fleet,

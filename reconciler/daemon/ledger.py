@@ -1,9 +1,10 @@
 """The daemon's reads and writes of the history, behind one lock.
 
 The history is one DuckDB connection and the daemon is its single writer, but the
-schedule's jobs and the status API run on different threads: every use goes through
-``Ledger.lock``. Decisions, actions and the daemon's own state (what it applied, its
-breakers) are written here, so a restart reads them back instead of trusting memory.
+schedule's jobs and the status API run on different threads: every write goes through
+``Ledger.lock``; long reads take a cursor of their own (``reader``) and no lock.
+Decisions, actions and the daemon's own state (what it applied, its breakers) are
+written here, so a restart reads them back instead of trusting memory.
 """
 
 from __future__ import annotations
@@ -65,6 +66,21 @@ class Ledger:
     def con(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self.lock:
             yield self.history.con
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for a long read (the market for a decision, the API's lists):
+        DuckDB reads it concurrently with the writers, so it does not take the lock."""
+        with self.lock:
+            cursor = self.history.con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def read_rows(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
+        with self.reader() as cursor:
+            return cursor.execute(sql, params).fetchall()
 
     def rows(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
         with self.con() as con:
