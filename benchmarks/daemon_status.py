@@ -64,7 +64,7 @@ def measure(background_every_s: float | None) -> None:
         fleet = build(path, 8)
         history = open_history(path)
         daemon = Daemon(
-            settings=DaemonSettings(fleets=(fleet,), grid_s=600),
+            settings=DaemonSettings(fleets=(fleet,)),
             ledger=Ledger(history),
             actuators={"shadow": ShadowActuator()},
             clock=lambda: NOW,
