@@ -301,6 +301,9 @@ class Daemon:
             idle_since=datetime.fromisoformat(idle_since) if idle_since else None,
             now=now,
             idle_to_zero_s=s.idle_to_zero_s,
+            replacing=self.ledger.warned_running(
+                fleet.name, now - timedelta(seconds=self.settings.safety.risky_mark_s)
+            ),
         )
         self.views[fleet.name].desired = decision.desired
         self.views[fleet.name].desired_reason = decision.reason

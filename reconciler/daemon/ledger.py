@@ -24,6 +24,9 @@ from analytics.store import History, first_row
 
 __all__ = ["ActionRecord", "DecisionRecord", "Ledger", "naive"]
 
+# Instance and group lifecycle states of a node that still serves (or is about to).
+_LIVE = "'pending', 'running', 'InService', 'Pending', 'Pending:Wait', 'Pending:Proceed'"
+
 
 def naive(ts: datetime) -> datetime:
     """The history stores UTC without a zone."""
@@ -197,11 +200,21 @@ class Ledger:
         )
         return float(rows[0][0]) if rows[0][0] is not None else None
 
+    def warned_running(self, fleet: str, since: datetime) -> int:
+        """The fleet's nodes warned since ``since`` that AWS has not taken yet."""
+        rows = self.rows(
+            "SELECT count(DISTINCT e.instance_id) FROM interruption_events e "
+            "JOIN nodes n USING (instance_id) WHERE e.kind = 'spot_interruption_warning' "
+            "AND e.ts > ? AND n.fleet = ? AND n.state IN (" + _LIVE + ")",
+            [naive(since), fleet],
+        )
+        return int(rows[0][0])
+
     def running_nodes(self, fleet: str) -> list[tuple[str, str | None, str, datetime | None]]:
         """(instance id, pool, lifecycle, launched_at) of the fleet's live nodes."""
         rows = self.rows(
             "SELECT instance_id, pool, lifecycle, launched_at FROM nodes "
-            "WHERE fleet = ? AND state IN ('pending', 'running', 'InService', 'Pending') "
+            "WHERE fleet = ? AND state IN (" + _LIVE + ") "
             "ORDER BY instance_id",
             [fleet],
         )

@@ -34,6 +34,40 @@ def desired_nodes(
     idle_since: datetime | None,
     now: datetime,
     idle_to_zero_s: float,
+    replacing: int = 0,
+) -> ScaleDecision:
+    """``replacing``: warned nodes still running. Each keeps one node more in the group
+    until AWS takes it, so the replacement asked at the warning is not taken back."""
+    base = _base(
+        visible=visible,
+        in_flight=in_flight,
+        seconds_per_job=seconds_per_job,
+        acceptable_latency_s=acceptable_latency_s,
+        min_nodes=min_nodes,
+        max_nodes=max_nodes,
+        current=max(0, current - replacing),
+        idle_since=idle_since,
+        now=now,
+        idle_to_zero_s=idle_to_zero_s,
+    )
+    if replacing <= 0 or base.desired == 0:
+        return base
+    desired = min(max_nodes, base.desired + replacing)
+    return ScaleDecision(desired, f"{base.reason}; +{desired - base.desired} replacing warned")
+
+
+def _base(
+    *,
+    visible: int,
+    in_flight: int,
+    seconds_per_job: float,
+    acceptable_latency_s: float,
+    min_nodes: int,
+    max_nodes: int,
+    current: int,
+    idle_since: datetime | None,
+    now: datetime,
+    idle_to_zero_s: float,
 ) -> ScaleDecision:
     per_node = max(1, math.floor(acceptable_latency_s / seconds_per_job))
     work = max(0, visible) + max(0, in_flight)
