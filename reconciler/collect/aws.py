@@ -7,7 +7,7 @@ standard mode; what still fails surfaces as ``AwsCallError`` with the cause kept
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.daemon.errors import AwsCallError
 
-__all__ = ["aws_call", "client"]
+__all__ = ["Clients", "aws_call", "client"]
 
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20
@@ -37,3 +37,17 @@ def aws_call(operation: str) -> Iterator[None]:
         raise AwsCallError(operation, f"{error.get('Code')}: {error.get('Message')}") from exc
     except BotoCoreError as exc:
         raise AwsCallError(operation, str(exc)) from exc
+
+
+class Clients:
+    """boto3 clients per (service, region), made on first use."""
+
+    def __init__(self, make: Callable[[str, str], Any] = client) -> None:
+        self._make = make
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self._cache:
+            self._cache[key] = self._make(service, region)
+        return self._cache[key]

@@ -6,16 +6,14 @@ injected clock); ``start`` puts them on their cadences.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from analytics.export import export_history
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.scaler import AutoScalingScaler
-from reconciler.collect import aws
+from reconciler.collect.aws import Clients
 from reconciler.collect.fleet import GroupView, observe_fleet, read_backlog
 from reconciler.collect.interruptions import consume_interruptions
 from reconciler.collect.job_events import consume_job_events
@@ -23,29 +21,15 @@ from reconciler.collect.prices import collect_prices, record_on_demand
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler, recover
 from reconciler.daemon.decide_adapter import load_model
-from reconciler.daemon.ledger import ActionRecord, Ledger
+from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.reactions import Reaction
 from reconciler.daemon.scaling import desired_nodes
 from reconciler.daemon.schedule import Schedule
 from reconciler.daemon.settings import DaemonSettings, FleetTarget, Mode
 
-__all__ = ["Clients", "Daemon"]
+__all__ = ["Daemon"]
 
 log = logging.getLogger(__name__)
-
-
-class Clients:
-    """boto3 clients per (service, region), made on first use."""
-
-    def __init__(self, make: Callable[[str, str], Any] = aws.client) -> None:
-        self._make = make
-        self._cache: dict[tuple[str, str], Any] = {}
-
-    def __call__(self, service: str, region: str) -> Any:
-        key = (service, region)
-        if key not in self._cache:
-            self._cache[key] = self._make(service, region)
-        return self._cache[key]
 
 
 @dataclass
@@ -92,17 +76,13 @@ class Daemon:
     def _record_failure(self, job: str, error: str) -> None:
         """A failed job, in the history beside the decisions (the log has the traceback)."""
         try:
-            self.ledger.record_action(
-                ActionRecord(
-                    f"f-{uuid.uuid4().hex[:12]}",
-                    None,
-                    self.clock(),
-                    "*",
-                    "job_failed",
-                    job,
-                    "failed",
-                    error[:2000],
-                )
+            self.ledger.note(
+                "job_failed",
+                fleet="*",
+                now=self.clock(),
+                status="failed",
+                target=job,
+                detail=error[:2000],
             )
         except Exception:  # the history itself may be what failed
             log.exception("could not record the failure of job %s", job)
@@ -114,35 +94,20 @@ class Daemon:
 
     def set_mode(self, mode: Mode, *, by: str) -> None:
         now = self.clock()
-        self.ledger.record_action(
-            ActionRecord(
-                f"m-{uuid.uuid4().hex[:12]}",
-                None,
-                now,
-                "*",
-                "mode",
-                mode,
-                "applied",
-                f"{self._mode} -> {mode} by {by}",
-            )
+        self.ledger.note(
+            "mode",
+            fleet="*",
+            now=now,
+            status="applied",
+            target=mode,
+            detail=f"{self._mode} -> {mode} by {by}",
         )
         self._mode = mode
 
     def reset_breaker(self, *, by: str) -> None:
         now = self.clock()
         self.breaker.reset(now)
-        self.ledger.record_action(
-            ActionRecord(
-                f"b-{uuid.uuid4().hex[:12]}",
-                None,
-                now,
-                "*",
-                "breaker_reset",
-                None,
-                "applied",
-                f"by {by}",
-            )
-        )
+        self.ledger.note("breaker_reset", fleet="*", now=now, status="applied", detail=f"by {by}")
 
     # -- jobs -------------------------------------------------------------------------------
     def collect_prices(self) -> None:
@@ -197,17 +162,13 @@ class Daemon:
         if fleet is None:
             return
         now = self.clock()
-        self.ledger.record_action(
-            ActionRecord(
-                f"r-{uuid.uuid4().hex[:12]}",
-                None,
-                now,
-                fleet.name,
-                "mark_risky",
-                reaction.pool,
-                "applied",
-                f"event {reaction.event_id}",
-            )
+        self.ledger.note(
+            "mark_risky",
+            fleet=fleet.name,
+            now=now,
+            status="applied",
+            target=reaction.pool,
+            detail=f"event {reaction.event_id}",
         )
         if not reaction.replace_now:
             return
@@ -220,32 +181,42 @@ class Daemon:
         view = self.views[fleet.name].group
         current = view.desired if view is not None else 0
         target = min(fleet.max_nodes, current + 1)
-        record = ActionRecord(
-            f"r-{uuid.uuid4().hex[:12]}",
-            None,
-            now,
-            fleet.name,
-            "replacement",
-            fleet.autoscaling_group,
-            "skipped",
-            f"{reaction.instance_id} in {reaction.pool} warned: desired {current} -> {target}",
-        )
-        if self._mode == "shadow" or self.breaker.is_open or not self._leader():
-            why = "shadow mode" if self._mode == "shadow" else "breaker open or lease lost"
-            self.ledger.record_action(_status(record, "skipped", f"{record.detail} ({why})"))
-            return
+        detail = f"{reaction.instance_id} in {reaction.pool} warned: desired {current} -> {target}"
         if target == current:
-            why = f"at max_nodes {fleet.max_nodes}"
-            self.ledger.record_action(_status(record, "skipped", f"{record.detail} ({why})"))
-            return
+            detail += f" (at max_nodes {fleet.max_nodes})"
+        self._set_desired(fleet, "replacement", target, detail, now, act=target != current)
+
+    def _set_desired(
+        self, fleet: FleetTarget, kind: str, target: int, detail: str, now: datetime, *, act: bool
+    ) -> bool:
+        """SetDesiredCapacity, unless in shadow, with the breaker open (replacements) or the
+        lease lost; recorded either way, with why it was skipped. True when applied."""
+
+        def note(status: str, text: str) -> None:
+            self.ledger.note(
+                kind, fleet=fleet.name, now=now, status=status,
+                target=fleet.autoscaling_group, detail=text,
+            )  # fmt: skip
+
+        why = None
+        if self._mode == "shadow":
+            why = "shadow mode"
+        elif kind == "replacement" and self.breaker.is_open:
+            why = "breaker open"
+        elif not self._leader():
+            why = "lease lost"
+        if why is not None or not act:
+            note("skipped", detail if why is None else f"{detail} ({why})")
+            return False
         try:
             AutoScalingScaler(self.clients("autoscaling", fleet.region)).set_desired(
                 fleet.autoscaling_group, target
             )
         except Exception as exc:
-            self.ledger.record_action(_status(record, "failed", f"{record.detail}: {exc}"))
+            note("failed", f"{detail}: {exc}")
             raise
-        self.ledger.record_action(_status(record, "applied", record.detail))
+        note("applied", detail)
+        return True
 
     def _fleet_of(self, pool: str) -> FleetTarget | None:
         return next((f for f in self.settings.fleets if pool in f.pools()), None)
@@ -310,29 +281,9 @@ class Daemon:
         self.ledger.set_state(f"desired:{fleet.name}", decision.desired, now)
         if decision.desired == current:
             return decision.desired
-        record = ActionRecord(
-            f"s-{uuid.uuid4().hex[:12]}",
-            None,
-            now,
-            fleet.name,
-            "set_desired",
-            fleet.autoscaling_group,
-            "skipped",
-            f"{current} -> {decision.desired}: {decision.reason}",
-        )
-        if self._mode == "shadow" or not self._leader():
-            why = "shadow mode" if self._mode == "shadow" else "lease lost"
-            self.ledger.record_action(_status(record, "skipped", f"{record.detail} ({why})"))
-            return decision.desired
-        try:
-            AutoScalingScaler(self.clients("autoscaling", fleet.region)).set_desired(
-                fleet.autoscaling_group, decision.desired
-            )
-        except Exception as exc:
-            self.ledger.record_action(_status(record, "failed", f"{record.detail}: {exc}"))
-            raise
-        self.ledger.record_action(_status(record, "applied", record.detail))
-        if group is not None:
+        detail = f"{current} -> {decision.desired}: {decision.reason}"
+        applied = self._set_desired(fleet, "set_desired", decision.desired, detail, now, act=True)
+        if applied and group is not None:
             self.views[fleet.name].group = GroupView(decision.desired, group.instances)
         return decision.desired
 
@@ -364,17 +315,3 @@ class Daemon:
 
     def stop(self) -> None:
         self.schedule.shutdown()
-
-
-def _status(record: ActionRecord, status: str, detail: str | None) -> ActionRecord:
-    return ActionRecord(
-        record.action_id,
-        record.decision_id,
-        record.ts,
-        record.fleet,
-        record.kind,
-        record.target,
-        status,
-        detail,
-        record.nodes_rolled,
-    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -139,6 +140,23 @@ class Ledger:
                     a.nodes_rolled,
                 ],
             )
+
+    def note(
+        self,
+        kind: str,
+        *,
+        fleet: str,
+        now: datetime,
+        status: str,
+        target: str | None = None,
+        detail: str | None = None,
+    ) -> ActionRecord:
+        """Record an action that belongs to no decision (mode, breaker, reactions, scaling)."""
+        record = ActionRecord(
+            f"{kind}-{uuid.uuid4().hex[:12]}", None, now, fleet, kind, target, status, detail
+        )
+        self.record_action(record)
+        return record
 
     def record_predictions(
         self, rows: Sequence[tuple[str, datetime, int, float, str, str]]
