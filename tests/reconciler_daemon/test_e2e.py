@@ -186,6 +186,7 @@ def _zone(f: AwsFleet, subnet: str) -> str:
     return next(z for z, s in f.fleet.subnets.items() if s == subnet)
 
 
+@pytest.mark.slow
 def test_the_schedule_carries_a_warning_through_by_itself(fleet: AwsFleet, tmp_path: Path) -> None:
     stack = stack_for(fleet)
     fast = Cadences(

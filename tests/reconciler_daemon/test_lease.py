@@ -104,6 +104,7 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
                 p.kill()
 
 
+@pytest.mark.slow
 def test_two_daemons_on_one_fleet_never_both_lead(
     aws: str, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
 ) -> None:
