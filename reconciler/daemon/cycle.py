@@ -10,6 +10,7 @@ found at the next start (``recover``) and the placement is applied again.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,9 @@ class Reconciler:
     last: dict[str, Planned] = field(default_factory=dict)  # /pools
     last_decision: dict[str, DecisionRecord] = field(default_factory=dict)
     applied: dict[str, dict[str, Any]] = field(default_factory=dict)  # read back at start
+    # The reconcile job and a warning's reaction run on different threads: one at a time,
+    # or both could act on the same placement in force.
+    _serial: threading.Lock = field(default_factory=threading.Lock)
 
     def load(self) -> None:
         for fleet in self.settings.fleets:
@@ -85,6 +89,10 @@ class Reconciler:
         return tuple(out)
 
     def reconcile(self, fleet: FleetTarget, *, trigger: str = "schedule") -> DecisionRecord:
+        with self._serial:
+            return self._reconcile(fleet, trigger)
+
+    def _reconcile(self, fleet: FleetTarget, trigger: str) -> DecisionRecord:
         now = self.clock()
         mode = self.mode()
         safety = self.settings.safety

@@ -170,3 +170,19 @@ def test_a_history_without_market_data_records_that_no_decision_was_made(ledger:
     d = make_reconciler(ledger, Clock()).reconcile(FLEET)
     assert d.placement is None and not d.applied and d.reason.startswith("no decision")
     assert ledger.rows("SELECT count(*) FROM decisions") == [(1,)]
+
+
+def test_concurrent_reconciles_of_a_fleet_act_once(ledger: Ledger) -> None:
+    import threading
+
+    clock = Clock()
+    seed_market(ledger, FLEET, now=clock(), prices={CHEAP: 0.30})
+    add_nodes(ledger)
+    actuator = RecordingActuator()
+    reconciler = make_reconciler(ledger, clock, actuator=actuator)
+    threads = [threading.Thread(target=reconciler.reconcile, args=(FLEET,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(actuator.calls) == 1
