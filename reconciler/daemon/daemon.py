@@ -299,18 +299,21 @@ class Daemon:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         c = self.settings.cadences
-        jobs: list[tuple[str, Callable[[], None], float, bool]] = [
-            ("prices", self.collect_prices, c.prices_s, True),
-            ("interruptions", self.consume_interruptions, c.interruptions_s, True),
-            ("job_events", self.consume_job_events, c.job_events_s, True),
-            ("fleet", self.observe_fleet, c.fleet_s, True),
-            ("reconcile", self.reconcile, c.reconcile_s, False),
-            ("scale", self.scale, c.scale_s, False),
-            ("retrain", self.retrain, c.retrain_s, False),
-            ("export", self.export, c.export_s, False),
+        # Collectors run at once; deciding and scaling a little later, once the first
+        # collection is in the history; retrain and export after a full cadence.
+        settle = 15.0
+        jobs: list[tuple[str, Callable[[], None], float, float]] = [
+            ("prices", self.collect_prices, c.prices_s, 0.0),
+            ("interruptions", self.consume_interruptions, c.interruptions_s, 0.0),
+            ("job_events", self.consume_job_events, c.job_events_s, 0.0),
+            ("fleet", self.observe_fleet, c.fleet_s, 0.0),
+            ("reconcile", self.reconcile, c.reconcile_s, min(settle, c.reconcile_s)),
+            ("scale", self.scale, c.scale_s, min(settle, c.scale_s)),
+            ("retrain", self.retrain, c.retrain_s, c.retrain_s),
+            ("export", self.export, c.export_s, c.export_s),
         ]
-        for name, fn, every, first_now in jobs:
-            self.schedule.add(name, fn, every_s=every, start=first_now)
+        for name, fn, every, first_in in jobs:
+            self.schedule.add(name, fn, every_s=every, start=False, first_in_s=first_in)
         self.schedule.start()
 
     def stop(self) -> None:

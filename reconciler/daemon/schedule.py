@@ -53,10 +53,20 @@ class Schedule:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
-    def add(self, name: str, fn: Callable[[], object], *, every_s: float, start: bool) -> None:
-        """``start``: first run right away rather than one cadence from now."""
+    def add(
+        self,
+        name: str,
+        fn: Callable[[], object],
+        *,
+        every_s: float,
+        start: bool,
+        first_in_s: float | None = None,
+    ) -> None:
+        """``start``: first run right away rather than one cadence from now;
+        ``first_in_s`` overrides both."""
         self._status[name] = JobStatus(name, every_s)
-        first = datetime.now(UTC) + (timedelta(0) if start else timedelta(seconds=every_s))
+        delay = first_in_s if first_in_s is not None else (0.0 if start else every_s)
+        first = datetime.now(UTC) + timedelta(seconds=delay)
         self.scheduler.add_job(
             self._wrap(name, fn),
             IntervalTrigger(seconds=every_s, timezone=UTC),
