@@ -9,6 +9,7 @@ a redelivered warning reacts once. A message is deleted only after it was record
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,31 +98,19 @@ def _handle(
         kept.append(event)
     if not kept:
         return
-    ids = [e.event_id for e in kept]
+    # Point lookups by the primary key: the table also holds millions of trace events.
+    lookup = "SELECT pool FROM interruption_events WHERE event_id = ?"
     with ledger.con() as con:
-        known = {
-            r[0]
-            for r in con.execute(
-                "SELECT event_id FROM interruption_events WHERE list_contains(?, event_id)", [ids]
-            ).fetchall()
-        }
+        known = {e.event_id for e in kept if con.execute(lookup, [e.event_id]).fetchall()}
         out.recorded += record_events(ledger.history, kept)
-        pools = dict(
-            con.execute(
-                "SELECT event_id, pool FROM interruption_events WHERE list_contains(?, event_id)",
-                [ids],
-            ).fetchall()
-        )
+        pools = {
+            e.event_id: (con.execute(lookup, [e.event_id]).fetchall() or [(None,)])[0][0]
+            for e in kept
+        }
     for event in kept:
         if event.event_id in known:
             continue  # a redelivery: it already reacted
         pool = event.pool or pools.get(event.event_id)
-        reaction = react(_with_pool(event, pool))
+        reaction = react(dataclasses.replace(event, pool=pool))
         if reaction is not None:
             out.reactions.append(reaction)
-
-
-def _with_pool(event: InterruptionEvent, pool: str | None) -> InterruptionEvent:
-    import dataclasses
-
-    return dataclasses.replace(event, pool=pool)
