@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource, StandbySource
 from reconciler.daemon.daemon import Daemon
+from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.lease import FileLease
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import DaemonSettings, Mode, load_settings
@@ -55,7 +57,23 @@ def _serve(holder: SourceHolder, settings: DaemonSettings) -> uvicorn.Server:
         access_log=False,
     )
     server = uvicorn.Server(config)
-    threading.Thread(target=server.run, name="status-api", daemon=True).start()
+
+    def serve() -> None:
+        try:
+            server.run()
+        except SystemExit:  # uvicorn exits when it cannot bind; the caller reports it
+            log.error("status API stopped: cannot listen on %s", settings.api_port)
+
+    thread = threading.Thread(target=serve, name="status-api", daemon=True)
+    thread.start()
+    # Fail fast on a taken port rather than run unobservable.
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise DaemonError(
+                f"the status API could not listen on {settings.api_host}:{settings.api_port}"
+            )
+        time.sleep(0.02)
     return server
 
 
@@ -70,11 +88,27 @@ def run(
     settings = load_settings(config)
     # The status API shares the process with CPU-heavy jobs (features, planner): a shorter
     # GIL switch interval keeps its p99 low while a reconcile runs.
+    switch = sys.getswitchinterval()
     sys.setswitchinterval(0.001)
     stop = stop or threading.Event()
+    previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        _run(settings, stop, clock, lease_poll_s)
+    finally:
+        sys.setswitchinterval(switch)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(
+    settings: DaemonSettings,
+    stop: threading.Event,
+    clock: Callable[[], datetime],
+    lease_poll_s: float,
+) -> None:
     lease = FileLease(settings.lease_path)
     holder = SourceHolder(StandbySource(lease.holder()))
     server = _serve(holder, settings)
@@ -116,4 +150,8 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-        run(config)
+        try:
+            run(config)
+        except (DaemonError, FileNotFoundError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=2) from exc

@@ -58,3 +58,20 @@ def test_export_writes_the_history_as_parquet_and_failures_are_recorded(
     assert ledger.rows("SELECT kind, target, status FROM fleet_actions WHERE fleet = '*'") == [
         ("job_failed", "prices", "failed")
     ]
+
+
+def test_a_taken_api_port_stops_the_daemon_before_it_takes_the_lease(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "daemon.toml"
+        config.write_text(f'api_port = {port}\nlease_path = "{tmp_path / "lease"}"\n')
+        app = typer.Typer()
+        register(app)
+        app.command()(lambda: None)
+        result = CliRunner().invoke(app, ["run", "--config", str(config)])
+    assert result.exit_code == 2 and "could not listen" in result.output
+    assert not (tmp_path / "lease").exists()
