@@ -23,6 +23,9 @@ NODE_SETTING_TAGS = (
     "SPOTFLEET_MODEL_S3_URI",
     "SPOTFLEET_LIFECYCLE_HOOK",
     "SPOTFLEET_ASG_NAME",
+    # Appended after the launch template first shipped: append only, never reorder.
+    "SPOTFLEET_PORT",
+    "SPOTFLEET_CPU_THREADS",
 )
 
 _TEMPLATE = r"""#!/bin/bash

@@ -1,4 +1,4 @@
-"""The reconciler's command line: ``train`` and ``backtest`` (``run`` and ``demo`` come later).
+"""The reconciler's command line: ``train``, ``backtest``, ``plan`` (``run``, ``demo`` come later).
 
 Every command is a thin shell: it parses flags into settings objects, calls one
 function, and prints. Add a command with ``@app.command()`` in its own module and
@@ -17,9 +17,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from reconciler.advisor import load_advisor_bands
-from reconciler.errors import ReconcilerError
-from reconciler.model import ModelSettings, train_model
-from reconciler.planner import PlannerSettings
+from reconciler.decide import decide
+from reconciler.errors import ReconcilerError, WindowError
+from reconciler.model import ModelSettings, load_model, train_model
+from reconciler.planner import FleetDeclaration, PlannerSettings
 from reconciler.replay.backtest import POLICY_NAMES, BacktestConfig, run_backtest
 from reconciler.replay.plot import plot_results
 from reconciler.replay.report import results_table, write_json
@@ -29,7 +30,8 @@ __all__ = ["app"]
 
 app = typer.Typer(help="spotfleet reconciler: decide where the fleet runs.", no_args_is_help=True)
 console = Console(stderr=True)
-out = Console()
+# Piped output (CI logs, `| tee`) is not a terminal: give the table room instead of 80 columns.
+out = Console() if Console().is_terminal else Console(width=140)
 
 DEFAULT_PRICES = Path("../shared/data/replay-prices.json")
 _PLANNER = PlannerSettings()
@@ -54,7 +56,7 @@ def train(
     end_day: Annotated[
         float | None, typer.Option(help="fit on ticks before this day (default: all)")
     ] = None,
-    horizon: Annotated[float, typer.Option(help="prediction horizon, seconds")] = 1800.0,
+    horizon: Annotated[float, typer.Option(help="prediction horizon, seconds")] = _MODEL.horizon_s,
     trees: Annotated[int, typer.Option(help="boosting rounds")] = _MODEL.num_trees,
     out_dir: Annotated[
         Path, typer.Option("--out", help="artifact folder (model.txt + model.json)")
@@ -135,7 +137,7 @@ def backtest(
     ] = None,
     horizon: Annotated[
         float, typer.Option(help="the model's prediction horizon, seconds")
-    ] = 1800.0,
+    ] = _MODEL.horizon_s,
     max_loss: Annotated[
         float, typer.Option(help="planner: no launch above this predicted loss")
     ] = _PLANNER.max_loss,
@@ -187,3 +189,55 @@ def backtest(
     if plot is not None:
         plot_results(run.results, k=k, gap_seconds=c.gap_seconds, path=plot)
         console.print(f"wrote {plot}")
+
+
+@app.command("plan")
+def plan_command(
+    traces: Annotated[Path, typer.Option(help="a spot-traces collection folder")],
+    day: Annotated[float, typer.Option(help="decide at the start of this day of the traces")],
+    prices: Annotated[Path, typer.Option(help="replay-prices.json")] = DEFAULT_PRICES,
+    k: Annotated[int, typer.Option("--k", help="target ready nodes K")] = 4,
+    accelerator: Annotated[str | None, typer.Option(help="accelerator tag")] = None,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option("--model", help="a trained artifact (default: fit on the ticks before --day)"),
+    ] = None,
+    cold_start: Annotated[float, typer.Option(help="launch to ready, seconds")] = 300.0,
+) -> None:
+    """Show one decision for an empty fleet: every pool's prediction, verdict and the plan."""
+    try:
+        collection = load_collection(traces, accelerator)
+        price = load_prices(prices, collection.tag)
+        advisor_path = prices.parent / "spot-advisor-data.json"
+        bands = load_advisor_bands(advisor_path) if advisor_path.exists() else None
+        market = collection.market(price, bands)
+        tick = day_to_tick(day, collection.gap_seconds, collection.n_ticks)
+        if tick < 1:
+            raise WindowError(f"--day {day} leaves no history to decide from; choose a later day")
+        if model_dir is not None:
+            model = load_model(model_dir)
+        else:
+            model = train_model(market, end=tick, settings=_MODEL)
+        seen = market.prefix(tick)
+        decided = decide(
+            seen,
+            fleet=FleetDeclaration(name=collection.folder.name, desired_nodes=k),
+            nodes=(),
+            now=seen.t0 + (tick - 1) * seen.gap_seconds,
+            model=model,
+            model_settings=model.settings,
+            planner_settings=_PLANNER,
+            cold_start_s=cold_start,
+        )
+    except ReconcilerError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"predictions and verdicts at tick {tick - 1}")
+    for col in ("pool", "P(loss)", "basis", "verdict"):
+        table.add_column(col)
+    for pred, verdict in zip(decided.predictions, decided.plan.verdicts, strict=True):
+        table.add_row(pred.pool, f"{pred.probability:.3f}", pred.basis, verdict.reason)
+    out.print(table)
+    out.print(decided.plan.summary)
+    for action in decided.plan.actions:
+        out.print(f"  {type(action).__name__}: {action.reason}")
+    out.print(f"placement: {decided.plan.placement}")

@@ -21,6 +21,11 @@ from stacks.spec import FleetSpec, Placement, resolve
 
 __all__ = ["FLEET_TAG", "GpuFleet", "GpuFleetArgs"]
 
+# The node's health API port (bound to loopback on the node; for an agent or a person on it).
+NODE_HEALTH_PORT = 8080
+# Torch threads when a node has no GPU; a GPU node does not use it.
+NODE_CPU_THREADS = 1
+
 FLEET_TAG = "spotfleet:fleet"
 
 
@@ -144,6 +149,8 @@ class GpuFleet(pulumi.ComponentResource):
             "SPOTFLEET_MODEL_S3_URI": self.model_s3_uri,
             "SPOTFLEET_LIFECYCLE_HOOK": names.lifecycle_hook,
             "SPOTFLEET_ASG_NAME": names.group,
+            "SPOTFLEET_PORT": str(NODE_HEALTH_PORT),
+            "SPOTFLEET_CPU_THREADS": str(NODE_CPU_THREADS),
         }
         missing = set(NODE_SETTING_TAGS) - set(settings)
         if missing:

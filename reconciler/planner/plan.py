@@ -102,7 +102,7 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
     expected = sum(risks)
     spare = min(s.max_spare, math.floor(expected / s.spare_risk + 1e-9)) if k_spot > 0 else 0
     alert = any(now - s.alert_s < ts <= now for ts in snapshot.recent_losses)
-    if alert and k_spot > 0:
+    if alert and k_spot > 0 and _spare_share(snapshot, k) <= s.alert_max_share:
         spare = max(spare, min(1, s.max_spare))
     if snapshot.fleet.max_nodes is not None:
         spare = max(0, min(spare, snapshot.fleet.max_nodes - k))
@@ -226,7 +226,9 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
     summary = (
         f"{snapshot.fleet.name}: K={k}, spot {len(spot)} held ({ready_spot} ready), "
         f"on-demand {len(on_demand)}; "
-        f"expected losses {expected:.2f}/{snapshot.horizon_s / 60:.0f}min → spare {spare}; "
+        f"expected losses {expected:.2f}/{snapshot.horizon_s / 60:.0f}min"
+        + (", a node lost within the alert window" if alert else "")
+        + f" → spare {spare}; "
         f"{len(actions)} action(s)"
     )
     digest = hashlib.sha256(f"{snapshot.fleet.name}|{now}|{placement}".encode()).hexdigest()[:12]
@@ -237,6 +239,15 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
         verdicts=verdicts,
         summary=summary,
     )
+
+
+def _spare_share(snapshot: Snapshot, k: int) -> float:
+    """What one spare costs next to the fleet: cheapest spot price / (K x on-demand price)."""
+    if not snapshot.pools:
+        return math.inf
+    spot = min(p.spot_price for p in snapshot.pools)
+    on_demand = max(p.on_demand_price for p in snapshot.pools)
+    return spot / (k * on_demand)
 
 
 def _verdicts(

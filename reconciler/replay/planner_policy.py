@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reconciler.decide import predict_losses
-from reconciler.features import compute_features
+from reconciler.decide import decide
 from reconciler.market import MarketSeries
 from reconciler.model import ModelSettings, TrainedModel, train_model
 from reconciler.planner import (
@@ -23,9 +22,6 @@ from reconciler.planner import (
     LaunchOnDemand,
     LaunchSpot,
     PlannerSettings,
-    PoolView,
-    Snapshot,
-    plan,
 )
 from reconciler.replay.types import Decision, Observation, ReplaySetup
 
@@ -75,16 +71,6 @@ class PlannerPolicy:
             on_demand_price=m.on_demand_price,
             advisor_band=m.advisor_band,
         )
-        feats = compute_features(series, [t])[0]
-        horizon = self.model_settings.horizon_s
-        probs, basis = predict_losses(
-            feats,
-            model=self.model,
-            history_s=np.full(len(m.pools), (t + 1) * gap, dtype=np.float64),
-            advisor_band=m.advisor_band,
-            horizon_s=horizon,
-            settings=self.model_settings,
-        )
         now = m.t0 + t * gap
         # Nodes held after the last decision that are gone now, and were not terminated by
         # us, were preempted at this tick: the replay's interruption events.
@@ -96,20 +82,6 @@ class PlannerPolicy:
         lost += max(0, self._launched - arrived)
         self._losses.extend([now] * lost)
         self._losses = [ts for ts in self._losses if ts > now - self.planner_settings.alert_s]
-        views = tuple(
-            PoolView(
-                name=p.name,
-                region=p.region,
-                zone=p.zone,
-                instance_type=p.instance_type,
-                capacity=int(obs.history[i, t]),
-                spot_price=float(self._spot[i]),
-                on_demand_price=float(m.on_demand_price[i]),
-                loss_probability=float(probs[i]),
-                basis=basis[i],
-            )
-            for i, p in enumerate(m.pools)
-        )
         index = {p.name: i for i, p in enumerate(m.pools)}
         nodes = tuple(
             FleetNode(
@@ -120,16 +92,18 @@ class PlannerPolicy:
             )
             for n in obs.nodes
         )
-        snapshot = Snapshot(
-            now=now,
+        # The same call the daemon makes on series read from the history.
+        result = decide(
+            series,
             fleet=self._fleet,
-            pools=views,
             nodes=nodes,
-            horizon_s=horizon,
+            now=now,
+            model=self.model,
+            model_settings=self.model_settings,
+            planner_settings=self.planner_settings,
             cold_start_s=self.cold_start_s,
             recent_losses=tuple(self._losses),
-        )
-        result = plan(snapshot, self.planner_settings)
+        ).plan
         terminate: list[int] = []
         launches: list[int | None] = []
         for action in result.actions:

@@ -66,3 +66,14 @@ def write_traces(folder: Path, traces: dict[str, Sequence[int]], gap: int = 100)
             json.dumps({"metadata": {"gap_seconds": gap}, "data": list(data)})
         )
     return folder
+
+
+def shared_data() -> Path:
+    """The project's shared data folder: ../shared/data beside the checkout, else /work/shared/data."""
+    for candidate in (
+        Path(__file__).resolve().parents[3] / "shared" / "data",
+        Path("/work/shared/data"),
+    ):
+        if (candidate / "replay-prices.json").exists():
+            return candidate
+    return Path("/work/shared/data")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +19,12 @@ from reconciler.live import read_market, recent_losses
 from reconciler.model import ModelSettings
 from reconciler.planner import FleetDeclaration, PlannerSettings
 from reconciler.traces import load_collection, load_prices
+from tests.reconciler.helpers import shared_data
 
-DATA = Path(__file__).resolve().parents[2] / ".." / ".." / "shared" / "data"
-DATA = DATA if DATA.exists() else Path("/work/shared/data")
+DATA = shared_data()
 REAL = DATA / "spot-traces" / "availability" / "1-node" / "aws-02-15-2023"
+
+pytestmark = pytest.mark.skipif(not REAL.exists(), reason="the shared data folder is not here")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from reconciler.features import compute_features
 from reconciler.model import ModelSettings, advisor_prior, load_model, train_model
 from tests.reconciler.helpers import market
 
-SMALL = ModelSettings(num_trees=15, num_leaves=7, min_data_in_leaf=10, horizon_s=1800)
+SMALL = ModelSettings(num_trees=15, num_leaves=7, min_leaf_fraction=0.005, horizon_s=1800)
 
 
 def flappy(n_pools: int = 3, n_ticks: int = 1500, seed: int = 0) -> list[list[int]]:
@@ -51,7 +52,12 @@ def test_fit_uses_no_tick_at_or_after_end():
 def test_held_out_metrics_for_model_and_both_baselines():
     m = train_model(market(flappy(), gap=600), end=1500, settings=SMALL)
     held = m.meta["holdout"]
-    assert set(held) == {"model", "baseline_1_minus_avail_24h", "baseline_ewma_transitions"}
+    assert set(held) == {
+        "model",
+        "lightgbm_alone",
+        "baseline_1_minus_avail_24h",
+        "baseline_ewma_transitions",
+    }
     for scores in held.values():
         assert 0.0 <= scores["auc"] <= 1.0
         assert 0.0 <= scores["brier"] <= 1.0
@@ -89,3 +95,17 @@ def test_advisor_prior_grows_with_band_and_respects_floor():
     assert 0 < low < high < 0.01
     assert advisor_prior(0, 1800, floor=0.1) == 0.1
     assert advisor_prior(float("nan"), 1800, floor=0.0) == high  # unknown: the worst band
+
+
+def test_a_pool_with_too_little_history_gets_its_advisor_prior_and_says_so():
+    from reconciler.decide import predict_pools
+
+    m = market(flappy(n_pools=2, n_ticks=400), gap=600)
+    model = train_model(m, end=400, settings=SMALL)
+    # Pool 1 was first observed 10 ticks (100 min) before the end: under 24 h of history.
+    watched = replace(m, advisor_band=np.array([1.0, 3.0]), observed_from=np.array([0, 390]))
+    preds = predict_pools(watched, model=model, settings=SMALL)
+    assert preds[0].basis == "model"
+    assert preds[1].basis == "advisor_prior"
+    assert preds[1].probability == advisor_prior(3.0, SMALL.horizon_s, SMALL.prior_floor)
+    assert "Spot Advisor band 3" in preds[1].reason

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reconciler.planner import (
     Drain,
     FleetDeclaration,
@@ -16,7 +18,8 @@ from reconciler.planner import (
 from reconciler.planner.filters import HasFreeSlot, LossBelow, PriceBelowOnDemand, run_filters
 
 NOW = 1_000_000.0
-S = PlannerSettings()
+# Explicit thresholds, so the tests state the rules, not the tuned defaults.
+S = PlannerSettings(max_loss=0.30, spare_risk=0.30, move_risk=0.25, min_gain=0.10, alert_s=1800.0)
 
 
 def pool(
@@ -96,7 +99,7 @@ def test_every_pool_gets_a_verdict_with_a_reason():
         pool("us-east-1b", loss=0.01),
         pool("us-east-1c", capacity=0),
     ]
-    p = plan(snap(pools, k=1))
+    p = plan(snap(pools, k=1), S)
     reasons = p.reasons()
     assert "predicted loss 0.42 > 0.30" in reasons[pools[0].name]
     assert reasons[pools[1].name].startswith("rank 1:")
@@ -108,7 +111,7 @@ def test_every_pool_gets_a_verdict_with_a_reason():
 
 def test_empty_fleet_launches_k_into_the_safest_pools():
     pools = [pool("us-east-1a", 0.05), pool("us-east-1b", 0.01), pool("us-east-1c", 0.02)]
-    p = plan(snap(pools, k=2))
+    p = plan(snap(pools, k=2), S)
     assert launches(p) == [pools[1].name, pools[2].name]
     assert p.placement.pools[0].pool == pools[1].name
     assert p.placement.pools[0].weight == 1
@@ -119,16 +122,16 @@ def test_empty_fleet_launches_k_into_the_safest_pools():
 def test_spare_is_held_only_when_expected_losses_are_high():
     calm = [pool("us-east-1a", 0.01), pool("us-east-1b", 0.01), pool("us-east-1c", 0.01)]
     held = [node("1", calm[0]), node("2", calm[1])]
-    assert launches(plan(snap(calm, held, k=2))) == []
+    assert launches(plan(snap(calm, held, k=2), S)) == []
     risky = [pool("us-east-1a", 0.2), pool("us-east-1b", 0.2), pool("us-east-1c", 0.01)]
-    p = plan(snap(risky, held, k=2))
+    p = plan(snap(risky, held, k=2), S)
     assert p.placement.spare >= 1
     assert launches(p) == [risky[2].name]
 
 
 def test_node_ahead_of_predicted_loss_is_replaced_first_and_drained_after():
     pools = [pool("us-east-1a", 0.6), pool("us-east-1b", 0.01), pool("us-east-1c", 0.01)]
-    settings = PlannerSettings(max_spare=0)
+    settings = replace(S, max_spare=0)
     risky = node("1", pools[0])
     safe = node("2", pools[1])
     p = plan(snap(pools, [risky, safe], k=2), settings)
@@ -144,7 +147,7 @@ def test_node_ahead_of_predicted_loss_is_replaced_first_and_drained_after():
 
 def test_no_move_without_minimum_gain():
     pools = [pool("us-east-1a", 0.35), pool("us-east-1b", 0.01), pool("us-east-1c", 0.3)]
-    settings = PlannerSettings(max_spare=0, move_risk=0.25, min_gain=0.10, max_loss=0.5)
+    settings = replace(S, max_spare=0, move_risk=0.25, min_gain=0.10, max_loss=0.5)
     p = plan(snap(pools, [node("1", pools[0]), node("2", pools[1])], k=2), settings)
     assert p.actions == ()
 
@@ -158,7 +161,7 @@ def test_on_demand_fills_only_what_spot_cannot_hold():
         pool("us-east-1b", capacity=0),
         pool("us-east-1c", capacity=0),
     ]
-    p = plan(snap(pools, k=3), PlannerSettings(max_spare=0))
+    p = plan(snap(pools, k=3), replace(S, max_spare=0))
     assert launches(p) == [pools[0].name]
     assert on_demand_launches(p) == 2
     assert p.placement.on_demand_base == 2
@@ -166,10 +169,10 @@ def test_on_demand_fills_only_what_spot_cannot_hold():
 
 def test_risky_spot_is_tried_before_on_demand():
     pools = [pool("us-east-1a", 0.5), pool("us-east-1b", capacity=0)]
-    p = plan(snap(pools, k=1), PlannerSettings(max_spare=0))
+    p = plan(snap(pools, k=1), replace(S, max_spare=0))
     assert launches(p) == [pools[0].name]
     assert on_demand_launches(p) == 0
-    p = plan(snap(pools, k=1), PlannerSettings(max_spare=0, risky_spot_before_on_demand=False))
+    p = plan(snap(pools, k=1), replace(S, max_spare=0, risky_spot_before_on_demand=False))
     assert launches(p) == []
     assert on_demand_launches(p) == 1
 
@@ -178,22 +181,22 @@ def test_returns_to_spot_once_spot_is_ready_and_on_demand_has_dwelt():
     pools = [pool("us-east-1a"), pool("us-east-1b")]
     spot = [node("1", pools[0]), node("2", pools[1])]
     od_old = node("od", None, age=S.on_demand_dwell_s + 1)
-    assert drains(plan(snap(pools, [*spot, od_old], k=2))) == ["od"]
+    assert drains(plan(snap(pools, [*spot, od_old], k=2), S)) == ["od"]
     od_new = node("od", None, age=S.on_demand_dwell_s / 2)
-    assert drains(plan(snap(pools, [*spot, od_new], k=2))) == []  # dwell first
+    assert drains(plan(snap(pools, [*spot, od_new], k=2), S)) == []  # dwell first
 
 
 def test_on_demand_stays_while_spot_is_still_starting():
     pools = [pool("us-east-1a"), pool("us-east-1b")]
     nodes = [node("1", pools[0]), node("2", pools[1], ready=False), node("od", None, age=99999)]
-    p = plan(snap(pools, nodes, k=2))
+    p = plan(snap(pools, nodes, k=2), S)
     assert drains(p) == []
     assert on_demand_launches(p) == 0
 
 
 def test_on_demand_floor_is_always_held():
     pools = [pool("us-east-1a"), pool("us-east-1b")]
-    p = plan(snap(pools, k=2, on_demand_floor=1))
+    p = plan(snap(pools, k=2, on_demand_floor=1), S)
     assert on_demand_launches(p) == 1
     assert len(launches(p)) == 1
 
@@ -205,18 +208,45 @@ def test_surplus_spare_is_not_drained_before_its_dwell():
     pools = [pool("us-east-1a"), pool("us-east-1b"), pool("us-east-1c")]
     young = node("3", pools[2], age=S.min_dwell_s / 2)
     nodes = [node("1", pools[0]), node("2", pools[1]), young]
-    assert drains(plan(snap(pools, nodes, k=2))) == []
+    assert drains(plan(snap(pools, nodes, k=2), S)) == []
     old = node("3", pools[2], age=S.min_dwell_s + 1)
-    assert drains(plan(snap(pools, [nodes[0], nodes[1], old], k=2))) == ["3"]
+    assert drains(plan(snap(pools, [nodes[0], nodes[1], old], k=2), S)) == ["3"]
 
 
 def test_a_settled_fleet_is_left_alone():
     pools = [pool("us-east-1a", 0.02), pool("us-east-1b", 0.03), pool("us-east-1c", 0.01)]
     nodes = [node("1", pools[0]), node("2", pools[1])]
     # A slightly safer free pool is not worth a move.
-    assert plan(snap(pools, nodes, k=2)).actions == ()
+    assert plan(snap(pools, nodes, k=2), S).actions == ()
 
 
 def test_plan_is_deterministic():
     pools = [pool("us-east-1a", 0.05), pool("us-east-1b", 0.01)]
-    assert plan(snap(pools, k=1)) == plan(snap(pools, k=1))
+    assert plan(snap(pools, k=1), S) == plan(snap(pools, k=1), S)
+
+
+def test_a_recent_loss_in_the_fleet_buys_a_spare_for_a_while():
+    pools = [pool("us-east-1a", 0.01), pool("us-east-1b", 0.01), pool("us-east-1c", 0.01)]
+    held = (node("1", pools[0]), node("2", pools[1]))
+    fleet = FleetDeclaration("f", 2)
+
+    def with_loss(ago: float) -> Snapshot:
+        return Snapshot(NOW, fleet, tuple(pools), held, 1800.0, 300.0, recent_losses=(NOW - ago,))
+
+    assert launches(plan(with_loss(60), S)) == [pools[2].name]
+    assert plan(with_loss(S.alert_s + 60), S).actions == ()
+
+
+def test_no_alert_spare_where_a_spare_would_cost_a_large_share_of_the_fleet():
+    # K=1 at spot 0.9 / on-demand 3.0: a spare is 0.30 of the fleet's on-demand price > 0.20.
+    pools = [pool("us-east-1a", 0.01), pool("us-east-1b", 0.01)]
+    snapshot = Snapshot(
+        NOW,
+        FleetDeclaration("f", 1),
+        tuple(pools),
+        (node("1", pools[0]),),
+        1800.0,
+        300.0,
+        recent_losses=(NOW - 60,),
+    )
+    assert plan(snapshot, S).actions == ()

@@ -110,3 +110,18 @@ def test_terminating_an_unknown_node_is_refused():
 def test_empty_window_is_refused():
     with pytest.raises(WindowError):
         replay(Scripted({}), market([[1, 1]]), k=1, start=1, end=1)
+
+
+def test_planner_policy_sees_its_preemptions_as_recent_losses():
+    from reconciler.planner import PlannerSettings
+    from reconciler.replay.planner_policy import PlannerPolicy
+
+    # Two pools; the first drops at tick 5. After that the planner holds a spare (alert).
+    m = market([[1] * 5 + [0] * 5, [1] * 10, [1] * 10], gap=600)
+    settings = PlannerSettings(alert_s=3000.0, spare_risk=100.0, max_loss=1.0, alert_max_share=1.0)
+    policy = PlannerPolicy(use_model=False, planner_settings=settings)
+    policy.model_settings = policy.model_settings.__class__(min_history_s=0.0)
+    r = replay(policy, m, k=1, start=0, end=10, cold_start_seconds=600)
+    assert r.preemptions == 1
+    assert policy._losses  # the loss was noticed
+    assert r.spot_node_hours >= 12 * 600 / 3600  # beyond one node per tick: a spare after the loss

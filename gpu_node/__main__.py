@@ -1,0 +1,3 @@
+from gpu_node.cli import main
+
+main()

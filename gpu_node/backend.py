@@ -1,0 +1,79 @@
+"""What the worker needs from a model, and how the model directory picks its pipeline.
+
+The pipeline is chosen by the model's own ``model_index.json`` (its ``_class_name``), never by
+a flag: a fleet that ships SDXL weights runs the SDXL pipeline. torch and diffusers are
+imported only when a diffusers model is loaded, so the rest of the node stays cheap.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from gpu_node.errors import ModelError, UnsupportedModelError
+from gpu_node.jobs import Job
+
+__all__ = [
+    "PIPELINES",
+    "Backend",
+    "OnStep",
+    "encode_png",
+    "load_backend",
+    "pipeline_class_name",
+]
+
+# Called after each denoising step with (steps done, total steps). It may raise
+# JobCancelled to stop the generation: that is how the drain takes a job back.
+OnStep = Callable[[int, int], None]
+
+# model_index.json ``_class_name`` -> the family we run it as.
+PIPELINES = {
+    "StableDiffusionPipeline": "stable-diffusion",
+    "StableDiffusionXLPipeline": "stable-diffusion-xl",
+    "FluxPipeline": "flux",
+}
+
+
+class Backend(Protocol):
+    @property
+    def model_name(self) -> str: ...
+
+    def generate(self, job: Job, on_step: OnStep) -> bytes:
+        """The PNG for ``job``; GenerationError on a model failure, JobCancelled if stopped."""
+        ...
+
+
+def pipeline_class_name(model_dir: Path) -> str:
+    """The supported pipeline class the model directory declares, or a clear error."""
+    index = model_dir / "model_index.json"
+    try:
+        declared: Any = json.loads(index.read_text())
+    except FileNotFoundError as exc:
+        raise ModelError(f"{index} is missing: not a diffusers model directory") from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{index} is unreadable: {exc}") from exc
+    name = declared.get("_class_name") if isinstance(declared, dict) else None
+    if name not in PIPELINES:
+        raise UnsupportedModelError(
+            f"{index} declares {name!r}; supported: {', '.join(sorted(PIPELINES))}"
+        )
+    return str(name)
+
+
+def load_backend(*, model_dir: Path, model_name: str, cpu_threads: int) -> Backend:
+    class_name = pipeline_class_name(model_dir)  # fail on a bad directory before importing torch
+    from gpu_node.diffusers_backend import DiffusersBackend
+
+    return DiffusersBackend.load(
+        model_dir=model_dir, class_name=class_name, model_name=model_name, cpu_threads=cpu_threads
+    )
+
+
+def encode_png(image: Any) -> bytes:
+    """A PIL image as PNG bytes; PIL writes no timestamp, so the same pixels give the same bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

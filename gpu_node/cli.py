@@ -1,0 +1,84 @@
+"""The spotfleet node: run the service, build the tiny model, publish a model to the cache."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("SPOTFLEET_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request at INFO: the metadata watcher alone would write three lines a
+    # second. Its warnings and errors still come through.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@app.command()
+def run() -> None:
+    """Start the generation service; settings come from SPOTFLEET_* environment variables."""
+    from gpu_node.errors import NodeError
+    from gpu_node.node import run_node
+    from gpu_node.settings import load_settings
+
+    _logging()
+    try:
+        code = run_node(load_settings())
+    except NodeError as exc:
+        logging.getLogger("gpu_node").error("%s", exc)
+        raise typer.Exit(2) from exc
+    raise typer.Exit(code)
+
+
+@app.command("make-tiny-model")
+def make_tiny_model_command(directory: Path) -> None:
+    """Write a tiny random Stable Diffusion pipeline to DIRECTORY (offline, no download)."""
+    from gpu_node.tinymodel import make_tiny_model
+
+    _logging()
+    make_tiny_model(directory)
+    typer.echo(f"tiny model written to {directory}")
+
+
+@app.command("publish-model")
+def publish_model_command(directory: Path, uri: str) -> None:
+    """Upload DIRECTORY to URI (s3://bucket/prefix) with its manifest of sizes and SHA-256s."""
+    from gpu_node.aws import make_clients
+    from gpu_node.cache import publish_model
+
+    _logging()
+    entries = publish_model(s3=make_clients(region=None).s3, model_dir=directory, uri=uri)
+    typer.echo(f"published {len(entries)} files to {uri}")
+
+
+@app.command("local-imds")
+def local_imds_command(
+    port: int = 8111,
+    instance_id: str = "i-local",
+    instance_type: str = "g5.xlarge",
+    zone: str = "us-east-1a",
+) -> None:
+    """Serve a local IMDSv2 stand-in for one local node (admin: POST <url>/_local/<action>)."""
+    from gpu_node.localimds import LocalImds
+
+    imds = LocalImds(port=port)
+    url = imds.add(instance_id, instance_type=instance_type, zone=zone)
+    typer.echo(f"local IMDS for {instance_id} at {url} (set SPOTFLEET_IMDS_URL={url})")
+    with contextlib.suppress(KeyboardInterrupt):
+        imds.serve_forever()
+
+
+def main() -> None:
+    app()

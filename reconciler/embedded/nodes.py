@@ -1,0 +1,168 @@
+"""The embedded default's nodes: each one a real ``python -m gpu_node run`` process.
+
+A node gets what an EC2 instance would give it: its own instance metadata (a prefix of the
+local IMDS), its settings in the environment (on EC2 they come from the instance's tags), AWS
+at the local emulation. Taking a spot node back is done as AWS does it: the two-minute notice
+in the node's metadata, and the matching EventBridge event on the bus for the daemon.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from analytics.pools import Pool
+from gpu_node.localimds import LocalImds
+from reconciler.embedded.local_aws import FleetEndpoints, LocalAws
+
+__all__ = ["NodeProcesses", "NodeSpec", "RunningNode"]
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    instance_id: str
+    pool: Pool
+    lifecycle: str  # 'spot' or 'on-demand'
+    hourly_price: float
+
+
+@dataclass
+class RunningNode:
+    spec: NodeSpec
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class NodeProcesses:
+    """Starts, interrupts and stops node processes; never leaves one behind (``stop_all``)."""
+
+    def __init__(
+        self,
+        *,
+        aws: LocalAws,
+        imds: LocalImds,
+        endpoints: FleetEndpoints,
+        fleet: str,
+        model_dir: Path,
+        log_dir: Path,
+        workdir: Path = _REPO,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self._aws, self._imds, self._endpoints = aws, imds, endpoints
+        self._fleet, self._model_dir, self._log_dir = fleet, model_dir, log_dir
+        self._workdir = workdir
+        self._extra_env = extra_env or {}
+        self._nodes: dict[str, RunningNode] = {}
+        self._logs: list[IO[bytes]] = []
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def nodes(self) -> dict[str, RunningNode]:
+        return dict(self._nodes)
+
+    def launch(self, spec: NodeSpec) -> RunningNode:
+        imds_url = self._imds.add(
+            spec.instance_id, instance_type=spec.pool.instance_type, zone=spec.pool.zone
+        )
+        port = _free_port()
+        env = {
+            **os.environ,
+            **self._aws.environ(),
+            "SPOTFLEET_QUEUE_URL": self._endpoints.job_queue_url,
+            "SPOTFLEET_PRIORITY_QUEUE_URL": self._endpoints.priority_queue_url,
+            "SPOTFLEET_RESULTS_BUCKET": self._endpoints.results_bucket,
+            "SPOTFLEET_EVENTS_TOPIC_ARN": self._endpoints.events_topic_arn,
+            "SPOTFLEET_FLEET": self._fleet,
+            "SPOTFLEET_MODEL_DIR": str(self._model_dir),
+            "SPOTFLEET_IMDS_URL": imds_url,
+            "SPOTFLEET_PORT": str(port),
+            "SPOTFLEET_CPU_THREADS": "1",
+            **self._extra_env,
+        }
+        log_path = self._log_dir / f"{spec.instance_id}.log"
+        log = log_path.open("ab")
+        self._logs.append(log)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gpu_node", "run"],
+            cwd=self._workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopping it stops its children
+        )
+        node = RunningNode(spec, process, port, log_path)
+        self._nodes[spec.instance_id] = node
+        return node
+
+    def interrupt(self, instance_id: str, *, deadline: datetime) -> None:
+        """What AWS does two minutes before taking a spot node: the notice in its metadata and
+        the EventBridge event on the bus (which the interruption rules route to the daemon)."""
+        node = self._nodes[instance_id]
+        self._imds.spot_interruption(instance_id, deadline)
+        self._aws.client("events").put_events(
+            Entries=[
+                {
+                    "Source": "aws.ec2",
+                    "DetailType": "EC2 Spot Instance Interruption Warning",
+                    "Detail": json.dumps(
+                        {"instance-id": instance_id, "instance-action": "terminate"}
+                    ),
+                    "Resources": [
+                        f"arn:aws:ec2:{node.spec.pool.zone}:123456789012:instance/{instance_id}"
+                    ],
+                }
+            ]
+        )
+
+    def terminate(self, instance_id: str, *, grace_s: float = 10.0) -> None:
+        """Take the node away: SIGTERM to its group (the node drains on it), SIGKILL at the
+        end of the grace, as EC2 does at the end of the notice."""
+        node = self._nodes.pop(instance_id, None)
+        self._imds.remove(instance_id)
+        if node is None or not node.alive:
+            return
+        with contextlib.suppress(ProcessLookupError):  # it may have just ended
+            os.killpg(node.process.pid, signal.SIGTERM)
+        try:
+            node.process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):  # it may have just ended
+                os.killpg(node.process.pid, signal.SIGKILL)
+            node.process.wait()
+
+    def reap(self) -> list[RunningNode]:
+        """Nodes whose process has ended (drained and exited, or crashed), now forgotten."""
+        ended = [n for n in self._nodes.values() if not n.alive]
+        for node in ended:
+            del self._nodes[node.spec.instance_id]
+            self._imds.remove(node.spec.instance_id)
+        return ended
+
+    def stop_all(self, *, grace_s: float = 10.0) -> None:
+        for instance_id in list(self._nodes):
+            self.terminate(instance_id, grace_s=grace_s)
+        for log in self._logs:
+            log.close()
+        self._logs.clear()

@@ -1,0 +1,126 @@
+"""Nodes of the embedded default are real gpu_node processes on the tiny model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from analytics.events import Kind, parse_envelope
+from analytics.pools import Pool
+from gpu_node.localimds import LocalImds
+from reconciler.embedded.local_aws import FleetEndpoints, LocalAws, create_fleet, local_aws
+from reconciler.embedded.nodes import NodeProcesses, NodeSpec
+from reconciler.embedded.workload import plan_jobs, send_jobs
+from stacks.layout import fleet_layout
+from stacks.naming import AwsAccount
+from stacks.spec import parse_fleets
+
+pytestmark = pytest.mark.slow
+
+FLEET = {
+    "name": "demo",
+    "instanceTypes": ["g5.xlarge"],
+    "subnetIds": ["subnet-0abc1234"],
+    "amiId": "ami-0abc1234",
+    "minNodes": 0,
+    "maxNodes": 4,
+    "onDemandBase": 0,
+    "model": "tiny",
+    "visibilityTimeoutSeconds": 60,
+    "maxReceiveCount": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "tiny"
+    subprocess.run(
+        [sys.executable, "-m", "gpu_node", "make-tiny-model", str(path)],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+@pytest.fixture
+def fleet(
+    tmp_path: Path, tiny_model: Path
+) -> Iterator[tuple[LocalAws, FleetEndpoints, NodeProcesses]]:
+    spec = parse_fleets([FLEET])[0]
+    with local_aws() as aws, LocalImds() as imds:
+        endpoints = create_fleet(
+            aws, fleet_layout(spec, prefix="t", account=AwsAccount("123456789012", "us-east-1"))
+        )
+        nodes = NodeProcesses(
+            aws=aws,
+            imds=imds,
+            endpoints=endpoints,
+            fleet="demo",
+            model_dir=tiny_model,
+            log_dir=tmp_path / "logs",
+            extra_env={"SPOTFLEET_POLL_WAIT_SECONDS": "1"},
+        )
+        try:
+            yield aws, endpoints, nodes
+        finally:
+            nodes.stop_all()
+
+
+def results(aws: LocalAws, bucket: str) -> set[str]:
+    listing = aws.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {o["Key"] for o in listing}
+
+
+def test_a_node_serves_jobs_and_drains_on_the_spot_notice_as_aws_gives_it(fleet) -> None:
+    aws, endpoints, nodes = fleet
+    node = nodes.launch(
+        NodeSpec("i-0000001", Pool("us-east-1", "us-east-1a", "g5.xlarge"), "spot", 0.34)
+    )
+    jobs = plan_jobs(6, malformed_every=3)
+    send_jobs(aws.client("sqs"), endpoints.job_queue_url, jobs)
+    expected = {f"results/{j.job_id}.png" for j in jobs if j.valid}
+    deadline = time.monotonic() + 180
+    while not expected <= results(aws, endpoints.results_bucket):
+        assert node.alive, node.log_path.read_text()[-2000:]
+        assert time.monotonic() < deadline, "the node did not finish its jobs"
+        time.sleep(0.5)
+    dead = (
+        aws.client("sqs")
+        .receive_message(
+            QueueUrl=endpoints.dead_letter_queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=2,
+            MessageAttributeNames=["All"],
+        )
+        .get("Messages", [])
+    )
+    assert sorted(m["Body"] for m in dead) == sorted(j.body for j in jobs if not j.valid)
+
+    nodes.interrupt("i-0000001", deadline=datetime.now(UTC) + timedelta(seconds=120))
+    assert node.process.wait(timeout=60) == 0  # drained and exited cleanly
+    [message] = aws.client("sqs").receive_message(
+        QueueUrl=endpoints.interruption_queue_url, WaitTimeSeconds=2
+    )["Messages"]
+    [event] = parse_envelope(message["Body"])
+    assert (event.kind, event.instance_id) == (Kind.SPOT_INTERRUPTION_WARNING, "i-0000001")
+    assert [n.spec.instance_id for n in nodes.reap()] == ["i-0000001"]
+
+
+def test_stopping_leaves_no_node_process_behind(fleet) -> None:
+    _, _, nodes = fleet
+    launched = [
+        nodes.launch(
+            NodeSpec(f"i-000000{n}", Pool("us-east-1", "us-east-1b", "g5.xlarge"), "spot", 0.34)
+        )
+        for n in range(2)
+    ]
+    time.sleep(2)
+    nodes.stop_all(grace_s=20)
+    assert all(node.process.poll() is not None for node in launched)
+    assert nodes.nodes == {}
