@@ -145,7 +145,7 @@ class Reconciler:
         would_roll = sum(
             1 for n in nodes if n.pool is not None and _type_subnet(n.pool, fleet) not in kept
         )
-        warned = {p for p, m in marks.items() if m.loss >= safety.warning_loss}
+        warned = {p for p, m in marks.items() if m.warned}
         urgent = any(n.pool in warned for n in nodes)
         applied_at = applied_state.get("applied_at")
         verdict = check(

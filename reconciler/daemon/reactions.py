@@ -24,6 +24,7 @@ class Mark:
     loss: float  # the loss probability the planner takes for the pool while marked
     until: datetime
     reason: str
+    warned: bool  # an interruption warning (the pool's nodes are about to go), not advice
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +61,14 @@ def marks_in_force(
             loss, what = settings.rebalance_loss, "rebalance recommendation"
         else:
             continue
-        mark = Mark(pool, loss, until, f"{what} at {ts:%H:%M:%S}Z: risky until {until:%H:%M:%S}Z")
+        warned = kind == Kind.SPOT_INTERRUPTION_WARNING
+        why = f"{what} at {ts:%H:%M:%S}Z: risky until {until:%H:%M:%S}Z"
+        mark = Mark(pool, loss, until, why, warned)
         held = out.get(pool)
-        if held is None or (mark.loss, mark.until) > (held.loss, held.until):
+        if held is None or (mark.warned, mark.loss, mark.until) > (
+            held.warned,
+            held.loss,
+            held.until,
+        ):
             out[pool] = mark
     return out
