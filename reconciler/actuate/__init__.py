@@ -1,0 +1,1 @@
+"""Actuators: what carries a decision out (shadow, Pulumi Automation API, Auto Scaling)."""

@@ -1,0 +1,1 @@
+"""Collectors: AWS (prices, queues, the fleet's group) into the history."""

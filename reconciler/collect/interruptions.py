@@ -1,0 +1,116 @@
+"""The interruption queue: receive, parse through the registry, keep ours, record, delete.
+
+Karpenter's pipe: a message is parsed by ``analytics.events.parse_envelope`` (a registry
+keyed by source and detail-type; unknown kinds are a no-op); one that cannot be parsed is
+logged, kept raw in the history and deleted so it cannot loop. The queue is account-wide,
+so only events about the daemon's own instances are kept. Events are de-duplicated by id:
+a redelivered warning reacts once. A message is deleted only after it was recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from analytics.events import EventParseError, InterruptionEvent, parse_envelope, unparseable_event
+from analytics.ingest.events import record_events
+from reconciler.collect.aws import aws_call
+from reconciler.daemon.ledger import Ledger, naive
+from reconciler.daemon.reactions import Reaction, react
+
+__all__ = ["Consumed", "consume_interruptions"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Consumed:
+    received: int = 0
+    recorded: int = 0
+    foreign: int = 0
+    unparseable: int = 0
+    reactions: list[Reaction] = field(default_factory=list)
+
+
+def consume_interruptions(
+    ledger: Ledger,
+    sqs: Any,
+    queue_url: str,
+    *,
+    own_instances: Callable[[set[str]], set[str]],
+    now: datetime,
+    max_batches: int = 10,
+) -> Consumed:
+    out = Consumed()
+    for _ in range(max_batches):
+        with aws_call("sqs:ReceiveMessage"):
+            reply = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            )
+        messages = reply.get("Messages", [])
+        if not messages:
+            break
+        parsed = [_parse(m) for m in messages]
+        named = {e.instance_id for _, events in parsed if events for e in events if e.instance_id}
+        ours = own_instances(named) if named else set()
+        for message, (problem, events) in zip(messages, parsed, strict=True):
+            out.received += 1
+            _handle(ledger, message, problem, events, ours, now, out)
+            with aws_call("sqs:DeleteMessage"):
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return out
+
+
+def _parse(message: dict[str, Any]) -> tuple[str | None, list[InterruptionEvent] | None]:
+    try:
+        return None, parse_envelope(str(message.get("Body", "")))
+    except EventParseError as exc:
+        return str(exc), None
+
+
+def _handle(
+    ledger: Ledger,
+    message: dict[str, Any],
+    problem: str | None,
+    events: list[InterruptionEvent] | None,
+    ours: set[str],
+    now: datetime,
+    out: Consumed,
+) -> None:
+    body = str(message.get("Body", ""))
+    if events is None:
+        log.warning("unparseable interruption message %s: %s", message.get("MessageId"), problem)
+        with ledger.con():
+            out.recorded += record_events(
+                ledger.history, [unparseable_event(body, str(problem), naive(now))]
+            )
+        out.unparseable += 1
+        return
+    kept: list[InterruptionEvent] = []
+    for event in events:
+        if event.instance_id is None or event.instance_id not in ours:
+            out.foreign += 1
+            continue
+        kept.append(event)
+    if not kept:
+        return
+    # Point lookups by the primary key: the table also holds millions of trace events.
+    lookup = "SELECT pool FROM interruption_events WHERE event_id = ?"
+    with ledger.con() as con:
+        known = {e.event_id for e in kept if con.execute(lookup, [e.event_id]).fetchall()}
+        out.recorded += record_events(ledger.history, kept)
+        pools = {
+            e.event_id: (con.execute(lookup, [e.event_id]).fetchall() or [(None,)])[0][0]
+            for e in kept
+        }
+    for event in kept:
+        if event.event_id in known:
+            continue  # a redelivery: it already reacted
+        pool = event.pool or pools.get(event.event_id)
+        reaction = react(dataclasses.replace(event, pool=pool))
+        if reaction is not None:
+            out.reactions.append(reaction)

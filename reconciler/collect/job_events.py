@@ -1,0 +1,126 @@
+"""Job events (gpu_node/events.py, via SNS → SQS) into the ``jobs`` table.
+
+A body is the SNS envelope (``Message`` holds the event) or the event itself (raw
+delivery). Events may arrive out of order: a row keeps the newest state by event time,
+and fills the times and numbers that any event gave. A malformed body is logged and
+deleted; the node's result in S3 is the truth, these are for the history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from reconciler.collect.aws import aws_call
+from reconciler.daemon.ledger import Ledger, naive
+
+__all__ = ["JobEventIn", "consume_job_events", "parse_job_event"]
+
+log = logging.getLogger(__name__)
+
+_STATES = {"started", "completed", "failed", "released", "dead_lettered"}
+
+
+class JobEventIn(BaseModel):
+    """The fields of gpu_node.events.JobEvent the history keeps (others are ignored)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    type: str
+    job_id: str
+    at: datetime
+    instance_id: str | None = None
+    pool: str | None = None
+    fleet: str | None = None
+    model: str | None = None
+    attempts: int = 1
+    submitted_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+
+def parse_job_event(body: str) -> JobEventIn:
+    """Raises ValueError for a body that is neither an SNS envelope nor a job event."""
+    document: Any = json.loads(body)
+    if isinstance(document, dict) and document.get("Type") == "Notification":
+        document = json.loads(str(document.get("Message", "")))
+    try:
+        return JobEventIn.model_validate(document)
+    except ValidationError as exc:
+        raise ValueError(f"not a job event: {exc.error_count()} problem(s)") from exc
+
+
+_UPSERT = """
+INSERT INTO jobs (job_id, fleet, state, instance_id, pool, model, submitted_at, started_at,
+                  finished_at, seconds, attempts, error, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (job_id) DO UPDATE SET
+    state = CASE WHEN excluded.updated_at >= jobs.updated_at
+                 THEN excluded.state ELSE jobs.state END,
+    fleet = coalesce(excluded.fleet, jobs.fleet),
+    instance_id = CASE WHEN excluded.updated_at >= jobs.updated_at
+                       THEN coalesce(excluded.instance_id, jobs.instance_id)
+                       ELSE jobs.instance_id END,
+    pool = coalesce(excluded.pool, jobs.pool),
+    model = coalesce(excluded.model, jobs.model),
+    submitted_at = coalesce(jobs.submitted_at, excluded.submitted_at),
+    started_at = coalesce(excluded.started_at, jobs.started_at),
+    finished_at = coalesce(excluded.finished_at, jobs.finished_at),
+    seconds = coalesce(excluded.seconds, jobs.seconds),
+    attempts = greatest(excluded.attempts, jobs.attempts),
+    error = coalesce(excluded.error, jobs.error),
+    updated_at = greatest(excluded.updated_at, jobs.updated_at)
+"""
+
+
+def record_job_event(ledger: Ledger, e: JobEventIn) -> None:
+    state = e.type if e.type in _STATES else "started"  # progress: still running
+    with ledger.con() as con:
+        con.execute(
+            _UPSERT,
+            [
+                e.job_id,
+                e.fleet,
+                state,
+                e.instance_id,
+                e.pool,
+                e.model,
+                _t(e.submitted_at),
+                _t(e.started_at),
+                _t(e.finished_at),
+                e.seconds,
+                e.attempts,
+                e.error,
+                _t(e.at),
+            ],
+        )
+
+
+def _t(ts: datetime | None) -> datetime | None:
+    return None if ts is None else naive(ts)
+
+
+def consume_job_events(ledger: Ledger, sqs: Any, queue_url: str, *, max_batches: int = 10) -> int:
+    recorded = 0
+    for _ in range(max_batches):
+        with aws_call("sqs:ReceiveMessage"):
+            messages = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            try:
+                record_job_event(ledger, parse_job_event(str(message.get("Body", ""))))
+                recorded += 1
+            except ValueError as exc:  # json.JSONDecodeError is a ValueError
+                log.warning("dropping job event %s: %s", message.get("MessageId"), exc)
+            with aws_call("sqs:DeleteMessage"):
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return recorded

@@ -1,0 +1,1 @@
+"""The reconciliation daemon: settings, schedule, lease, safety, the reconcile cycle."""

@@ -1,0 +1,169 @@
+"""The daemon's one door to the deciding code (features, model, planner).
+
+If ``reconciler.decide``, ``reconciler.live`` or the planner's types change, this is the
+module to fix. It reads the market from the history, lets ``decide`` predict and plan,
+applies the daemon's risk marks (a warned pool is taken as about to go) and plans again,
+then turns the pool-terms placement into the stack's placement (zones → subnets).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from reconciler.daemon.reactions import Mark
+from reconciler.daemon.settings import FleetTarget
+from reconciler.decide import decide
+from reconciler.errors import ReconcilerError
+from reconciler.live import read_market, recent_losses
+from reconciler.model import ModelSettings, PoolPrediction, TrainedModel
+from reconciler.model import load_model as _load_model
+from reconciler.planner import FleetDeclaration, FleetNode, Plan, PlannerSettings, plan
+
+__all__ = [
+    "DecideError",
+    "Planned",
+    "load_model",
+    "plan_fleet",
+    "planned_cost",
+    "prediction_rows",
+    "to_stack_placement",
+]
+
+
+class DecideError(Exception):
+    """The deciding code could not plan (no market data, a bad model...)."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    plan: Plan
+    predictions: tuple[PoolPrediction, ...]
+    prices: dict[str, tuple[float, float]]  # pool -> (spot $/h, on-demand $/h)
+    reasons: dict[str, str]  # pool -> the planner's verdict, with marks said
+
+
+def load_model(path: Path | None) -> TrainedModel | None:
+    if path is None:
+        return None
+    try:
+        return _load_model(path)
+    except ReconcilerError as exc:
+        raise DecideError(f"cannot load the model at {path}: {exc}") from exc
+
+
+def plan_fleet(
+    con: duckdb.DuckDBPyConnection,
+    fleet: FleetTarget,
+    *,
+    now: datetime,
+    desired_nodes: int,
+    nodes: tuple[FleetNode, ...],
+    marks: dict[str, Mark],
+    model: TrainedModel | None,
+    lookback_s: float,
+    grid_s: int,
+    cold_start_s: float,
+) -> Planned:
+    pools = fleet.pools()
+    try:
+        series = read_market(con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s)
+        losses = recent_losses(con, pools=pools, until=now, window_s=PlannerSettings().alert_s)
+    except ReconcilerError as exc:
+        raise DecideError(str(exc)) from exc
+    declaration = FleetDeclaration(
+        name=fleet.name,
+        desired_nodes=desired_nodes,
+        on_demand_floor=min(fleet.on_demand_floor, desired_nodes),
+        max_nodes=fleet.max_nodes,
+    )
+    planner_settings = PlannerSettings()
+    decided = decide(
+        series,
+        fleet=declaration,
+        nodes=nodes,
+        now=now.timestamp(),
+        model=model,
+        model_settings=ModelSettings(),
+        planner_settings=planner_settings,
+        cold_start_s=cold_start_s,
+        recent_losses=losses,
+    )
+    snapshot, result = decided.snapshot, decided.plan
+    if any(p.name in marks for p in snapshot.pools):
+        views = tuple(
+            dataclasses.replace(
+                p, loss_probability=max(p.loss_probability, marks[p.name].loss), basis="marked"
+            )
+            if p.name in marks
+            else p
+            for p in snapshot.pools
+        )
+        result = plan(dataclasses.replace(snapshot, pools=views), planner_settings)
+    reasons = result.reasons()
+    for pool, mark in marks.items():
+        if pool in reasons:
+            reasons[pool] = f"{reasons[pool]} [{mark.reason}]"
+    prices = {p.name: (p.spot_price, p.on_demand_price) for p in snapshot.pools}
+    return Planned(result, decided.predictions, prices, reasons)
+
+
+def planned_cost(planned: Planned, fleet: FleetTarget) -> float:
+    """$/h of the plan: nodes planned per pool at its spot price, plus the on-demand base."""
+    placement = planned.plan.placement
+    spot = sum(pp.weight * planned.prices.get(pp.pool, (0.0, 0.0))[0] for pp in placement.pools)
+    on_demand = max(
+        (od for _, od in planned.prices.values()),
+        default=max(fleet.on_demand_prices.values(), default=0.0),
+    )
+    return float(spot + placement.on_demand_base * on_demand)
+
+
+def to_stack_placement(planned: Planned, fleet: FleetTarget) -> dict[str, Any] | None:
+    """The placement as ``spotfleet:placements.<fleet>`` JSON (camelCase, stacks/spec.py).
+
+    A group cannot tie a type to a subnet: each (type, subnet) appears once, best first.
+    None when the planner kept no pool (the stack then keeps what it has).
+    """
+    placement = planned.plan.placement
+    seen: set[tuple[str, str]] = set()
+    pools: list[dict[str, Any]] = []
+    for pp in sorted(placement.pools, key=lambda p: p.priority):
+        _region, zone, itype = pp.pool.split("/", 2)
+        subnet = fleet.subnets.get(zone)
+        if subnet is None or (itype, subnet) in seen:
+            continue
+        seen.add((itype, subnet))
+        pools.append({"instanceType": itype, "subnetId": subnet, "weight": 1})
+    if not pools:
+        return None
+    return {
+        "pools": pools,
+        "onDemandBase": placement.on_demand_base,
+        "decisionId": planned.plan.decision_id,
+        "reason": placement.reason[:500],
+    }
+
+
+def prediction_rows(
+    planned: Planned, now: datetime, marks: dict[str, Mark], model: TrainedModel | None
+) -> list[tuple[str, datetime, int, float, str, str]]:
+    """Rows of the ``predictions`` table: a marked pool says so in its basis."""
+    horizon = int(model.horizon_s if model is not None else ModelSettings().horizon_s)
+    model_id = str(model.meta.get("model_id", "lightgbm")) if model is not None else "baseline"
+    return [
+        (
+            p.pool,
+            now,
+            horizon,
+            max(p.probability, marks[p.pool].loss) if p.pool in marks else p.probability,
+            model_id,
+            "marked" if p.pool in marks else p.basis,
+        )
+        for p in planned.predictions
+    ]

@@ -1,0 +1,242 @@
+"""The daemon's reads and writes of the history, behind one lock.
+
+The history is one DuckDB connection and the daemon is its single writer, but the
+schedule's jobs and the status API run on different threads: every write goes through
+``Ledger.lock``; long reads take a cursor of their own (``reader``) and no lock.
+Decisions, actions and the daemon's own state (what it applied, its breakers) are
+written here, so a restart reads them back instead of trusting memory.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from analytics.store import History, first_row
+
+__all__ = ["ActionRecord", "DecisionRecord", "Ledger", "naive"]
+
+# Instance and group lifecycle states of a node that still serves (or is about to).
+_LIVE = "'pending', 'running', 'InService', 'Pending', 'Pending:Wait', 'Pending:Proceed'"
+
+
+def naive(ts: datetime) -> datetime:
+    """The history stores UTC without a zone."""
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    decision_id: str
+    ts: datetime
+    fleet: str
+    mode: str
+    placement: dict[str, Any] | None
+    desired_nodes: int | None
+    changed: bool
+    applied: bool
+    reason: str
+    reasons: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    action_id: str
+    decision_id: str | None
+    ts: datetime
+    fleet: str
+    kind: str  # 'stack_update', 'set_desired', 'launch', 'drain', 'mark_risky', ...
+    target: str | None
+    status: str  # 'planned', 'applied', 'skipped', 'failed'
+    detail: str | None
+    nodes_rolled: int | None = None
+
+
+class Ledger:
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self.lock = threading.RLock()
+
+    @contextmanager
+    def con(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.lock:
+            yield self.history.con
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for a long read (the market for a decision, the API's lists):
+        DuckDB reads it concurrently with the writers, so it does not take the lock."""
+        with self.lock:
+            cursor = self.history.con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def read_rows(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
+        with self.reader() as cursor:
+            return cursor.execute(sql, params).fetchall()
+
+    def rows(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
+        with self.con() as con:
+            return con.execute(sql, params).fetchall()
+
+    # -- the daemon's own state -------------------------------------------------------------
+    def get_state(self, key: str) -> Any:
+        with self.con() as con:
+            row = first_row(con, "SELECT value FROM daemon_state WHERE key = ?", [key])
+        return json.loads(row[0]) if row else None
+
+    def set_state(self, key: str, value: Any, now: datetime) -> None:
+        with self.con() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO daemon_state VALUES (?, ?, ?)",
+                [key, json.dumps(value), naive(now)],
+            )
+
+    # -- decisions and actions --------------------------------------------------------------
+    def record_decision(self, d: DecisionRecord) -> None:
+        with self.con() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    d.decision_id,
+                    naive(d.ts),
+                    d.fleet,
+                    d.mode,
+                    None if d.placement is None else json.dumps(d.placement),
+                    d.desired_nodes,
+                    d.changed,
+                    d.applied,
+                    d.reason,
+                    json.dumps(d.reasons),
+                ],
+            )
+
+    def record_action(self, a: ActionRecord) -> None:
+        with self.con() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO fleet_actions "
+                "(action_id, decision_id, ts, fleet, kind, target, status, detail, nodes_rolled) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    a.action_id,
+                    a.decision_id,
+                    naive(a.ts),
+                    a.fleet,
+                    a.kind,
+                    a.target,
+                    a.status,
+                    a.detail,
+                    a.nodes_rolled,
+                ],
+            )
+
+    def note(
+        self,
+        kind: str,
+        *,
+        fleet: str,
+        now: datetime,
+        status: str,
+        target: str | None = None,
+        detail: str | None = None,
+    ) -> ActionRecord:
+        """Record an action that belongs to no decision (mode, breaker, reactions, scaling)."""
+        record = ActionRecord(
+            f"{kind}-{uuid.uuid4().hex[:12]}", None, now, fleet, kind, target, status, detail
+        )
+        self.record_action(record)
+        return record
+
+    def record_predictions(
+        self, rows: Sequence[tuple[str, datetime, int, float, str, str]]
+    ) -> None:
+        if not rows:
+            return
+        # One Arrow batch, not executemany: 500 pools a cycle would cost a second row by row.
+        table = pa.table(
+            {
+                "pool": [r[0] for r in rows],
+                "ts": pa.array([naive(r[1]) for r in rows], pa.timestamp("us")),
+                "horizon_s": pa.array([r[2] for r in rows], pa.int32()),
+                "probability": [r[3] for r in rows],
+                "model_id": [r[4] for r in rows],
+                "basis": [r[5] for r in rows],
+            }
+        )
+        with self.con() as con:
+            con.register("_incoming_predictions", table)
+            try:
+                con.execute(
+                    "INSERT OR REPLACE INTO predictions SELECT * FROM _incoming_predictions"
+                )
+            finally:
+                con.unregister("_incoming_predictions")
+
+    # -- what safety and scaling read -------------------------------------------------------
+    def rolled_since(self, fleet: str, since: datetime) -> int:
+        rows = self.rows(
+            "SELECT coalesce(sum(nodes_rolled), 0) FROM fleet_actions "
+            "WHERE fleet = ? AND kind = 'stack_update' AND status = 'applied' AND ts > ?",
+            [fleet, naive(since)],
+        )
+        return int(rows[0][0])
+
+    def freshest_market(self, pools: Sequence[str]) -> datetime | None:
+        """When the collector last observed any of ``pools`` (it writes capacity each run)."""
+        rows = self.rows(
+            "SELECT max(ts) FROM capacity_observations WHERE pool IN (SELECT unnest(?))",
+            [list(pools)],
+        )
+        value = rows[0][0]
+        return value.replace(tzinfo=UTC) if isinstance(value, datetime) else None
+
+    def marks(self, since: datetime) -> list[tuple[str, str, datetime]]:
+        """Warnings and rebalance recommendations about our pools since ``since``."""
+        rows = self.rows(
+            "SELECT pool, kind, ts FROM interruption_events WHERE pool IS NOT NULL AND ts > ? "
+            "AND kind IN ('spot_interruption_warning', 'rebalance_recommendation') ORDER BY ts",
+            [naive(since)],
+        )
+        return [(str(p), str(k), ts.replace(tzinfo=UTC)) for p, k, ts in rows]
+
+    def seconds_per_job(self, fleet: str, since: datetime) -> float | None:
+        rows = self.rows(
+            "SELECT avg(seconds) FROM jobs WHERE state = 'completed' AND seconds > 0 "
+            "AND (fleet = ? OR fleet IS NULL) AND finished_at > ?",
+            [fleet, naive(since)],
+        )
+        return float(rows[0][0]) if rows[0][0] is not None else None
+
+    def warned_running(self, fleet: str, since: datetime) -> int:
+        """The fleet's nodes warned since ``since`` that AWS has not taken yet."""
+        rows = self.rows(
+            "SELECT count(DISTINCT e.instance_id) FROM interruption_events e "
+            "JOIN nodes n USING (instance_id) WHERE e.kind = 'spot_interruption_warning' "
+            "AND e.ts > ? AND n.fleet = ? AND n.state IN (" + _LIVE + ")",
+            [naive(since), fleet],
+        )
+        return int(rows[0][0])
+
+    def running_nodes(self, fleet: str) -> list[tuple[str, str | None, str, datetime | None]]:
+        """(instance id, pool, lifecycle, launched_at) of the fleet's live nodes."""
+        rows = self.rows(
+            "SELECT instance_id, pool, lifecycle, launched_at FROM nodes "
+            "WHERE fleet = ? AND state IN (" + _LIVE + ") "
+            "ORDER BY instance_id",
+            [fleet],
+        )
+        return [
+            (str(i), p, str(lc), ts.replace(tzinfo=UTC) if ts is not None else None)
+            for i, p, lc, ts in rows
+        ]

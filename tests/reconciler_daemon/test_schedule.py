@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from reconciler.daemon.schedule import Schedule
+
+from .conftest import Clock
+
+
+def wait_for(predicate: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_failing_job_is_logged_retried_and_never_stops_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failures: list[tuple[str, str]] = []
+    schedule = Schedule(clock=Clock(), on_failure=lambda job, error: failures.append((job, error)))
+    calls = {"bad": 0, "good": 0}
+
+    def bad() -> None:
+        calls["bad"] += 1
+        raise RuntimeError("AWS said no")
+
+    def good() -> None:
+        calls["good"] += 1
+
+    schedule.add("bad", bad, every_s=0.1, start=True)
+    schedule.add("good", good, every_s=0.1, start=True)
+    with caplog.at_level(logging.ERROR):
+        schedule.start()
+        try:
+            wait_for(lambda: calls["bad"] >= 3 and calls["good"] >= 3)
+        finally:
+            schedule.shutdown()
+    status = schedule.status()
+    assert status["bad"]["failures"] >= 3 and status["bad"]["last_ok"] is False
+    assert status["bad"]["last_error"] == "RuntimeError: AWS said no"
+    assert status["good"]["failures"] == 0 and status["good"]["last_ok"] is True
+    assert "job bad failed" in caplog.text
+    assert failures[0] == ("bad", "RuntimeError: AWS said no")
+    assert {job for job, _ in failures} == {"bad"}
+
+
+def test_a_slow_run_is_never_overlapped_and_missed_runs_coalesce() -> None:
+    schedule = Schedule(clock=Clock())
+    running, most, runs = [0], [0], [0]
+    lock = threading.Lock()
+
+    def slow() -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.5)
+        with lock:
+            running[0] -= 1
+            runs[0] += 1
+
+    schedule.add("slow", slow, every_s=0.05, start=True)
+    schedule.start()
+    try:
+        job = schedule.scheduler.get_job("slow")
+        assert job is not None and job.coalesce is True and job.max_instances == 1
+        wait_for(lambda: runs[0] >= 2)
+    finally:
+        schedule.shutdown()
+    assert most[0] == 1
+    # ten cadences passed during each run; coalescing ran them as one, not ten
+    assert runs[0] <= 3
+
+
+def test_run_now_brings_a_job_forward() -> None:
+    schedule = Schedule(clock=Clock())
+    ran = threading.Event()
+    schedule.add("reconcile", ran.set, every_s=3600, start=False)
+    schedule.start()
+    try:
+        assert not ran.wait(0.2)
+        schedule.run_now("reconcile")
+        assert ran.wait(3)
+    finally:
+        schedule.shutdown()
