@@ -1,4 +1,4 @@
-"""The reconciler's command line: ``train``, ``backtest``, ``plan`` (``run``, ``demo`` come later).
+"""The reconciler's command line: ``train``, ``backtest``, ``plan``, and the daemon's ``run``.
 
 Every command is a thin shell: it parses flags into settings objects, calls one
 function, and prints. Add a command with ``@app.command()`` in its own module and
@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from reconciler.advisor import load_advisor_bands
+from reconciler.daemon.command import register as register_daemon
 from reconciler.decide import decide
 from reconciler.errors import ReconcilerError, WindowError
 from reconciler.model import ModelSettings, load_model, train_model
@@ -241,3 +242,6 @@ def plan_command(
     for action in decided.plan.actions:
         out.print(f"  {type(action).__name__}: {action.reason}")
     out.print(f"placement: {decided.plan.placement}")
+
+
+register_daemon(app)  # `run`: the daemon's process lives with the daemon

@@ -73,7 +73,7 @@ def read_market(
     except duckdb.Error as exc:
         raise HistoryReadError(
             f"could not read market series from the history ({exc}); is it a spotfleet history "
-            "at the current schema (python -m analytics migrate)?"
+            "at the current schema? (any analytics command that writes upgrades it)"
         ) from exc
 
 
@@ -145,13 +145,25 @@ def _read(
 
     spot = np.full((len(names), n), np.nan)
     spot_seen = np.zeros((len(names), n), dtype=bool)
+    # The window's prices and each pool's last one before it (it still holds at tick 0), joined
+    # on the stored key columns: filtering on the computed pool name would build it per row.
     prices = con.execute(
         """
-        SELECT pool, epoch(ts) AS s, price FROM spot_prices
-        WHERE list_contains(?, pool) AND product = ? AND ts <= ?
-        ORDER BY ts
+        WITH chosen AS (SELECT region, zone, instance_type FROM pools WHERE list_contains(?, pool)),
+        candidate AS (
+            SELECT s.region, s.zone, s.instance_type, s.ts, s.price FROM spot_prices s
+            SEMI JOIN chosen c USING (region, zone, instance_type)
+            WHERE s.product = ? AND s.ts <= ?
+        ),
+        before AS (
+            SELECT region, zone, instance_type, max(ts) AS ts, arg_max(price, ts) AS price
+            FROM candidate WHERE ts <= ? GROUP BY ALL
+        )
+        SELECT region || '/' || zone || '/' || instance_type AS pool, epoch(ts) AS s, price
+        FROM (SELECT * FROM candidate WHERE ts > ? UNION ALL SELECT * FROM before)
+        ORDER BY s
         """,
-        [names, _LINUX_PRODUCT, until],
+        [names, _LINUX_PRODUCT, until, since, since],
     ).fetchnumpy()
     if len(prices["s"]):
         p_idx = np.array([index[p] for p in prices["pool"]], dtype=np.int64)
