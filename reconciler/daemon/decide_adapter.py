@@ -9,6 +9,7 @@ then turns the pool-terms placement into the stack's placement (zones → subnet
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.reactions import Mark
 from reconciler.daemon.settings import FleetTarget
 from reconciler.decide import decide
@@ -24,6 +26,8 @@ from reconciler.live import read_market, recent_losses
 from reconciler.model import ModelSettings, PoolPrediction, TrainedModel
 from reconciler.model import load_model as _load_model
 from reconciler.planner import FleetDeclaration, FleetNode, Plan, PlannerSettings, plan
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DecideError",
@@ -36,7 +40,7 @@ __all__ = [
 ]
 
 
-class DecideError(Exception):
+class DecideError(DaemonError):
     """The deciding code could not plan (no market data, a bad model...)."""
 
 
@@ -49,7 +53,18 @@ class Planned:
 
 
 def load_model(path: Path | None) -> TrainedModel | None:
+    """The model at ``path``; None (the baseline decides) when none is configured or none has
+    been trained there yet: a new fleet has no history to train on, and the daily reload picks
+    the model up once ``python -m reconciler train --out PATH`` has written it."""
     if path is None:
+        return None
+    if not (path / "model.json").exists():
+        log.warning(
+            "no model at %s yet: the 24-hour availability baseline decides until one is "
+            "trained (python -m reconciler train --out %s)",
+            path,
+            path,
+        )
         return None
     try:
         return _load_model(path)

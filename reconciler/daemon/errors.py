@@ -4,7 +4,9 @@
     ├── AwsCallError        an AWS call failed (boto3/botocore error kept as the cause)
     ├── ActuationError      an actuator could not apply a decision
     │   └── StackBusyError  the stack stayed locked by another update after every retry
-    └── LeaseHeldError      another daemon holds this fleet's lease
+    ├── LeaseHeldError      another daemon holds this fleet's lease
+    └── DecideError         the deciding code could not plan (decide_adapter: no market data,
+                            a corrupt model artifact)
 
 Third-party errors are translated where they enter (``raise X(...) from exc``), so the
 scheduler and the status API only ever see these.
