@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +13,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from analytics.errors import IngestError
+from analytics.ingest.traces import TRACE_INSTANCE_TYPES as INSTANCE_TYPES
+from analytics.ingest.traces import collection_start, read_trace
+from analytics.pools import region_of_zone
 from reconciler.errors import MarketDataError, WindowError
 from reconciler.market import MarketSeries, PoolInfo
 
@@ -29,25 +32,9 @@ __all__ = [
     "window_ticks",
 ]
 
-# The spot-traces accelerator tags and the instance types they stand for (data/README.md).
-INSTANCE_TYPES = {
-    "v100_1": "p3.2xlarge",
-    "v100_8": "p3.16xlarge",
-    "k80_1": "p2.xlarge",
-    "k80_8": "p2.8xlarge",
-    "intel_64": "r5.16xlarge",
-}
-
-_FOLDER_DATE = re.compile(r"(\d{2})-(\d{2})-(\d{4})$")
-
 
 class TraceLengthWarning(UserWarning):
     """Traces of one replay differ in length; all were cut to the shortest."""
-
-
-def region_of_zone(zone: str) -> str:
-    """``us-west-2a`` → ``us-west-2``; ``us-central1-a`` → ``us-central1``."""
-    return zone[:-1].rstrip("-")
 
 
 def day_to_tick(day: float, gap_seconds: int, n_ticks: int) -> int:
@@ -105,26 +92,23 @@ class TraceCollection:
 
 
 def _folder_start(folder: Path) -> datetime:
-    match = _FOLDER_DATE.search(folder.name)
-    if not match:
+    """Tick 0 from the folder's name (aws-MM-DD-YYYY); the epoch for a folder without one."""
+    try:
+        return collection_start(folder).replace(tzinfo=UTC)
+    except IngestError:
         return datetime(1970, 1, 1, tzinfo=UTC)
-    month, day, year = (int(g) for g in match.groups())
-    return datetime(year, month, day, tzinfo=UTC)
 
 
 def _read_trace(path: Path) -> tuple[int, list[int]]:
+    """The history store's reader and checks (it names the key that is wrong)."""
     try:
-        raw: dict[str, Any] = json.loads(path.read_text())
-        gap = int(raw["metadata"]["gap_seconds"])
-        data = [int(x) for x in raw["data"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        trace = read_trace(path)
+    except (IngestError, OSError) as exc:
         raise MarketDataError(
-            f"{path}: not a spot-traces file ({exc!r}); expected "
+            f"{exc}; expected a spot-traces file: "
             '{"metadata": {"gap_seconds": G}, "data": [n0, n1, ...]}'
         ) from exc
-    if gap <= 0:
-        raise MarketDataError(f"{path}: gap_seconds is {gap}; it must be a positive number")
-    return gap, data
+    return trace.gap_seconds, trace.capacity.tolist()
 
 
 def load_collection(folder: Path, accelerator: str | None = None) -> TraceCollection:
