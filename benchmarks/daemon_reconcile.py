@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from analytics.store import open_history
+from benchmarks.analytics_history import TYPES  # the same 20 g5/g6 types
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler
@@ -26,22 +27,6 @@ from reconciler.live import read_market
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ZONES = [f"us-east-1{chr(ord('a') + i)}" for i in range(25)]
-TYPES = [
-    f"g{g}.{s}"
-    for g in (5, 6)
-    for s in (
-        "xlarge",
-        "2xlarge",
-        "4xlarge",
-        "8xlarge",
-        "12xlarge",
-        "16xlarge",
-        "24xlarge",
-        "48xlarge",
-        "metal",
-        "large",
-    )
-]
 
 
 def build(path: Path, days: int) -> FleetTarget:
