@@ -6,6 +6,7 @@ injected clock); ``start`` puts them on their cadences.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from reconciler.collect.job_events import consume_job_events
 from reconciler.collect.prices import collect_prices, record_on_demand
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler, recover
-from reconciler.daemon.decide_adapter import load_model
+from reconciler.daemon.decide_adapter import load_model, train_from_history
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.reactions import Reaction
 from reconciler.daemon.scaling import desired_nodes
@@ -288,8 +289,31 @@ class Daemon:
         return decision.desired
 
     def retrain(self) -> None:
-        """Reload the model artifact (a training run writes a new one in place)."""
-        self.reconciler.model = load_model(self.settings.model_path)
+        """Fit the model on the history collected so far, swap it in where the daemon loads it
+        from, and decide with it. Without a ``model_path`` the baseline decides, as configured;
+        a fit that fails (too little history yet) keeps the model in use, and says why."""
+        path = self.settings.model_path
+        if path is None:
+            return
+        pools = sorted({pool for fleet in self.settings.fleets for pool in fleet.pools()})
+        with self.ledger.reader() as con:
+            model = train_from_history(
+                con,
+                pools,
+                now=self.clock(),
+                lookback_s=self.settings.training_lookback_s,
+                grid_s=self.settings.grid_s,
+            )
+        # Written beside, then renamed into place: a restart never loads half an artifact.
+        staging, previous = path.with_name(f"{path.name}.new"), path.with_name(f"{path.name}.old")
+        shutil.rmtree(staging, ignore_errors=True)
+        model.save(staging)
+        if path.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+            path.rename(previous)
+        staging.rename(path)
+        shutil.rmtree(previous, ignore_errors=True)
+        self.reconciler.model = model
 
     def export(self) -> None:
         if self.settings.export_dir is not None:

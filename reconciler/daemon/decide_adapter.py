@@ -23,7 +23,7 @@ from reconciler.daemon.settings import FleetTarget
 from reconciler.decide import decide
 from reconciler.errors import ReconcilerError
 from reconciler.live import read_market, recent_losses
-from reconciler.model import ModelSettings, PoolPrediction, TrainedModel
+from reconciler.model import ModelSettings, PoolPrediction, TrainedModel, train_model
 from reconciler.model import load_model as _load_model
 from reconciler.planner import FleetDeclaration, FleetNode, Plan, PlannerSettings, plan
 
@@ -37,6 +37,7 @@ __all__ = [
     "planned_cost",
     "prediction_rows",
     "to_stack_placement",
+    "train_from_history",
 ]
 
 
@@ -70,6 +71,23 @@ def load_model(path: Path | None) -> TrainedModel | None:
         return _load_model(path)
     except ReconcilerError as exc:
         raise DecideError(f"cannot load the model at {path}: {exc}") from exc
+
+
+def train_from_history(
+    con: duckdb.DuckDBPyConnection,
+    pools: list[str],
+    *,
+    now: datetime,
+    lookback_s: float,
+    grid_s: int,
+) -> TrainedModel:
+    """The interruption model fitted on what the daemon has collected: the same features and
+    labels a backtest fits on, read from the history (on a time split, as ``train``)."""
+    try:
+        series = read_market(con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s)
+        return train_model(series, settings=ModelSettings())
+    except ReconcilerError as exc:
+        raise DecideError(f"cannot train from the history: {exc}") from exc
 
 
 def plan_fleet(

@@ -120,6 +120,7 @@ class DaemonSettings(BaseSettings):
     api_port: int = Field(default=8700, ge=0, le=65535)
     api_token: SecretStr | None = None  # without it, POST endpoints are off
     lookback_s: float = Field(default=7 * 86400.0, gt=0)  # history a decision reads
+    training_lookback_s: float = Field(default=30 * 86400.0, gt=0)  # history retrain fits on
     grid_s: int = Field(default=300, gt=0)  # tick of the market series
     cold_start_s: float = Field(default=300.0, ge=0)
     fleets: tuple[FleetTarget, ...] = ()
