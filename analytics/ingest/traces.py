@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ __all__ = [
     "Trace",
     "collection_name",
     "collection_start",
+    "ingest_capacity",
     "ingest_traces",
     "read_trace",
     "trace_files",
@@ -133,13 +134,29 @@ def ingest_traces(
 ) -> IngestResult:
     """Ingest one collection folder. Every file is read and checked before anything is written."""
     files = trace_files(folder)
-    begin = start or collection_start(folder)
-    source = collection_name(folder)
     traces = []
     for done, path in enumerate(files, start=1):
         traces.append(read_trace(path))
         if progress:
             progress(done, len(files))
+    begin = start or collection_start(folder)
+    return ingest_capacity(history, traces, begin=begin, source=collection_name(folder))
+
+
+def ingest_capacity(
+    history: History,
+    traces: Sequence[Trace],
+    *,
+    begin: datetime,
+    source: str,
+    first_tick: int = 0,
+) -> IngestResult:
+    """Capacity series as observations, one per pool and tick, and the losses they imply.
+
+    ``trace.capacity[i]`` is tick ``first_tick + i`` (tick 0 at ``begin``): a market played
+    tick by tick passes the last two ticks each time, and what was recorded stays recorded
+    (observations by pool and time, losses by a stable id).
+    """
     pools = {
         "pool": [str(t.pool) for t in traces],
         "region": [t.pool.region for t in traces],
@@ -147,8 +164,8 @@ def ingest_traces(
         "instance_type": [t.pool.instance_type for t in traces],
         "accelerator": [t.accelerator for t in traces],
     }
-    observations = pa.concat_tables([_observations(t, begin, source) for t in traces])
-    events = pa.concat_tables([_implied_events(t, begin, source) for t in traces])
+    observations = pa.concat_tables([_observations(t, begin, source, first_tick) for t in traces])
+    events = pa.concat_tables([_implied_events(t, begin, source, first_tick) for t in traces])
     con = history.con
     with transaction(con):
         inserted = {
@@ -166,12 +183,12 @@ def _ticks(trace: Trace, begin: datetime, ticks: np.ndarray) -> pa.Array:
     return pa.array(base + ticks.astype("timedelta64[s]") * trace.gap_seconds)
 
 
-def _observations(trace: Trace, begin: datetime, source: str) -> pa.Table:
+def _observations(trace: Trace, begin: datetime, source: str, first_tick: int) -> pa.Table:
     n = len(trace.capacity)
     return pa.table(
         {
             "pool": pa.array([str(trace.pool)] * n, pa.string()),
-            "ts": _ticks(trace, begin, np.arange(n)),
+            "ts": _ticks(trace, begin, first_tick + np.arange(n)),
             "capacity": pa.array(trace.capacity, pa.int32()),
             "interval_s": pa.array(np.full(n, trace.gap_seconds, dtype=np.int32)),
             "source": pa.array([source] * n, pa.string()),
@@ -179,18 +196,19 @@ def _observations(trace: Trace, begin: datetime, source: str) -> pa.Table:
     )
 
 
-def _implied_events(trace: Trace, begin: datetime, source: str) -> pa.Table:
+def _implied_events(trace: Trace, begin: datetime, source: str, first_tick: int) -> pa.Table:
     drops = np.flatnonzero(np.diff(trace.capacity) < 0) + 1
     lost = trace.capacity[drops - 1] - trace.capacity[drops]
+    ticks = drops + first_tick
     pool = str(trace.pool)
     count = len(drops)
     return pa.table(
         {
             "event_id": pa.array(
-                [_event_id(source, trace.pool, int(t)) for t in drops], pa.string()
+                [_event_id(source, trace.pool, int(t)) for t in ticks], pa.string()
             ),
             "kind": pa.array(["capacity_loss"] * count, pa.string()),
-            "ts": _ticks(trace, begin, drops),
+            "ts": _ticks(trace, begin, ticks),
             "region": pa.array([trace.pool.region] * count, pa.string()),
             "pool": pa.array([pool] * count, pa.string()),
             "nodes_lost": pa.array(lost, pa.int32()),

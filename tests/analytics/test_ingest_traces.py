@@ -4,12 +4,14 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analytics.errors import IngestError
-from analytics.ingest.traces import ingest_traces
+from analytics.ingest.traces import Trace, ingest_capacity, ingest_traces
+from analytics.pools import Pool
 from analytics.queries import run_canned
-from analytics.store import History
+from analytics.store import History, open_history
 
 from .conftest import count, write_trace
 
@@ -116,3 +118,24 @@ def test_pool_availability_is_what_the_public_traces_hold(
     for pool, (samples, fraction) in expected.items():
         assert got[pool][0] == samples
         assert got[pool][1] == pytest.approx(fraction, abs=1e-12)
+
+
+def test_a_market_played_tick_by_tick_records_what_the_whole_series_does() -> None:
+    capacity = np.array([2, 2, 1, 0, 0, 3, 1, 1, 0], dtype=np.int32)
+    trace = Trace(Pool("us-east-1", "us-east-1a", "g5.xlarge"), "g5", 60, capacity)
+    begin = datetime(2026, 1, 1)
+    with open_history() as whole, open_history() as played:
+        ingest_capacity(whole, [trace], begin=begin, source="demo")
+        ingest_capacity(
+            played, [Trace(trace.pool, "g5", 60, capacity[:1])], begin=begin, source="demo"
+        )
+        for t in range(1, len(capacity)):  # each tick with the one before it, as a live market
+            window = Trace(trace.pool, "g5", 60, capacity[t - 1 : t + 1])
+            ingest_capacity(played, [window], begin=begin, source="demo", first_tick=t - 1)
+        for table, order in (("capacity_observations", "ts"), ("interruption_events", "event_id")):
+            query = f"SELECT * FROM {table} ORDER BY {order}"
+            assert played.con.execute(query).fetchall() == whole.con.execute(query).fetchall()
+        losses = whole.con.execute(
+            "SELECT nodes_lost FROM interruption_events ORDER BY ts"
+        ).fetchall()
+        assert [n for (n,) in losses] == [1, 1, 2, 1]
