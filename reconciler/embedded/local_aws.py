@@ -24,7 +24,7 @@ import httpx
 
 from stacks.layout import FleetLayout, QueueLayout
 
-__all__ = ["FleetEndpoints", "LocalAws", "create_fleet", "local_aws"]
+__all__ = ["FleetEndpoints", "LocalAws", "create_fleet", "free_port", "local_aws"]
 
 _CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -51,7 +51,8 @@ class LocalAws:
         }
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -61,7 +62,7 @@ def _free_port() -> int:
 def local_aws(region: str = "us-east-1", *, start_timeout_s: float = 30.0) -> Iterator[LocalAws]:
     """Run moto's server in its own process (nodes and the daemon hit it from many processes,
     so it should not share one interpreter's GIL with any of them) until the block ends."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import IO
 
 from analytics.pools import Pool
 from gpu_node.localimds import LocalImds
-from reconciler.embedded.local_aws import FleetEndpoints, LocalAws
+from reconciler.embedded.local_aws import FleetEndpoints, LocalAws, free_port
 
 __all__ = ["NodeProcesses", "NodeSpec", "RunningNode"]
 
@@ -47,12 +46,6 @@ class RunningNode:
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class NodeProcesses:
@@ -86,7 +79,7 @@ class NodeProcesses:
         imds_url = self._imds.add(
             spec.instance_id, instance_type=spec.pool.instance_type, zone=spec.pool.zone
         )
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             **self._aws.environ(),
