@@ -1,4 +1,5 @@
-"""The reconciler's command line: ``train``, ``backtest``, ``plan``, and the daemon's ``run``.
+"""The reconciler's command line: ``train``, ``backtest``, ``plan``, the daemon's ``run`` and the
+embedded default's ``demo``.
 
 Every command is a thin shell: it parses flags into settings objects, calls one
 function, and prints. Add a command with ``@app.command()`` in its own module and
@@ -19,6 +20,7 @@ from rich.table import Table
 from reconciler.advisor import load_advisor_bands
 from reconciler.daemon.command import register as register_daemon
 from reconciler.decide import decide
+from reconciler.embedded.command import register as register_demo
 from reconciler.errors import ReconcilerError, WindowError
 from reconciler.model import ModelSettings, load_model, train_model
 from reconciler.planner import FleetDeclaration, PlannerSettings
@@ -245,3 +247,4 @@ def plan_command(
 
 
 register_daemon(app)  # `run`: the daemon's process lives with the daemon
+register_demo(app)  # `demo`: the embedded default

@@ -63,7 +63,13 @@ def _linux(pages: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def collect_prices(
-    ledger: Ledger, ec2: Any, fleet: FleetTarget, *, now: datetime, grid_s: int
+    ledger: Ledger,
+    ec2: Any,
+    fleet: FleetTarget,
+    *,
+    now: datetime,
+    grid_s: int,
+    capacity_from_prices: bool = True,
 ) -> int:
     """Read new spot prices of the fleet's types; returns how many rows were new."""
     source = f"aws:{fleet.region}"
@@ -88,6 +94,8 @@ def collect_prices(
         except IngestError as exc:
             log.warning("odd spot price page (%s); keeping the good records", exc)
             result = ingest_spot_price_pages(ledger.history, _clean(pages, source), source=source)
+        if not capacity_from_prices:
+            return int(result.inserted.get("spot_prices", 0))
         offered = ledger.rows(
             "SELECT DISTINCT pool FROM spot_prices WHERE list_contains(?, pool)",
             [list(fleet.pools())],

@@ -32,7 +32,7 @@ from reconciler.daemon.lease import FileLease
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import DaemonSettings, Mode, load_settings
 
-__all__ = ["build_actuators", "register", "run"]
+__all__ = ["build_actuators", "register", "run", "serve_api"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def build_actuators(settings: DaemonSettings) -> dict[Mode, StackActuator]:
     }
 
 
-def _serve(holder: SourceHolder, settings: DaemonSettings) -> uvicorn.Server:
+def serve_api(holder: SourceHolder, settings: DaemonSettings) -> uvicorn.Server:
     token = settings.api_token.get_secret_value() if settings.api_token else None
     config = uvicorn.Config(
         create_app(holder, token=token),
@@ -111,7 +111,7 @@ def _run(
 ) -> None:
     lease = FileLease(settings.lease_path)
     holder = SourceHolder(StandbySource(lease.holder()))
-    server = _serve(holder, settings)
+    server = serve_api(holder, settings)
     try:
         while not lease.try_acquire(clock()):
             holder.source = StandbySource(lease.holder())

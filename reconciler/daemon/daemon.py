@@ -22,6 +22,7 @@ from reconciler.collect.prices import collect_prices, record_on_demand
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler, recover
 from reconciler.daemon.decide_adapter import load_model, train_from_history
+from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.reactions import Reaction
 from reconciler.daemon.scaling import desired_nodes
@@ -51,8 +52,15 @@ class Daemon:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         leader: Callable[[], bool] = lambda: True,
     ) -> None:
+        if settings.mode not in actuators:
+            raise DaemonError(
+                f"mode {settings.mode!r} has no actuator here (this daemon has "
+                f"{', '.join(sorted(actuators))}); 'local' is the embedded default's: "
+                "python -m reconciler demo"
+            )
         self.settings = settings
         self.ledger = ledger
+        self._actuators = actuators
         self.clients = clients or Clients()
         self.clock = clock
         self._mode: Mode = settings.mode
@@ -94,6 +102,8 @@ class Daemon:
         return self._mode
 
     def set_mode(self, mode: Mode, *, by: str) -> None:
+        if mode not in self._actuators:
+            raise DaemonError(f"mode {mode!r} has no actuator in this daemon")
         now = self.clock()
         self.ledger.note(
             "mode",
@@ -120,6 +130,7 @@ class Daemon:
                 fleet,
                 now=self.clock(),
                 grid_s=self.settings.grid_s,
+                capacity_from_prices=self.settings.capacity_from_prices,
             )
 
     def consume_interruptions(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,12 +81,13 @@ def train_from_history(
     now: datetime,
     lookback_s: float,
     grid_s: int,
+    on_iteration: Callable[[int, int], None] | None = None,
 ) -> TrainedModel:
     """The interruption model fitted on what the daemon has collected: the same features and
     labels a backtest fits on, read from the history (on a time split, as ``train``)."""
     try:
         series = read_market(con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s)
-        return train_model(series, settings=ModelSettings())
+        return train_model(series, settings=ModelSettings(), on_iteration=on_iteration)
     except ReconcilerError as exc:
         raise DecideError(f"cannot train from the history: {exc}") from exc
 

@@ -30,7 +30,9 @@ __all__ = [
     "load_settings",
 ]
 
-Mode = Literal["shadow", "pulumi"]
+# shadow: record only; pulumi: `pulumi up` through the Automation API; local: the embedded
+# default's local Auto Scaling group (only ``python -m reconciler demo`` has it).
+Mode = Literal["shadow", "pulumi", "local"]
 
 
 class _Model(BaseModel):
@@ -123,6 +125,9 @@ class DaemonSettings(BaseSettings):
     training_lookback_s: float = Field(default=30 * 86400.0, gt=0)  # history retrain fits on
     grid_s: int = Field(default=300, gt=0)  # tick of the market series
     cold_start_s: float = Field(default=300.0, ge=0)
+    # AWS does not say how much spot capacity a pool has: record a pool offered a price as able
+    # to hold the fleet's maximum. Off where something measures capacity (the embedded market).
+    capacity_from_prices: bool = True
     fleets: tuple[FleetTarget, ...] = ()
     cadences: Cadences = Cadences()
     safety: SafetySettings = SafetySettings()

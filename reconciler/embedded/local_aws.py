@@ -67,6 +67,7 @@ def local_aws(region: str = "us-east-1", *, start_timeout_s: float = 30.0) -> It
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C at the terminal is for the caller to handle
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
@@ -160,7 +161,13 @@ def create_fleet(aws: LocalAws, layout: FleetLayout) -> FleetEndpoints:
         )
 
     for bucket in (layout.model_bucket, layout.results_bucket):
-        s3.create_bucket(Bucket=bucket.name)
+        # As AWS: outside us-east-1 a bucket names its region.
+        where = (
+            {}
+            if aws.region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": aws.region}}
+        )
+        s3.create_bucket(Bucket=bucket.name, **where)
         if bucket.versioned:
             s3.put_bucket_versioning(
                 Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"}

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ class RunningNode:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    kill_at: float | None = None  # monotonic time of the SIGKILL, once terminated
 
     @property
     def alive(self) -> bool:
@@ -109,14 +111,20 @@ class NodeProcesses:
         self._nodes[spec.instance_id] = node
         return node
 
-    def interrupt(self, instance_id: str, *, deadline: datetime) -> None:
+    def interrupt(self, instance_id: str, *, deadline: datetime, at: datetime) -> None:
         """What AWS does two minutes before taking a spot node: the notice in its metadata and
-        the EventBridge event on the bus (which the interruption rules route to the daemon)."""
+        the EventBridge event on the bus (which the interruption rules route to the daemon).
+
+        ``deadline`` is when the node will be taken, on the node's own (wall) clock; ``at`` is
+        the event's time on the bus, on the market's clock (the embedded default replays an
+        old market faster than real time; the daemon lives on that clock).
+        """
         node = self._nodes[instance_id]
         self._imds.spot_interruption(instance_id, deadline)
         self._aws.client("events").put_events(
             Entries=[
                 {
+                    "Time": at,
                     "Source": "aws.ec2",
                     "DetailType": "EC2 Spot Instance Interruption Warning",
                     "Detail": json.dumps(
@@ -130,23 +138,30 @@ class NodeProcesses:
         )
 
     def terminate(self, instance_id: str, *, grace_s: float = 10.0) -> None:
-        """Take the node away: SIGTERM to its group (the node drains on it), SIGKILL at the
-        end of the grace, as EC2 does at the end of the notice."""
-        node = self._nodes.pop(instance_id, None)
+        """Take the node away as EC2 does: SIGTERM to its process group (the node drains on
+        it), SIGKILL once the grace is over. Returns at once; ``reap`` sees it end and kills
+        it at the end of the grace."""
+        node = self._nodes.get(instance_id)
         self._imds.remove(instance_id)
-        if node is None or not node.alive:
+        if node is None:
             return
-        with contextlib.suppress(ProcessLookupError):  # it may have just ended
-            os.killpg(node.process.pid, signal.SIGTERM)
-        try:
-            node.process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
+        node.kill_at = time.monotonic() + grace_s
+        self._signal(node, signal.SIGTERM)
+
+    @staticmethod
+    def _signal(node: RunningNode, sig: signal.Signals) -> None:
+        if node.alive:
             with contextlib.suppress(ProcessLookupError):  # it may have just ended
-                os.killpg(node.process.pid, signal.SIGKILL)
-            node.process.wait()
+                os.killpg(node.process.pid, sig)
 
     def reap(self) -> list[RunningNode]:
-        """Nodes whose process has ended (drained and exited, or crashed), now forgotten."""
+        """Nodes whose process has ended (drained and exited, or crashed), now forgotten; a
+        terminated node still running at the end of its grace is killed first."""
+        now = time.monotonic()
+        for node in self._nodes.values():
+            if node.kill_at is not None and now >= node.kill_at:
+                self._signal(node, signal.SIGKILL)
+                node.process.wait()
         ended = [n for n in self._nodes.values() if not n.alive]
         for node in ended:
             del self._nodes[node.spec.instance_id]
@@ -154,8 +169,17 @@ class NodeProcesses:
         return ended
 
     def stop_all(self, *, grace_s: float = 10.0) -> None:
+        """Terminate every node and wait for them all: no process is left behind."""
         for instance_id in list(self._nodes):
             self.terminate(instance_id, grace_s=grace_s)
+        deadline = time.monotonic() + grace_s
+        while self._nodes and time.monotonic() < deadline:
+            self.reap()
+            time.sleep(0.05)
+        for node in self._nodes.values():
+            self._signal(node, signal.SIGKILL)
+            node.process.wait()
+        self._nodes.clear()
         for log in self._logs:
             log.close()
         self._logs.clear()

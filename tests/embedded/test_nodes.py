@@ -102,13 +102,17 @@ def test_a_node_serves_jobs_and_drains_on_the_spot_notice_as_aws_gives_it(fleet)
     )
     assert sorted(m["Body"] for m in dead) == sorted(j.body for j in jobs if not j.valid)
 
-    nodes.interrupt("i-0000001", deadline=datetime.now(UTC) + timedelta(seconds=120))
+    market_time = datetime(2023, 2, 22, 14, 5, tzinfo=UTC)  # the daemon's (replayed) clock
+    nodes.interrupt(
+        "i-0000001", deadline=datetime.now(UTC) + timedelta(seconds=120), at=market_time
+    )
     assert node.process.wait(timeout=60) == 0  # drained and exited cleanly
     [message] = aws.client("sqs").receive_message(
         QueueUrl=endpoints.interruption_queue_url, WaitTimeSeconds=2
     )["Messages"]
     [event] = parse_envelope(message["Body"])
     assert (event.kind, event.instance_id) == (Kind.SPOT_INTERRUPTION_WARNING, "i-0000001")
+    assert event.ts == market_time.replace(tzinfo=None)
     assert [n.spec.instance_id for n in nodes.reap()] == ["i-0000001"]
 
 

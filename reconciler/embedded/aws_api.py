@@ -1,0 +1,208 @@
+"""EC2 and Auto Scaling as the daemon calls them, answered by the local EC2 and group.
+
+The daemon reaches AWS through boto3 clients (``reconciler.collect.aws.Clients``). In the
+embedded default the SQS, SNS, EventBridge and S3 clients go to moto's server, but EC2's spot
+market and the Auto Scaling group are the embedded default's own (moto has neither a spot
+market nor capacity), so these two objects answer the few calls the daemon makes, with the
+shapes and errors boto3 gives: ``DescribeSpotPriceHistory``, ``DescribeInstances``,
+``DescribeAutoScalingGroups`` and ``SetDesiredCapacity``. They are the seam, not fakes of the
+daemon: everything behind the calls is the daemon's real code. ``LocalStackActuator`` is the
+same seam for mode ``local``: the placement the daemon would give ``pulumi up``.
+
+The local EC2 and group are not thread-safe; the daemon's jobs run on the scheduler's threads
+and the market on the demo's loop, so every call holds ``LocalRegion.lock``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from reconciler.actuate.base import Applied
+from reconciler.daemon.errors import ActuationError
+from reconciler.embedded.autoscaling import LocalAutoScalingGroup
+from reconciler.embedded.cloud import LocalCloud
+
+__all__ = ["LocalAutoScalingClient", "LocalEc2Client", "LocalRegion", "LocalStackActuator"]
+
+
+@dataclass
+class LocalRegion:
+    """One region of the local cloud: its EC2, its groups, the market clock, one lock."""
+
+    name: str
+    cloud: LocalCloud
+    groups: dict[str, LocalAutoScalingGroup]
+    clock: Callable[[], datetime]
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+class _Paginator:
+    """boto3's paginator, for calls answered in one page."""
+
+    def __init__(self, call: Callable[..., dict[str, Any]]) -> None:
+        self._call = call
+
+    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        yield self._call(**kwargs)
+
+
+def _error(operation: str, code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+class LocalEc2Client:
+    def __init__(self, region: LocalRegion) -> None:
+        self._region = region
+
+    def get_paginator(self, operation: str) -> _Paginator:
+        calls: Mapping[str, Callable[..., dict[str, Any]]] = {
+            "describe_instances": self.describe_instances,
+            "describe_spot_price_history": self.describe_spot_price_history,
+        }
+        if operation not in calls:
+            raise NotImplementedError(f"the local EC2 does not answer {operation}")
+        return _Paginator(calls[operation])
+
+    def describe_instances(self, *, InstanceIds: list[str]) -> dict[str, Any]:
+        with self._region.lock:
+            instances = self._region.cloud.instances
+            unknown = [i for i in InstanceIds if i not in instances]
+            if unknown:
+                raise _error(
+                    "DescribeInstances",
+                    "InvalidInstanceID.NotFound",
+                    f"The instance IDs '{', '.join(unknown)}' do not exist",
+                )
+            found = [instances[i] for i in InstanceIds]
+            return {
+                "Reservations": [
+                    {
+                        "Instances": [
+                            {
+                                "InstanceId": i.instance_id,
+                                "InstanceType": i.pool.instance_type,
+                                "Placement": {"AvailabilityZone": i.pool.zone},
+                                "LaunchTime": i.launched_at,
+                                "State": {"Name": "running" if i.running else "terminated"},
+                                **({"InstanceLifecycle": "spot"} if i.lifecycle == "spot" else {}),
+                            }
+                            for i in found
+                        ]
+                    }
+                ]
+            }
+
+    def describe_spot_price_history(
+        self,
+        *,
+        InstanceTypes: list[str],
+        ProductDescriptions: list[str],
+        StartTime: datetime,
+        EndTime: datetime,
+    ) -> dict[str, Any]:
+        """The price in force now of every pool of those types: the replayed market's prices
+        do not move (they are one day's medians), so there is one record per pool."""
+        with self._region.lock:
+            now = self._region.clock()
+            return {
+                "SpotPriceHistory": [
+                    {
+                        "AvailabilityZone": m.pool.zone,
+                        "InstanceType": m.pool.instance_type,
+                        "ProductDescription": "Linux/UNIX",
+                        "SpotPrice": f"{m.spot_price:.6f}",
+                        "Timestamp": now,
+                    }
+                    for m in self._region.cloud.market
+                    if m.pool.instance_type in InstanceTypes
+                    and m.pool.region == self._region.name
+                    and "Linux/UNIX" in ProductDescriptions
+                ]
+            }
+
+
+class LocalAutoScalingClient:
+    def __init__(self, region: LocalRegion) -> None:
+        self._region = region
+
+    def _group(self, operation: str, name: str) -> LocalAutoScalingGroup:
+        group = self._region.groups.get(name)
+        if group is None:
+            raise _error(operation, "ValidationError", f"AutoScalingGroup name not found - {name}")
+        return group
+
+    def describe_auto_scaling_groups(
+        self,
+        *,
+        AutoScalingGroupNames: list[str],
+    ) -> dict[str, Any]:
+        with self._region.lock:
+            groups = [
+                self._region.groups[n] for n in AutoScalingGroupNames if n in self._region.groups
+            ]
+            return {
+                "AutoScalingGroups": [
+                    {
+                        "AutoScalingGroupName": g.name,
+                        "DesiredCapacity": g.desired,
+                        "MinSize": g.fleet.min_nodes,
+                        "MaxSize": g.fleet.max_nodes,
+                        "Instances": [
+                            {
+                                "InstanceId": i.instance_id,
+                                "AvailabilityZone": i.pool.zone,
+                                "InstanceType": i.pool.instance_type,
+                                "LifecycleState": "InService",
+                            }
+                            for i in g.members()
+                        ],
+                    }
+                    for g in groups
+                ]
+            }
+
+    def set_desired_capacity(
+        self,
+        *,
+        AutoScalingGroupName: str,
+        DesiredCapacity: int,
+        HonorCooldown: bool = False,
+    ) -> dict[str, Any]:
+        with self._region.lock:
+            group = self._group("SetDesiredCapacity", AutoScalingGroupName)
+            if not group.fleet.min_nodes <= DesiredCapacity <= group.fleet.max_nodes:
+                # As AWS: desired outside [min, max] is refused, not clamped.
+                raise _error(
+                    "SetDesiredCapacity",
+                    "ValidationError",
+                    f"New SetDesiredCapacity value {DesiredCapacity} is outside the group's "
+                    f"bounds [{group.fleet.min_nodes}, {group.fleet.max_nodes}]",
+                )
+            group.set_desired(AutoScalingGroupName, DesiredCapacity)
+            return {}
+
+
+class LocalStackActuator:
+    """Mode ``local``: what ``pulumi up`` does to a group when the placement changes (its types
+    and subnets), done to the local group."""
+
+    name = "local"
+
+    def __init__(self, region: LocalRegion, group_of_fleet: Mapping[str, str]) -> None:
+        self._region, self._group_of_fleet = region, dict(group_of_fleet)
+
+    def apply(self, fleet: str, placement: dict[str, Any]) -> Applied:
+        group = self._region.groups.get(self._group_of_fleet.get(fleet, ""))
+        if group is None:
+            raise ActuationError(f"no local group for fleet {fleet!r}")
+        try:
+            with self._region.lock:
+                return group.apply(fleet, placement)
+        except ValueError as exc:  # the placement broke the contract (stacks.spec)
+            raise ActuationError(f"the local group refused the placement: {exc}") from exc

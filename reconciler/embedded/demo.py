@@ -1,0 +1,678 @@
+"""The embedded default: the whole system on one machine, no AWS account.
+
+Setup writes the market's first days into a new history and trains the model on them; then
+AWS comes up locally (moto's server) with the declared fleet's resources, the daemon starts in
+``local`` mode over the local Auto Scaling group, and the loop plays the market: every tick
+moves capacity (nodes get the two-minute notice, AWS's event goes on the bus), the group
+launches and retires node processes, and jobs arrive at a steady rate. At the end the queues
+are given ``drain_s`` to empty, everything stops, and every job is accounted for.
+
+Nothing outlives ``run_demo``: every process and thread it starts is stopped on the way out,
+whether it ends, fails or is interrupted (``stop``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import yaml
+
+from analytics.store import open_history
+from gpu_node.localimds import LocalImds
+from reconciler.actuate.shadow import ShadowActuator
+from reconciler.api.app import SourceHolder
+from reconciler.api.source import DaemonSource
+from reconciler.collect.aws import Clients
+from reconciler.daemon.command import serve_api
+from reconciler.daemon.daemon import Daemon
+from reconciler.daemon.decide_adapter import train_from_history
+from reconciler.daemon.ledger import Ledger
+from reconciler.daemon.settings import (
+    Cadences,
+    DaemonSettings,
+    FleetTarget,
+    SafetySettings,
+    ScalingSettings,
+)
+from reconciler.embedded.audit import JobAudit, audit_jobs, dead_letters, queued, result_ids
+from reconciler.embedded.autoscaling import LocalAutoScalingGroup
+from reconciler.embedded.aws_api import (
+    LocalAutoScalingClient,
+    LocalEc2Client,
+    LocalRegion,
+    LocalStackActuator,
+)
+from reconciler.embedded.clock import MarketClock
+from reconciler.embedded.cloud import LocalCloud
+from reconciler.embedded.local_aws import FleetEndpoints, LocalAws, create_fleet, local_aws
+from reconciler.embedded.nodes import NodeProcesses, NodeSpec
+from reconciler.embedded.replay import ReplayedMarket, load_market, record_prices, record_ticks
+from reconciler.embedded.settings import DemoSettings
+from reconciler.embedded.workload import PlannedJob, jobs_due, plan_jobs, send_jobs
+from stacks.layout import fleet_layout
+from stacks.naming import AwsAccount, default_prefix
+from stacks.spec import FleetSpec, parse_fleets
+
+__all__ = ["DemoError", "DemoSummary", "LiveStatus", "Reporter", "run_demo"]
+
+log = logging.getLogger(__name__)
+
+_ACCOUNT = "123456789012"  # moto's account
+
+
+class DemoError(Exception):
+    """The demo cannot run as asked (bad settings, missing data); says what to change."""
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    elapsed_s: float
+    duration_s: float
+    phase: str  # 'live' or 'draining'
+    market_now: datetime
+    desired: int
+    running: int
+    ready: int
+    jobs_submitted: int
+    jobs_completed: int
+    preemptions: int
+    launch_failures: int
+    spot_cost_usd: float
+    on_demand_cost_usd: float
+
+
+class Reporter(Protocol):
+    def stage(self, text: str) -> None: ...
+    def training(self, done: int, total: int) -> None: ...
+    def live(self, status: LiveStatus) -> None: ...
+
+
+@dataclass
+class DemoSummary:
+    duration_s: float
+    market_start: str
+    market_end: str
+    market_hours: float
+    stopped_early: bool
+    jobs_submitted: int
+    jobs_completed: int
+    jobs_dead_lettered: int
+    jobs_lost: int
+    jobs_pending: int
+    malformed_jobs: int
+    malformed_dead_lettered_with_reason: int
+    valid_jobs_dead_lettered: int
+    preemptions: int
+    interruption_events: int
+    nodes_launched: int
+    launch_failures: int
+    decisions: int
+    decisions_applied: int
+    decisions_without_reason: int
+    mean_ready_fraction: float
+    spot_cost_usd: float
+    on_demand_cost_usd: float
+    cost_ratio: float
+    history: str
+    export: str
+    model: str
+    logs: str
+    status_url: str
+    missing_jobs: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _read_stack(path: Path) -> tuple[str, tuple[FleetSpec, ...]]:
+    if not path.is_file():
+        raise DemoError(f"no stack file at {path}; pass --stack-file (e.g. Pulumi.demo.yaml)")
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    region = config.get("aws:region")
+    if not isinstance(region, str):
+        raise DemoError(f"{path}: config has no aws:region")
+    return region, tuple(parse_fleets(config.get("spotfleet:fleets")))
+
+
+def _fleet_target(
+    spec: FleetSpec,
+    *,
+    region: str,
+    zones: dict[str, str],
+    nodes: int | None,
+    endpoints: FleetEndpoints,
+    group: str,
+    on_demand: dict[str, float],
+) -> FleetTarget:
+    low, high = (nodes, 2 * nodes) if nodes is not None else (spec.min_nodes, spec.max_nodes)
+    return FleetTarget(
+        name=spec.name,
+        region=region,
+        instance_types=spec.instance_types,
+        subnets={zone: subnet for subnet, zone in zones.items()},
+        min_nodes=low,
+        max_nodes=high,
+        on_demand_floor=spec.on_demand_base,
+        budget_usd_per_hour=spec.budget_usd_per_hour,
+        autoscaling_group=group,
+        interruption_queue_url=endpoints.interruption_queue_url,
+        job_events_queue_url=endpoints.events_queue_url,
+        job_queue_urls=(endpoints.job_queue_url, endpoints.priority_queue_url),
+        on_demand_prices={t: on_demand[t] for t in spec.instance_types if t in on_demand},
+    )
+
+
+def _daemon_settings(
+    s: DemoSettings, fleet: FleetTarget, clock: MarketClock, api_port: int
+) -> DaemonSettings:
+    """The daemon's own defaults, with its schedule compressed like the market: cadences are
+    wall seconds (the scheduler's), safety windows market seconds (the daemon's clock)."""
+    return DaemonSettings(
+        history_path=s.out / "history.duckdb",
+        lease_path=s.out / "daemon.lease",
+        export_dir=s.out / "export",
+        model_path=s.out / "model",
+        mode="local",
+        api_host="127.0.0.1",
+        api_port=api_port,
+        grid_s=clock.gap_s,
+        cold_start_s=s.node_start_wall_s * clock.compression,
+        capacity_from_prices=False,
+        fleets=(fleet,),
+        cadences=Cadences(
+            prices_s=2.0,
+            interruptions_s=0.5,
+            job_events_s=1.0,
+            fleet_s=1.0,
+            reconcile_s=3.0,
+            scale_s=2.0,
+            retrain_s=max(s.duration_s / 2, 30.0),
+            export_s=30.0,
+        ),
+        safety=SafetySettings(),
+        # Job durations are wall seconds (the nodes measure them): a backlog of more than
+        # ten seconds of work per node asks for more nodes.
+        scaling=ScalingSettings(acceptable_latency_s=10.0, default_seconds_per_job=0.5),
+    )
+
+
+def _make_tiny_model(path: Path, log_path: Path) -> None:
+    if (path / "model_index.json").exists():
+        return
+    with log_path.open("ab") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "gpu_node", "make-tiny-model", str(path)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C is the demo's to handle, not the child's
+            check=False,
+        )
+    if done.returncode != 0:
+        raise DemoError(f"could not build the tiny model (see {log_path})")
+
+
+@dataclass
+class _Counters:
+    preemptions: int = 0
+    launched: int = 0
+    launch_failures: int = 0
+    ready_samples: list[float] = field(default_factory=list)
+    failures: deque[str] = field(default_factory=lambda: deque(maxlen=5))
+
+
+class _World:
+    """The loop's side of the demo: the market, the group, the node processes, the jobs."""
+
+    def __init__(
+        self,
+        *,
+        settings: DemoSettings,
+        market: ReplayedMarket,
+        clock: MarketClock,
+        region: LocalRegion,
+        group: LocalAutoScalingGroup,
+        nodes: NodeProcesses,
+        ledger: Ledger,
+        aws: LocalAws,
+        endpoints: FleetEndpoints,
+    ) -> None:
+        self.s, self.market, self.clock, self.region = settings, market, clock, region
+        self.group, self.nodes, self.ledger = group, nodes, ledger
+        self.endpoints = endpoints
+        self.sqs = aws.client("sqs")
+        self.tick = clock.first_tick
+        self.jobs: list[PlannedJob] = []
+        self.counters = _Counters()
+        self._next_sample = 0.0
+        self.submitting = True
+
+    @property
+    def cloud(self) -> LocalCloud:
+        return self.region.cloud
+
+    def step(self) -> None:
+        now, tick = self.clock.now(), min(self.clock.tick(), self.market.ticks - 1)
+        with self.region.lock:
+            if tick > self.tick:
+                with self.ledger.con():
+                    record_ticks(self.ledger.history, self.market, self.tick, tick)
+                self.tick = tick
+            change = self.cloud.advance(tick, now)
+            activity = self.group.reconcile(now)
+        wall_notice = datetime.now(UTC) + timedelta(
+            seconds=self.clock.wall_s(self.cloud.notice.total_seconds())
+        )
+        for instance in change.noticed:
+            self.counters.preemptions += 1
+            if instance.instance_id in self.nodes.nodes:
+                self.nodes.interrupt(instance.instance_id, deadline=wall_notice, at=now)
+        for instance in (*change.reclaimed, *activity.terminated):
+            self.nodes.terminate(instance.instance_id)
+        for instance in activity.launched:
+            self.counters.launched += 1
+            self.nodes.launch(
+                NodeSpec(
+                    instance.instance_id, instance.pool, instance.lifecycle, instance.hourly_price
+                )
+            )
+        self.counters.launch_failures += len(activity.failures)
+        self.counters.failures.extend(activity.failures)
+        for ended in self.nodes.reap():
+            instance = self.cloud.instances[ended.spec.instance_id]
+            if instance.running:  # the process died under a running instance: unhealthy
+                log.warning(
+                    "node %s exited on its own; the group replaces it", instance.instance_id
+                )
+                with self.region.lock:
+                    self.cloud.terminate(instance.instance_id, now, "unhealthy: process exited")
+        if self.submitting:
+            self._submit()
+        if self.clock.elapsed_s() >= self._next_sample:
+            self._next_sample = self.clock.elapsed_s() + 1.0
+            self.counters.ready_samples.append(self._ready_fraction())
+
+    def _submit(self) -> None:
+        due = jobs_due(self.clock.elapsed_s(), self.s.jobs_per_minute) - len(self.jobs)
+        if due <= 0:
+            return
+        new = plan_jobs(
+            due,
+            malformed_every=self.s.malformed_every,
+            size=self.s.image_size,
+            steps=self.s.steps,
+            first=len(self.jobs),
+        )
+        send_jobs(self.sqs, self.endpoints.job_queue_url, new)
+        self.jobs.extend(new)
+
+    def ready_nodes(self) -> int:
+        ready = 0
+        for node in self.nodes.nodes.values():
+            with contextlib.suppress(httpx.HTTPError):
+                health = httpx.get(f"http://127.0.0.1:{node.port}/health", timeout=0.5)
+                ready += health.status_code == 200 and health.json().get("status") == "ok"
+        return ready
+
+    def _ready_fraction(self) -> float:
+        desired = self.group.desired
+        return 1.0 if desired == 0 else min(self.ready_nodes(), desired) / desired
+
+    def costs(self) -> tuple[float, float]:
+        """(what the fleet cost so far, what the same node-hours would cost on demand)."""
+        now = self.clock.now()
+        od = {m.pool: m.on_demand_price for m in self.market.pools}
+        with self.region.lock:
+            instances = list(self.cloud.instances.values())
+        spot = sum(i.cost(now) for i in instances)
+        on_demand = sum(
+            i.cost(now) * od[i.pool] / i.hourly_price for i in instances if i.hourly_price > 0
+        )
+        return spot, on_demand
+
+    def status(self, phase: str, completed: int) -> LiveStatus:
+        spot, on_demand = self.costs()
+        return LiveStatus(
+            elapsed_s=self.clock.elapsed_s(),
+            duration_s=self.s.duration_s,
+            phase=phase,
+            market_now=self.clock.now(),
+            desired=self.group.desired,
+            running=len(self.nodes.nodes),
+            ready=self.ready_nodes(),
+            jobs_submitted=len(self.jobs),
+            jobs_completed=completed,
+            preemptions=self.counters.preemptions,
+            launch_failures=self.counters.launch_failures,
+            spot_cost_usd=spot,
+            on_demand_cost_usd=on_demand,
+        )
+
+    def extras(self) -> dict[str, object]:
+        """The status page's "Run" panel."""
+        spot, on_demand = self.costs()
+        return {
+            "market clock": self.clock.now().strftime("%Y-%m-%d %H:%M UTC"),
+            "speed": f"{self.s.ticks_per_s:g} trace ticks per second "
+            f"({self.clock.compression:.0f}x real time)",
+            "jobs submitted": len(self.jobs),
+            "preemptions": self.counters.preemptions,
+            "node launches": self.counters.launched,
+            "launch failures (no capacity)": self.counters.launch_failures,
+            "last launch failure": self.counters.failures[-1] if self.counters.failures else "-",
+            "cost so far": f"${spot:.2f} (all on-demand: ${on_demand:.2f})",
+        }
+
+
+def _completed(ledger: Ledger) -> int:
+    rows = ledger.read_rows("SELECT count(*) FROM jobs WHERE state = 'completed'")
+    return int(rows[0][0])
+
+
+def _fresh_out(out: Path) -> None:
+    """A run starts a new history: the old run's files go, the tiny model stays (it is slow
+    to build and never changes)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("history.duckdb", "history.duckdb.wal", "export", "model", "logs", "daemon.lease"):
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+@contextlib.contextmanager
+def _stopping(what: str, stop: Callable[[], object]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        try:
+            stop()
+        except Exception:
+            log.exception("could not stop %s", what)
+
+
+def run_demo(
+    settings: DemoSettings, *, stop: threading.Event | None = None, reporter: Reporter
+) -> DemoSummary | None:
+    """Run the embedded default until ``duration_s`` has passed or ``stop`` is set; None when
+    stopped before the market started (nothing ran, so there is nothing to summarise)."""
+    stop = stop or threading.Event()
+    s = settings
+    region_name, specs = _read_stack(s.stack_file)
+    spec = next((f for f in specs if f.name == s.fleet), None)
+    if spec is None:
+        raise DemoError(
+            f"{s.stack_file} declares no fleet {s.fleet!r} (it has "
+            f"{', '.join(f.name for f in specs)}); pass --fleet"
+        )
+    _fresh_out(s.out)
+    logs = s.out / "logs"
+    logs.mkdir()
+    started = time.monotonic()
+
+    with contextlib.ExitStack() as stack:
+        reporter.stage("reading the public market data into a new history")
+        history = open_history(s.out / "history.duckdb")
+        stack.callback(history.close)
+        ledger = Ledger(history)
+        market = load_market(
+            history, s.data, collection=s.collection, capacity_per_unit=s.capacity_per_unit
+        )
+        pools = market.in_region(region_name)
+        zones_traced = sorted({p.pool.zone for p in pools})
+        if len(zones_traced) < len(spec.subnet_ids):
+            raise DemoError(
+                f"the traces cover {len(zones_traced)} zones of {region_name} "
+                f"({', '.join(zones_traced) or 'none'}) but fleet {spec.name} has "
+                f"{len(spec.subnet_ids)} subnets; the embedded default puts one subnet per zone"
+            )
+        zone_of_subnet = dict(zip(spec.subnet_ids, zones_traced, strict=False))
+        seed_ticks = int(s.seed_days * 86400 / market.gap_s)
+        if seed_ticks + 2 >= market.ticks:
+            raise DemoError(
+                f"--seed-days {s.seed_days:g} leaves no trace to play: the collection holds "
+                f"{market.ticks * market.gap_s / 86400:.1f} days"
+            )
+        reporter.stage(
+            f"writing the first {s.seed_days:g} days of {market.collection} "
+            f"({seed_ticks} ticks of {len(market.pools)} pools) into the history"
+        )
+        with ledger.con():
+            record_ticks(history, market, 0, seed_ticks - 1)
+            record_prices(history, market)
+
+        if stop.is_set():
+            return None
+        reporter.stage("training the interruption model on them")
+        start_at = market.at(seed_ticks)
+        model = train_from_history(
+            history.con,
+            [str(p.pool) for p in market.pools],
+            now=start_at,
+            lookback_s=seed_ticks * market.gap_s,
+            grid_s=market.gap_s,
+            on_iteration=reporter.training,
+        )
+        model.save(s.out / "model")
+
+        if stop.is_set():
+            return None
+        reporter.stage(f"building the tiny model and starting AWS locally ({region_name})")
+        model_dir = s.out / "tiny-model"
+        _make_tiny_model(model_dir, logs / "tiny-model.log")
+        aws = stack.enter_context(local_aws(region_name))
+        account = AwsAccount(_ACCOUNT, region_name)
+        prefix = default_prefix(s.stack_file.stem.removeprefix("Pulumi."))
+        endpoints = {
+            f.name: create_fleet(aws, fleet_layout(f, prefix=prefix, account=account))
+            for f in specs
+        }
+        imds = stack.enter_context(LocalImds())
+        nodes = NodeProcesses(
+            aws=aws,
+            imds=imds,
+            endpoints=endpoints[spec.name],
+            fleet=spec.name,
+            model_dir=model_dir,
+            log_dir=logs,
+            extra_env={"SPOTFLEET_POLL_WAIT_SECONDS": "1"},
+        )
+        stack.enter_context(_stopping("the node processes", nodes.stop_all))
+
+        clock = MarketClock(
+            start=start_at, gap_s=market.gap_s, ticks_per_s=s.ticks_per_s, first_tick=seed_ticks
+        )
+        notice = timedelta(seconds=max(120.0, s.notice_min_wall_s * clock.compression))
+        cloud = LocalCloud(market=pools, notice=notice)
+        group_name = f"{prefix}-{spec.name}"
+        fleet_spec = spec.model_copy(
+            update={"min_nodes": s.nodes, "max_nodes": 2 * s.nodes} if s.nodes else {}
+        )
+        group = LocalAutoScalingGroup(
+            name=group_name,
+            fleet=fleet_spec,
+            region=region_name,
+            zone_of_subnet=zone_of_subnet,
+            cloud=cloud,
+        )
+        region = LocalRegion(region_name, cloud, {group_name: group}, clock.now)
+        on_demand = {p.pool.instance_type: p.on_demand_price for p in market.pools}
+        target = _fleet_target(
+            spec,
+            region=region_name,
+            zones=zone_of_subnet,
+            nodes=s.nodes,
+            endpoints=endpoints[spec.name],
+            group=group_name,
+            on_demand=on_demand,
+        )
+        fronts: dict[str, Any] = {
+            "ec2": LocalEc2Client(region),
+            "autoscaling": LocalAutoScalingClient(region),
+        }
+        clients = Clients(lambda service, _region: fronts.get(service) or aws.client(service))
+        daemon_settings = _daemon_settings(s, target, clock, s.api_port)
+        daemon = Daemon(
+            settings=daemon_settings,
+            ledger=ledger,
+            actuators={
+                "shadow": ShadowActuator(),
+                "local": LocalStackActuator(region, {spec.name: group_name}),
+            },
+            clients=clients,
+            clock=clock.now,
+        )
+        world = _World(
+            settings=s,
+            market=market,
+            clock=clock,
+            region=region,
+            group=group,
+            nodes=nodes,
+            ledger=ledger,
+            aws=aws,
+            endpoints=endpoints[spec.name],
+        )
+        holder = SourceHolder(DaemonSource(daemon))
+        server = serve_api(holder, daemon_settings)
+        stack.callback(setattr, server, "should_exit", True)
+        status_url = f"http://127.0.0.1:{_port(server)}/"
+        reporter.stage(f"the daemon is up: status page {status_url}")
+
+        if stop.is_set():
+            return None
+        daemon.start()
+        stack.enter_context(_stopping("the daemon", daemon.stop))
+        live_started = clock.elapsed_s()
+        next_report = 0.0
+        stopped_early = False
+        while not stop.is_set():
+            if clock.elapsed_s() - live_started >= s.duration_s:
+                break
+            if clock.tick() >= market.ticks - 1:
+                reporter.stage("the trace has run out: stopping early")
+                break
+            world.step()
+            if clock.elapsed_s() >= next_report:
+                next_report = clock.elapsed_s() + 1.0
+                reporter.live(world.status("live", _completed(ledger)))
+            stop.wait(0.2)
+        stopped_early = stop.is_set() or clock.elapsed_s() - live_started < s.duration_s
+
+        # Stop the stream, let the fleet finish what is queued (unless asked to stop now).
+        world.submitting = False
+        sqs = aws.client("sqs")
+        job_queues = list(target.job_queue_urls)
+        drain_until = time.monotonic() + s.drain_s
+        while not stop.is_set() and time.monotonic() < drain_until and queued(sqs, job_queues):
+            world.step()
+            reporter.live(world.status("draining", _completed(ledger)))
+            stop.wait(0.5)
+        end = clock.now()
+        daemon.stop()
+        # A last pass of the collectors, so the history holds what the fleet did to the end.
+        for job in (daemon.consume_job_events, daemon.consume_interruptions, daemon.observe_fleet):
+            with contextlib.suppress(Exception):
+                job()
+        nodes.stop_all()
+        daemon.export()
+
+        audit = audit_jobs(
+            world.jobs,
+            result_ids(aws.client("s3"), endpoints[spec.name].results_bucket),
+            dead_letters(sqs, endpoints[spec.name].dead_letter_queue_url)
+            + dead_letters(sqs, endpoints[spec.name].priority_dead_letter_queue_url),
+            queued(sqs, job_queues),
+        )
+        spot, on_demand_cost = world.costs()
+        return _summary(
+            s,
+            ledger,
+            audit,
+            world,
+            started=started,
+            start_at=start_at,
+            end=end,
+            stopped_early=stopped_early,
+            spot=spot,
+            on_demand=on_demand_cost,
+            status_url=status_url,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover (the with block returns)
+
+
+def _port(server: Any) -> int:
+    for s in server.servers:
+        for sock in s.sockets:
+            return int(sock.getsockname()[1])
+    raise RuntimeError("the status API has no socket")
+
+
+def _summary(
+    s: DemoSettings,
+    ledger: Ledger,
+    audit: JobAudit,
+    world: _World,
+    *,
+    started: float,
+    start_at: datetime,
+    end: datetime,
+    stopped_early: bool,
+    spot: float,
+    on_demand: float,
+    status_url: str,
+) -> DemoSummary:
+    [(warnings,)] = ledger.rows(
+        "SELECT count(*) FROM interruption_events WHERE kind = 'spot_interruption_warning' "
+        "AND instance_id IS NOT NULL"
+    )
+    [(decisions, applied, unexplained)] = ledger.rows(
+        "SELECT count(*), count(*) FILTER (WHERE applied), "
+        "count(*) FILTER (WHERE reason IS NULL OR trim(reason) = '') FROM decisions"
+    )
+    samples = world.counters.ready_samples
+    return DemoSummary(
+        duration_s=round(time.monotonic() - started, 1),
+        market_start=start_at.isoformat(),
+        market_end=end.isoformat(),
+        market_hours=round((end - start_at).total_seconds() / 3600, 2),
+        stopped_early=stopped_early,
+        jobs_submitted=audit.submitted,
+        jobs_completed=audit.completed,
+        jobs_dead_lettered=audit.dead_lettered,
+        jobs_lost=audit.lost,
+        jobs_pending=audit.pending,
+        malformed_jobs=audit.malformed,
+        malformed_dead_lettered_with_reason=audit.malformed_with_reason,
+        valid_jobs_dead_lettered=audit.valid_dead_lettered,
+        preemptions=world.counters.preemptions,
+        interruption_events=int(warnings),
+        nodes_launched=world.counters.launched,
+        launch_failures=world.counters.launch_failures,
+        decisions=int(decisions),
+        decisions_applied=int(applied),
+        decisions_without_reason=int(unexplained),
+        mean_ready_fraction=round(sum(samples) / len(samples), 4) if samples else 0.0,
+        spot_cost_usd=round(spot, 4),
+        on_demand_cost_usd=round(on_demand, 4),
+        cost_ratio=round(spot / on_demand, 4) if on_demand > 0 else 0.0,
+        history=str(s.out / "history.duckdb"),
+        export=str(s.out / "export"),
+        model=str(s.out / "model"),
+        logs=str(s.out / "logs"),
+        status_url=status_url,
+        missing_jobs=list(audit.missing[:20]),
+    )
