@@ -150,6 +150,8 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(
             level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        # A job skipped because its last run is still going is normal at the demo's cadences.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         try:
             settings = DemoSettings(
                 data=data,
