@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP)
 
+# The embedded default: the whole system on this machine for about five minutes (docs/embedded.md).
 demo: setup
-	$(BIN)/python -m analytics --db var/demo/history.duckdb demo --data $(DATA) --out var/demo
+	$(BIN)/python -m reconciler demo --data $(DATA) --summary-json var/demo/summary.json
 
 lint: setup
 	$(BIN)/ruff check .

@@ -41,6 +41,7 @@ class _RichReporter:
         self._progress = progress
         self._training: TaskID | None = None
         self._live: TaskID | None = None
+        self._next_line = 0.0  # piped output (no live bar): a plain line now and then
 
     def stage(self, text: str) -> None:
         self._progress.console.print(f"[bold]·[/bold] {text}")
@@ -62,6 +63,9 @@ class _RichReporter:
         self._progress.update(
             self._live, completed=min(status.elapsed_s, status.duration_s), description=text
         )
+        if not self._progress.console.is_terminal and status.elapsed_s >= self._next_line:
+            self._next_line = status.elapsed_s + 15.0
+            self._progress.console.print(f"{status.elapsed_s:4.0f} s  {text}")
 
 
 def _print_summary(summary: DemoSummary) -> None:
