@@ -60,10 +60,13 @@ def step_chart(
 ) -> str:
     """One step line per series (class ``capacity``), ``overlay`` dashed on top (class
     ``nodes``), a shared y axis from 0, and an HTML legend under the chart."""
-    drawn = [s for s in series if s.points]
-    if not drawn and (overlay is None or not overlay.points):
+    drawn = [StepSeries(s.label, _in_window(s.points, start)) for s in series if s.points]
+    on_top = StepSeries(overlay.label, _in_window(overlay.points, start)) if overlay else None
+    if on_top is not None and not on_top.points:
+        on_top = None
+    if not drawn and on_top is None:
         return '<p class="empty">No observations in this window.</p>'
-    values = [v for s in (*drawn, overlay) if s is not None for _, v in s.points]
+    values = [v for s in (*drawn, on_top) if s is not None for _, v in s.points]
     top, step = _axis(max(values, default=1.0))
     span = max((end - start).total_seconds(), 1.0)
 
@@ -81,9 +84,9 @@ def step_chart(
     for i, s in enumerate(drawn):
         offset = (i - (len(drawn) - 1) / 2) * spread
         colour = PALETTE[i % len(PALETTE)]
-        paths.append(_path(s, "capacity", colour, x, y, offset, start, end))
-    if overlay is not None and overlay.points:
-        paths.append(_path(overlay, "nodes", OVERLAY_COLOUR, x, y, 0.0, start, end))
+        paths.append(_path(s, "capacity", colour, x, y, offset, end))
+    if on_top is not None:
+        paths.append(_path(on_top, "nodes", OVERLAY_COLOUR, x, y, 0.0, end))
 
     svg = (
         f'<svg class="chart" viewBox="0 0 {box.width} {box.height}" role="img" '
@@ -98,8 +101,8 @@ def step_chart(
         f"{escape(s.label)}</li>"
         for i, s in enumerate(drawn)
     )
-    if overlay is not None and overlay.points:
-        legend += f'<li><span class="swatch dashed"></span>{escape(overlay.label)}</li>'
+    if on_top is not None:
+        legend += f'<li><span class="swatch dashed"></span>{escape(on_top.label)}</li>'
     return f'<figure class="chart-box">{svg}<ul class="legend">{legend}</ul></figure>'
 
 
@@ -110,13 +113,9 @@ def _path(
     x: Callable[[datetime], float],
     y: Callable[[float], float],
     offset: float,
-    start: datetime,
     end: datetime,
 ) -> str:
-    points = sorted(s.points)
-    # Of the points before the window, only the last matters: the value in force as it opens.
-    opening = max((i for i, (ts, _) in enumerate(points) if ts <= start), default=0)
-    points = points[opening:]
+    points = s.points
     moves = [f"M{x(points[0][0]):.1f},{y(points[0][1]) + offset:.1f}"]
     for ts, value in points[1:]:
         moves.append(f"H{x(ts):.1f}V{y(value) + offset:.1f}")
@@ -125,6 +124,16 @@ def _path(
         f'<path class="series {kind}" data-series="{escape(s.label)}" stroke="{colour}" '
         f'd="{"".join(moves)}"><title>{escape(s.label)}</title></path>'
     )
+
+
+def _in_window(
+    points: tuple[tuple[datetime, float], ...], start: datetime
+) -> tuple[tuple[datetime, float], ...]:
+    """Oldest first; of the points before ``start`` only the last, the value in force as the
+    window opens."""
+    ordered = sorted(points)
+    opening = max((i for i, (ts, _) in enumerate(ordered) if ts <= start), default=0)
+    return tuple(ordered[opening:])
 
 
 def _y_axis(top: float, step: float, box: ChartBox, y: Callable[[float], float]) -> str:
