@@ -39,6 +39,8 @@ def render_status_page(view: StatusPageView) -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="{view.refresh_s}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # An empty icon: without it the browser asks for /favicon.ico and logs the 404.
+        '<link rel="icon" href="data:,">'
         f"<title>spotfleet daemon · {escape(view.role)}</title><style>{_CSS}</style></head>"
         f"<body><main>{body}{_footer(view)}</main><script>{_KEEP_DETAILS_OPEN}</script>"
         "</body></html>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -150,7 +151,7 @@ def test_the_status_page_shows_each_section_over_a_real_history(page_daemon: Dae
         for heading in ("Capacity over time", "Cost so far against on-demand", "Jobs"):
             assert f">{heading}</h3>" in page
         assert '<meta http-equiv="refresh" content="10">' in page
-        assert "src=" not in page and "href=" not in page and "@import" not in page
+        assert not re.search(r'\b(src|href)="(?!data:)|@import|url\(|https?://', page)
         assert "<dt>jobs submitted</dt><dd>120</dd>" in page
         for pool in (CHEAP, ZONE_B, XL2_A):
             assert f'<tr class="live" data-pool="{pool}">' in page
