@@ -18,6 +18,11 @@ from reconciler.api.page_view import DecisionRow, FleetCost, FleetPage, PoolRow,
 
 __all__ = ["render_status_page"]
 
+IDLE_POOLS_SHOWN = 20  # candidate pools without nodes shown before the rest fold away
+# Per-pool verdicts listed under a decision: a 500-pool fleet's ten decisions would otherwise
+# weigh most of a megabyte, reloaded every few seconds.
+VERDICTS_SHOWN = 30
+
 JOB_LABELS = {
     "completed": "completed",
     "started": "in progress",
@@ -113,7 +118,7 @@ def _fleet(fleet: FleetPage, view: StatusPageView) -> str:
     return (
         f'<section class="fleet" id="fleet-{name}"><h2>Fleet <code>{name}</code></h2>'
         f'<p class="meta">{summary}</p>'
-        + _card("Fleet by pool", "pools", _pools(fleet.pools))
+        + _card("Fleet by pool", "pools", _pools(fleet))
         + _card("Recent decisions", "decisions", _decisions(fleet.decisions))
         + _card("Capacity over time", "capacity", _capacity(fleet, view))
         + '<div class="pair">'
@@ -127,7 +132,24 @@ def _card(title: str, kind: str, inner: str) -> str:
     return f'<section class="card {kind}"><h3>{escape(title)}</h3>{inner}</section>'
 
 
-def _pools(pools: Iterable[PoolRow]) -> str:
+def _pools(fleet: FleetPage) -> str:
+    """Pools with nodes, then the first idle candidates; a big fleet's other candidates fold
+    away under a ``<details>`` (``/pools`` lists them all)."""
+    if not fleet.pools:
+        return '<p class="empty">No pools: no live nodes and no plan yet.</p>'
+    live = [p for p in fleet.pools if p.nodes]
+    idle = [p for p in fleet.pools if not p.nodes]
+    shown, folded = live + idle[:IDLE_POOLS_SHOWN], idle[IDLE_POOLS_SHOWN:]
+    out = _pool_table(shown)
+    if folded:
+        out += (
+            f'<details id="pools-more-{escape(fleet.name)}"><summary>{len(folded)} more '
+            f"candidate pools without nodes</summary>{_pool_table(folded)}</details>"
+        )
+    return out
+
+
+def _pool_table(pools: Iterable[PoolRow]) -> str:
     rows = "".join(
         f'<tr class="{"live" if p.nodes else "idle"}" data-pool="{escape(p.pool)}">'
         f'<td class="pool"><code>{escape(p.pool)}</code></td>'
@@ -139,8 +161,6 @@ def _pools(pools: Iterable[PoolRow]) -> str:
         f"<td>{escape(p.verdict or '—')}</td></tr>"
         for p in pools
     )
-    if not rows:
-        return '<p class="empty">No pools: no live nodes and no plan yet.</p>'
     return (
         "<table><thead><tr><th>Pool</th><th>Nodes</th><th>Lifecycle</th>"
         "<th>Loss probability</th><th>Spot $/h</th><th>On-demand $/h</th>"
@@ -186,8 +206,14 @@ def _decision(d: DecisionRow) -> str:
     reasons = ""
     if d.reasons:
         items = "".join(
-            f"<li><code>{escape(pool)}</code> {escape(verdict)}</li>" for pool, verdict in d.reasons
+            f"<li><code>{escape(pool)}</code> {escape(verdict)}</li>"
+            for pool, verdict in d.reasons[:VERDICTS_SHOWN]
         )
+        if len(d.reasons) > VERDICTS_SHOWN:
+            items += (
+                f'<li class="muted">and {len(d.reasons) - VERDICTS_SHOWN} more '
+                "(<code>GET /decisions</code>)</li>"
+            )
         reasons = (
             f'<details id="decision-{escape(d.decision_id)}"><summary>{len(d.reasons)} pool '
             f"verdicts</summary><ul>{items}</ul></details>"
@@ -210,9 +236,15 @@ def _capacity(fleet: FleetPage, view: StatusPageView) -> str:
         overlay=fleet.node_count,
         label=f"capacity per pool of fleet {fleet.name}",
     )
+    more = ""
+    if fleet.uncharted_pools:
+        more = (
+            f'<p class="muted">{fleet.uncharted_pools} more pools are not drawn: the chart '
+            "shows the first of the table.</p>"
+        )
     return (
         f'<p class="muted">Nodes each pool could hold, and the fleet\'s live nodes, '
-        f"from {_time(start)} to {_time(view.now)}.</p>{chart}"
+        f"from {_time(start)} to {_time(view.now)}.</p>{chart}{more}"
     )
 
 

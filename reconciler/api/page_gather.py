@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+from reconciler.api.chart import PALETTE
 from reconciler.api.cost import fleet_cost
 from reconciler.api.page_reads import (
     capacity_series,
@@ -55,6 +56,9 @@ def fleet_page(daemon: Daemon, fleet: FleetTarget, *, now: datetime, window_s: f
     start = now - timedelta(seconds=window_s)
     live = live_nodes_by_pool(ledger, fleet.name)
     pools = pool_rows(live, daemon.reconciler.last.get(fleet.name), fleet.pools())
+    # One line per pool reads well up to the palette's ten colours: the table's first ten
+    # (those with nodes come first) are drawn.
+    charted = [p.pool for p in pools[: len(PALETTE)]]
     return FleetPage(
         name=fleet.name,
         group_desired=view.group.desired if view.group else None,
@@ -63,10 +67,11 @@ def fleet_page(daemon: Daemon, fleet: FleetTarget, *, now: datetime, window_s: f
         wanted_reason=view.desired_reason,
         pools=pools,
         decisions=recent_decisions(ledger, fleet.name),
-        capacity=capacity_series(ledger, [p.pool for p in pools], start=start, end=now),
+        capacity=capacity_series(ledger, charted, start=start, end=now),
         node_count=node_count_series(ledger, fleet.name, start=start, end=now),
         cost=fleet_cost(ledger, fleet.name, now=now, on_demand_fallback=fleet.on_demand_prices),
         jobs=job_counts(ledger, fleet.name),
+        uncharted_pools=len(pools) - len(charted),
     )
 
 

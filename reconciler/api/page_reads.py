@@ -71,35 +71,39 @@ def capacity_series(
     *,
     start: datetime,
     end: datetime,
+    buckets: int = 600,
     max_points: int = 20_000,
 ) -> tuple[StepSeries, ...]:
     """Each pool's capacity from ``start`` to ``end``, as change points: the value in force at
-    ``start`` (looked for one window further back), then each change. A 5-minute grid holds
-    the same value for hours, so a month fits in a few points per pool."""
+    ``start`` (looked for one window further back), then each change. A long window is cut
+    into ``buckets`` slices, each showing its lowest capacity from its first observation (a
+    dip is what matters), so a month costs no more points than a day."""
     carry_from = start - (end - start)
+    bucket_s = max((end - start).total_seconds() / buckets, 1.0)
     rows = ledger.read_rows(
         """
-        WITH obs AS (
+        WITH p AS (SELECT ?::TIMESTAMP AS t0, ?::DOUBLE AS bucket_s),
+        obs AS (
             SELECT pool, ts, max(capacity) AS capacity FROM capacity_observations
             WHERE list_contains(?, pool) AND ts > ? AND ts <= ? GROUP BY pool, ts
         ),
         opening AS (
             SELECT pool, max(ts) AS ts, arg_max(capacity, ts) AS capacity
-            FROM obs WHERE ts <= ? GROUP BY pool
+            FROM obs, p WHERE ts <= t0 GROUP BY pool
         ),
-        series AS (
-            SELECT pool, ts, capacity FROM opening
-            UNION ALL SELECT pool, ts, capacity FROM obs WHERE ts > ?
+        inside AS (
+            SELECT pool, min(ts) AS ts, min(capacity) AS capacity FROM obs, p WHERE ts > t0
+            GROUP BY pool, floor((epoch(ts) - epoch(t0)) / bucket_s)
         ),
         changes AS (
             SELECT pool, ts, capacity,
                    lag(capacity) OVER (PARTITION BY pool ORDER BY ts) AS before
-            FROM series
+            FROM (SELECT * FROM opening UNION ALL SELECT * FROM inside)
         )
         SELECT pool, ts, capacity FROM changes
         WHERE before IS NULL OR before != capacity ORDER BY pool, ts LIMIT ?
         """,
-        [list(pools), naive(carry_from), naive(end), naive(start), naive(start), max_points],
+        [naive(start), bucket_s, list(pools), naive(carry_from), naive(end), max_points],
     )
     points: dict[str, list[tuple[datetime, float]]] = {}
     for pool, ts, capacity in rows:

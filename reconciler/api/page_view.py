@@ -85,10 +85,11 @@ class FleetPage:
     wanted_reason: str | None
     pools: tuple[PoolRow, ...]
     decisions: tuple[DecisionRow, ...]  # newest first
-    capacity: tuple[StepSeries, ...]  # one per pool with observations in the window
+    capacity: tuple[StepSeries, ...]  # one per charted pool with observations in the window
     node_count: StepSeries | None  # the fleet's live nodes over the window
     cost: FleetCost
     jobs: tuple[tuple[str, int], ...]  # (state, count), in the order shown
+    uncharted_pools: int = 0  # pools of the table left out of the chart
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,26 @@ def test_pools_decisions_and_jobs_are_shown_as_recorded() -> None:
     assert "group desired <strong>3</strong>" in page and "(backlog 12 jobs)" in page
 
 
+def test_a_big_fleets_idle_candidates_fold_away_and_the_chart_says_what_it_left_out() -> None:
+    live = PoolRow("us-east-1/us-east-1a/g5.xlarge", 1, 0)
+    idle = tuple(PoolRow(f"us-east-1/us-east-1b/g5.{i:02d}xlarge", 0, 0) for i in range(25))
+    page = render_status_page(view(fleets=(fleet(pools=(live, *idle), uncharted_pools=16),)))
+    shown, folded = page.split('<details id="pools-more-gen">')
+    assert shown.count('<tr class="idle"') == 20 and shown.count('<tr class="live"') == 1
+    assert folded.count('<tr class="idle"') == 5
+    assert "<summary>5 more candidate pools without nodes</summary>" in folded
+    assert "16 more pools are not drawn" in page
+
+
+def test_a_decision_lists_its_first_30_verdicts_and_counts_the_rest() -> None:
+    verdicts = tuple((f"pool-{i:03d}", f"rank {i + 1}") for i in range(45))
+    decision = DecisionRow("d-big", NOW, "shadow", False, False, 3, "kept", verdicts)
+    page = render_status_page(view(fleets=(fleet(decisions=(decision,)),)))
+    assert "<summary>45 pool verdicts</summary>" in page
+    assert "<code>pool-029</code> rank 30</li>" in page and "pool-030" not in page
+    assert "and 15 more" in page
+
+
 def test_the_run_panel_keeps_the_embeddings_order_and_formats_values() -> None:
     extras = (
         ("market clock", "2023-02-21 14:05"),
