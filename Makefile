@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup demo test lint typecheck unit bench lock clean
+.PHONY: setup chromium demo test lint typecheck unit bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +17,20 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The status page's browser test drives Debian's Chromium (Playwright never downloads one).
+# CI runs as root and gets it from apt; anyone else is told what to install.
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "error: the browser test needs Chromium at $(CHROMIUM)." \
+			"Install it (Debian/Ubuntu: sudo apt-get install chromium), then run make again." >&2; \
+		exit 1; \
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	@test -x $(CHROMIUM) || { echo "error: apt installed chromium, but not at $(CHROMIUM)" >&2; exit 1; }
+
+chromium: $(CHROMIUM)
 
 # The embedded default: the whole system on this machine for about five minutes (docs/embedded.md).
 demo: setup
@@ -28,7 +43,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+unit: setup chromium
 	$(BIN)/pytest
 
 test: lint typecheck unit

@@ -1,5 +1,7 @@
 """The status API: what the daemon is doing, and the three things an operator may ask.
 
+``GET /`` is the same status for a person: an HTML page (``reconciler.api.page``).
+
 Reads are open (bind to 127.0.0.1 unless a proxy guards them). ``POST`` endpoints need
 ``Authorization: Bearer <token>``, compared in constant time; without a configured token
 they are not mounted at all. The source can be swapped while serving: a standby becomes
@@ -11,13 +13,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict
 
 from reconciler.api.metrics import StatusCollector
+from reconciler.api.page import render_status_page
 from reconciler.api.source import NotLeaderError, Source
+from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.settings import Mode
 
 __all__ = ["SourceHolder", "create_app"]
@@ -60,6 +64,12 @@ def create_app(holder: SourceHolder, *, token: str | None) -> FastAPI:
 
     def src() -> Source:
         return holder.source
+
+    # Sync: the page reads the history, so it runs on the thread pool, off the event loop.
+    @app.get("/", response_class=HTMLResponse)
+    def page(hours: Annotated[int, Query(ge=1, le=24 * 30)] = 24) -> HTMLResponse:
+        """The status page: fleets by pool, decisions, capacity over ``hours``, cost, jobs."""
+        return HTMLResponse(render_status_page(holder.source.page_view(window_s=hours * 3600.0)))
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:
@@ -119,7 +129,7 @@ def _mount_operator_endpoints(app: FastAPI, src: Any, token: str) -> None:
     def acting(fn: Any) -> Accepted:
         try:
             fn()
-        except NotLeaderError as exc:
+        except (NotLeaderError, DaemonError) as exc:  # not the leader, or a mode it cannot run
             raise HTTPException(409, str(exc)) from exc
         return Accepted(ok=True, detail="done")
 

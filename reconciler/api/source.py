@@ -1,19 +1,31 @@
 """What the status API reads and asks: a running daemon, or a standby waiting for the lease.
 
 ``status`` and ``pools`` are built from memory only, so they answer in microseconds even
-while a job holds the history; ``decisions`` and ``nodes`` read the history.
+while a job holds the history; ``decisions``, ``nodes`` and ``page_view`` (the status page's
+snapshot) read the history.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any, Protocol
 
+from reconciler.api.page_gather import gather_page_view
+from reconciler.api.page_view import StatusPageView
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.settings import Mode
 
-__all__ = ["DaemonSource", "Source", "StandbySource"]
+__all__ = ["DaemonSource", "Extras", "Source", "StandbySource"]
+
+log = logging.getLogger(__name__)
+
+# What an embedding process adds to /status (key "embedded") and to the page's "Run" panel:
+# label -> value, shown in insertion order. Called on every request: keep it cheap.
+Extras = Callable[[], Mapping[str, object]]
 
 
 class Source(Protocol):
@@ -24,6 +36,7 @@ class Source(Protocol):
     def pools(self, fleet: str | None) -> list[dict[str, Any]]: ...
     def decisions(self, fleet: str | None, limit: int) -> list[dict[str, Any]]: ...
     def nodes(self, fleet: str | None, include_terminated: bool) -> list[dict[str, Any]]: ...
+    def page_view(self, window_s: float) -> StatusPageView: ...
     def reconcile_now(self) -> None: ...
     def set_mode(self, mode: Mode, by: str) -> None: ...
     def reset_breaker(self, by: str) -> None: ...
@@ -54,6 +67,9 @@ class StandbySource:
     def nodes(self, fleet: str | None, include_terminated: bool) -> list[dict[str, Any]]:
         return []
 
+    def page_view(self, window_s: float) -> StatusPageView:
+        return StatusPageView(role="standby", now=None, window_s=window_s, lease_holder=self.holder)
+
     def reconcile_now(self) -> None:
         raise NotLeaderError(self.ready()[1])
 
@@ -67,8 +83,19 @@ class StandbySource:
 class DaemonSource:
     leader = True
 
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: Daemon, *, extras: Extras | None = None) -> None:
         self.daemon = daemon
+        self.extras = extras
+
+    def _embedded(self) -> tuple[tuple[tuple[str, object], ...], str | None]:
+        """The extras, or why they failed: a broken callable must not break the API."""
+        if self.extras is None:
+            return (), None
+        try:
+            return tuple((str(k), v) for k, v in self.extras().items()), None
+        except Exception as exc:
+            log.debug("the extras callable failed", exc_info=True)
+            return (), f"{type(exc).__name__}: {exc}"
 
     def ready(self) -> tuple[bool, str]:
         if not self.daemon.schedule.scheduler.running:
@@ -100,7 +127,7 @@ class DaemonSource:
                 "desired_nodes": view.desired,
                 "desired_reason": view.desired_reason,
             }
-        return {
+        out: dict[str, Any] = {
             "role": "leader",
             "mode": d.mode,
             "breaker": asdict(d.breaker.state),
@@ -109,6 +136,11 @@ class DaemonSource:
             "jobs": d.schedule.status(),
             "fleets": fleets,
         }
+        if self.extras is not None:
+            extras, error = self._embedded()
+            out["embedded"] = None if error else {k: _json_value(v) for k, v in extras}
+            out["embedded_error"] = error
+        return out
 
     def pools(self, fleet: str | None) -> list[dict[str, Any]]:
         out = []
@@ -184,6 +216,10 @@ class DaemonSource:
             for r in rows
         ]
 
+    def page_view(self, window_s: float) -> StatusPageView:
+        extras, error = self._embedded()
+        return gather_page_view(self.daemon, window_s=window_s, extras=extras, extras_error=error)
+
     def reconcile_now(self) -> None:
         self.daemon.schedule.run_now("reconcile")
 
@@ -192,3 +228,11 @@ class DaemonSource:
 
     def reset_breaker(self, by: str) -> None:
         self.daemon.reset_breaker(by=by)
+
+
+def _json_value(v: object) -> object:
+    """JSON's own types as they are; anything else (a datetime, a path, NaN, which strict
+    JSON lacks) as its text."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else str(v)
+    return v if v is None or isinstance(v, str | int | bool) else str(v)

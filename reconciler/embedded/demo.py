@@ -546,7 +546,7 @@ def run_demo(
             aws=aws,
             endpoints=endpoints[spec.name],
         )
-        holder = SourceHolder(DaemonSource(daemon))
+        holder = SourceHolder(DaemonSource(daemon, extras=world.extras))
         server = serve_api(holder, daemon_settings)
         stack.callback(setattr, server, "should_exit", True)
         status_url = f"http://127.0.0.1:{_port(server)}/"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
+import html
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,24 +19,21 @@ from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import DaemonSettings
 
-from .conftest import Clock, free_port, seed_market
-from .helpers import CHEAP, FLEET, RecordingActuator, add_nodes
+from .conftest import Clock, seed_market
+from .helpers import (
+    CHEAP,
+    FLEET,
+    PAGE_REASON,
+    XL2_A,
+    XL2_B,
+    ZONE_B,
+    RecordingActuator,
+    add_nodes,
+    make_page_daemon,
+    serve,
+)
 
 TOKEN = "s3cret-token"
-
-
-def serve(app: Any) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
 
 
 @pytest.fixture
@@ -100,6 +97,10 @@ def test_operator_endpoints_need_the_bearer_token(url: str, daemon: Daemon) -> N
         assert c.post("/mode", json={"mode": "pulumi"}, headers=auth).status_code == 200
         assert daemon.mode == "pulumi"
         assert c.post("/mode", json={"mode": "yolo"}, headers=auth).status_code == 422
+        # 'local' is a real mode, but only the embedded default has its actuator.
+        refused = c.post("/mode", json={"mode": "local"}, headers=auth)
+        assert refused.status_code == 409 and "no actuator" in refused.json()["detail"]
+        assert daemon.mode == "pulumi"
         assert c.post("/breaker/reset", headers=auth).status_code == 200
         runs = daemon.schedule.status()["reconcile"]["runs"]
         assert c.post("/reconcile", headers=auth).status_code == 202
@@ -131,6 +132,79 @@ def test_a_standby_is_alive_not_ready_and_refuses_to_act() -> None:
             assert "spotfleet_daemon_leader 0.0" in c.get("/metrics").text
 
 
+# -- the status page: the same app, HTML for a person
+
+EXTRAS = {"market clock": "2023-02-21 14:05", "jobs submitted": 120, "jobs lost": 0}
+
+
+@pytest.fixture
+def page_daemon(ledger: Ledger) -> Iterator[Daemon]:
+    d = make_page_daemon(ledger, Clock())
+    yield d
+    d.stop()
+
+
+def test_the_status_page_shows_each_section_over_a_real_history(page_daemon: Daemon) -> None:
+    holder = SourceHolder(DaemonSource(page_daemon, extras=lambda: dict(EXTRAS)))
+    for base in serve(create_app(holder, token=None)):
+        r = httpx.get(f"{base}/")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        page = r.text
+        for heading in ("Run", "Failing jobs", "Fleet by pool", "Recent decisions"):
+            assert (f">{heading}</h" in page) is (heading != "Failing jobs"), heading
+        for heading in ("Capacity over time", "Cost so far against on-demand", "Jobs"):
+            assert f">{heading}</h3>" in page
+        assert '<meta http-equiv="refresh" content="10">' in page
+        assert not re.search(r'\b(src|href)="(?!data:)|@import|url\(|https?://', page)
+        assert "<dt>jobs submitted</dt><dd>120</dd>" in page
+        for pool in (CHEAP, ZONE_B, XL2_A):
+            assert f'<tr class="live" data-pool="{pool}">' in page
+        assert f'<tr class="idle" data-pool="{XL2_B}">' in page
+        assert "2 spot" in page and "1 on-demand" in page
+        assert html.escape(PAGE_REASON) in page
+        latest = page_daemon.reconciler.last_decision["gen"]
+        assert html.escape(latest.reason) in page
+        assert page.count('class="series capacity"') == 4
+        assert page.count('class="series nodes"') == 1
+        assert "$8.22" in page and "$19.34" in page and "0.43&times;" in page
+        assert '<div data-state="completed"><dt>completed</dt><dd>40</dd>' in page
+        assert "group desired <strong>4</strong>" in page
+        shorter = httpx.get(f"{base}/", params={"hours": 2}).text
+        assert "chart window 2 h" in shorter
+        assert httpx.get(f"{base}/", params={"hours": 0}).status_code == 422
+
+
+def test_extras_reach_status_and_a_failing_callable_breaks_neither(page_daemon: Daemon) -> None:
+    def broken() -> dict[str, object]:
+        raise RuntimeError("the market replay is not running")
+
+    holder = SourceHolder(DaemonSource(page_daemon, extras=lambda: dict(EXTRAS)))
+    for base in serve(create_app(holder, token=None)):
+        status = httpx.get(f"{base}/status").json()
+        assert status["embedded"] == EXTRAS and status["embedded_error"] is None
+        assert list(status["embedded"]) == list(EXTRAS)  # the embedding's order
+        holder.source = DaemonSource(page_daemon, extras=broken)
+        status = httpx.get(f"{base}/status").json()
+        assert status["embedded"] is None
+        assert status["embedded_error"] == "RuntimeError: the market replay is not running"
+        page = httpx.get(f"{base}/")
+        assert page.status_code == 200
+        assert "RuntimeError: the market replay is not running" in page.text
+        holder.source = DaemonSource(page_daemon)
+        assert "embedded" not in httpx.get(f"{base}/status").json()
+        assert ">Run</h2>" not in httpx.get(f"{base}/").text
+
+
+def test_a_standby_page_says_who_holds_the_lease() -> None:
+    holder = SourceHolder(StandbySource('{"pid": 4242, "host": "<b>"}'))
+    for base in serve(create_app(holder, token=None)):
+        r = httpx.get(f"{base}/")
+        assert r.status_code == 200
+        assert ">Standby</h2>" in r.text
+        assert html.escape('{"pid": 4242, "host": "<b>"}') in r.text
+        assert "Fleet by pool" not in r.text
+
+
 # -- fuzz: every operation of the OpenAPI schema, with values it allows and values it doesn't
 
 _junk = st.one_of(
@@ -160,13 +234,13 @@ def _operations(schema: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
 def test_fuzz_from_the_openapi_schema_never_gets_a_500(url: str) -> None:
     client = httpx.Client(base_url=url, timeout=10)
     operations = _operations(client.get("/openapi.json").json())
-    assert len(operations) == 10
+    assert len(operations) == 11
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
         op=st.sampled_from(operations),
         params=st.dictionaries(
-            st.sampled_from(["fleet", "limit", "include_terminated", "x"]),
+            st.sampled_from(["fleet", "limit", "include_terminated", "hours", "x"]),
             _junk.map(str),
             max_size=3,
         ),

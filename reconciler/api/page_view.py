@@ -1,0 +1,108 @@
+"""The status page's snapshot: everything ``render_status_page`` shows, read once per request.
+
+Frozen and typed, so the renderer is a pure function of it (tests build one by hand). Every
+time is UTC with its zone; "now" is the daemon's clock, which may be a replayed market clock
+years in the past.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+__all__ = [
+    "DecisionRow",
+    "FleetCost",
+    "FleetPage",
+    "PoolRow",
+    "StatusPageView",
+    "StepSeries",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRow:
+    """A pool of the fleet: its live nodes, and what the last reconcile thought of it."""
+
+    pool: str
+    spot_nodes: int
+    on_demand_nodes: int
+    probability: float | None = None  # predicted loss within the horizon
+    basis: str | None = None  # where the probability came from: 'model', 'baseline', ...
+    spot_price: float | None = None  # $/h
+    on_demand_price: float | None = None  # $/h
+    verdict: str | None = None  # the planner's reason: 'rank 1 ...', 'rejected: ...'
+
+    @property
+    def nodes(self) -> int:
+        return self.spot_nodes + self.on_demand_nodes
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    decision_id: str
+    ts: datetime
+    mode: str
+    applied: bool
+    changed: bool
+    desired_nodes: int | None
+    reason: str
+    reasons: tuple[tuple[str, str], ...]  # (pool, the planner's verdict), as recorded
+
+
+@dataclass(frozen=True, slots=True)
+class StepSeries:
+    """A value that holds until it changes: (when, value) at each change, oldest first. The
+    first point may lie before the chart's window: it is the value in force when it opens."""
+
+    label: str
+    points: tuple[tuple[datetime, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetCost:
+    """What the fleet's node-hours cost, against the same hours all on-demand. Hours lacking
+    either price are left out of both sums (and counted apart), so the ratio stays honest."""
+
+    spot_node_hours: float
+    on_demand_node_hours: float
+    cost_usd: float
+    all_on_demand_usd: float
+    unpriced_node_hours: float
+
+    @property
+    def ratio(self) -> float | None:
+        return self.cost_usd / self.all_on_demand_usd if self.all_on_demand_usd > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class FleetPage:
+    name: str
+    group_desired: int | None  # the Auto Scaling group's desired capacity, as last observed
+    instances: int | None  # instances in the group, as last observed
+    wanted_nodes: int | None  # what the scaler wants
+    wanted_reason: str | None
+    pools: tuple[PoolRow, ...]
+    decisions: tuple[DecisionRow, ...]  # newest first
+    capacity: tuple[StepSeries, ...]  # one per charted pool with observations in the window
+    node_count: StepSeries | None  # the fleet's live nodes over the window
+    cost: FleetCost
+    jobs: tuple[tuple[str, int], ...]  # (state, count), in the order shown
+    uncharted_pools: int = 0  # pools of the table left out of the chart
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPageView:
+    role: Literal["leader", "standby"]
+    now: datetime | None  # the daemon's clock (a standby has none)
+    window_s: float  # how far back the chart reaches from ``now``
+    lease_holder: str | None = None  # a standby says who leads
+    mode: str | None = None
+    breaker_open: bool = False
+    started_at: datetime | None = None
+    failing_jobs: tuple[tuple[str, str], ...] = ()  # (schedule job, its last error)
+    extras: tuple[tuple[str, object], ...] = ()  # the embedding's "Run" panel, in order
+    extras_error: str | None = None  # the extras callable failed: this, instead of them
+    fleets: tuple[FleetPage, ...] = ()
+    refresh_s: int = 10
