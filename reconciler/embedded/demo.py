@@ -253,6 +253,7 @@ class _World:
         self.group, self.nodes, self.ledger = group, nodes, ledger
         self.endpoints = endpoints
         self.sqs = aws.client("sqs")
+        self.api_sqs, self.s3 = aws.client("sqs"), aws.client("s3")  # for the API's thread
         self.tick = clock.first_tick
         self.jobs: list[PlannedJob] = []
         self.counters = _Counters()
@@ -360,14 +361,30 @@ class _World:
             on_demand_cost_usd=on_demand,
         )
 
+    def jobs_so_far(self) -> tuple[int, int, int, int]:
+        """(submitted, completed, dead-lettered, lost so far), read in an order that never
+        calls a moving job lost: what was submitted first, then the queues (a job leaves them
+        only once its result or its dead-letter copy is written), then results and dead letters.
+        A job counted twice on its way out makes the loss negative for a moment: floored at 0."""
+        jobs = list(self.jobs)
+        e = self.endpoints
+        in_queues = queued(self.api_sqs, [e.job_queue_url, e.priority_queue_url])
+        done = len(result_ids(self.s3, e.results_bucket) & {j.job_id for j in jobs if j.valid})
+        dead = queued(self.api_sqs, [e.dead_letter_queue_url, e.priority_dead_letter_queue_url])
+        return len(jobs), done, dead, max(len(jobs) - in_queues - done - dead, 0)
+
     def extras(self) -> dict[str, object]:
         """The status page's "Run" panel."""
         spot, on_demand = self.costs()
+        submitted, done, dead, lost = self.jobs_so_far()
+        ticks = f"{self.s.ticks_per_s:g} trace tick{'' if self.s.ticks_per_s == 1 else 's'}"
         return {
             "market clock": self.clock.now().strftime("%Y-%m-%d %H:%M UTC"),
-            "speed": f"{self.s.ticks_per_s:g} trace ticks per second "
-            f"({self.clock.compression:.0f}x real time)",
-            "jobs submitted": len(self.jobs),
+            "speed": f"{ticks} per second ({self.clock.compression:.0f}x real time)",
+            "jobs submitted": submitted,
+            "jobs done": done,
+            "jobs dead-lettered": dead,
+            "jobs lost": lost,
             "preemptions": self.counters.preemptions,
             "node launches": self.counters.launched,
             "launch failures (no capacity)": self.counters.launch_failures,

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
+from tests.browser import chromium
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -119,28 +121,49 @@ def test_a_short_run_serves_every_job_through_preemptions(
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_ctrl_c_stops_cleanly_with_a_summary_and_the_status_page_was_up(
+def test_ctrl_c_stops_cleanly_with_a_summary_and_the_status_page_shows_the_run(
     tmp_path: Path, public_data: Path
 ) -> None:
     process, marker = _demo(tmp_path, public_data, "--duration", "600")
-    assert process.stdout is not None
-    url = None
-    deadline = time.monotonic() + 180
-    for line in process.stdout:
-        if "status page http" in line:
-            url = line.rsplit(" ", 1)[1].strip()
-            break
-        assert time.monotonic() < deadline, "the daemon did not come up"
-    assert url is not None, "the demo ended before its daemon came up"
-    time.sleep(5)
-    page = httpx.get(url, timeout=10)
-    status = httpx.get(f"{url}status", timeout=10).json()
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=120)
-
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    try:
+        url = _status_url(process)
+        deadline = time.monotonic() + 90
+        while True:  # until nodes are up and serving
+            status = httpx.get(f"{url}status", timeout=10).json()
+            if status["embedded"]["jobs done"] >= 1 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        errors: list[str] = []
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(url)
+            for heading in ("Run", "Fleet by pool", "Recent decisions", "Capacity over time"):
+                expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+            for label in ("jobs submitted", "jobs done", "jobs dead-lettered", "jobs lost"):
+                expect(page.get_by_text(label, exact=True)).to_be_visible()
+            expect(page.get_by_text("us-west-2").first).to_be_visible()
+            page.screenshot(path=str(tmp_path / "status.png"), full_page=True)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert errors == []
     assert status["mode"] == "local"
-    assert status["embedded"]["jobs submitted"] >= 1
+    run = status["embedded"]
+    assert run["jobs submitted"] >= 1 and run["jobs done"] >= 1 and run["jobs lost"] == 0
     assert process.returncode == 0, output[-3000:]
     assert "jobs lost" in output and "stopped early" in output
     assert _marked(marker) == [], "Ctrl-C left processes behind"
+
+
+def _status_url(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    deadline = time.monotonic() + 180
+    for line in process.stdout:
+        if "status page http" in line:
+            return line.rsplit(" ", 1)[1].strip()
+        assert time.monotonic() < deadline, "the daemon did not come up"
+    raise AssertionError("the demo ended before its daemon came up")

@@ -8,16 +8,16 @@ Playwright never downloads a browser here: ``make unit`` installs Debian's ``chr
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, expect
 
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.ledger import Ledger
+from tests.browser import chromium
 
 from .conftest import Clock
 from .helpers import (
@@ -31,17 +31,6 @@ from .helpers import (
     serve,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Nothing reaches out: no QUIC, no component or sync traffic, no first-run pages.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EXTRAS = {
     "market clock": "2023-02-21 14:05",
     "jobs submitted": 120,
@@ -56,26 +45,6 @@ HEADINGS = (
     "Cost so far against on-demand",
     "Jobs",
 )
-
-
-@contextmanager
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless; the test fails (never skips) when it is not installed."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"the status page's browser test needs Debian's Chromium at {CHROMIUM}: run "
-            "`make unit` as root (it runs `apt-get install -y chromium`), or install the "
-            "`chromium` package yourself",
-            pytrace=False,
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
