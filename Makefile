@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and alone, pinned: any other order lets a dependency pull a multi-GB CUDA build.
 	$(BIN)/pip install -q -c requirements.lock torch==2.13.0
-	$(BIN)/pip install -q -c requirements.lock -e '.[node,dev]'
+	$(BIN)/pip install -q -c requirements.lock -e '.[node,embedded,dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -14,6 +14,7 @@ whether it ends, fails or is interrupted (``stop``).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import shutil
 import subprocess
@@ -428,6 +429,11 @@ def run_demo(
     stopped before the market started (nothing ran, so there is nothing to summarise)."""
     stop = stop or threading.Event()
     s = settings
+    if importlib.util.find_spec("moto") is None:
+        raise DemoError(
+            "the embedded default plays AWS with moto's server, which is not installed: "
+            "pip install 'spotfleet[embedded]' (make demo installs it)"
+        )
     region_name, specs = _read_stack(s.stack_file)
     spec = next((f for f in specs if f.name == s.fleet), None)
     if spec is None:

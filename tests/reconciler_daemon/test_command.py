@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from analytics.export import open_export
 from reconciler.daemon.command import register
 from reconciler.daemon.daemon import Daemon
+from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import DaemonSettings
 
@@ -75,3 +77,12 @@ def test_a_taken_api_port_stops_the_daemon_before_it_takes_the_lease(tmp_path: P
         result = CliRunner().invoke(app, ["run", "--config", str(config)])
     assert result.exit_code == 2 and "could not listen" in result.output
     assert not (tmp_path / "lease").exists()
+
+
+def test_a_mode_without_its_actuator_is_refused_at_start(ledger: Ledger) -> None:
+    with pytest.raises(DaemonError, match="'local' is the embedded default's"):
+        Daemon(
+            settings=DaemonSettings(fleets=(FLEET,), mode="local"),
+            ledger=ledger,
+            actuators={"shadow": RecordingActuator(), "pulumi": RecordingActuator()},
+        )
