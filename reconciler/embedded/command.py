@@ -27,8 +27,9 @@ from rich.table import Table
 
 from analytics.errors import AnalyticsError
 from reconciler.daemon.errors import DaemonError
-from reconciler.embedded.demo import DemoError, DemoSummary, LiveStatus, run_demo
+from reconciler.embedded.demo import DemoError, DemoSummary, run_demo
 from reconciler.embedded.settings import DemoSettings
+from reconciler.embedded.world import LiveStatus
 
 __all__ = ["register"]
 
@@ -101,7 +102,8 @@ def _print_summary(summary: DemoSummary) -> None:
         f"node logs: {summary.logs}\n"
         "ask it, e.g.:\n"
         f"  python -m analytics --db {summary.history} query savings\n"
-        f"  python -m analytics --db {summary.history} report --out var/demo/report.html\n"
+        f"  python -m analytics --db {summary.history} report "
+        f"{Path(summary.history).with_name('report.html')}\n"
         f"  python -m analytics --export {summary.export} query decisions-over-time"
     )
 

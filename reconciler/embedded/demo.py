@@ -21,14 +21,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 import yaml
 
 from analytics.store import open_history
@@ -58,16 +56,16 @@ from reconciler.embedded.aws_api import (
 )
 from reconciler.embedded.clock import MarketClock
 from reconciler.embedded.cloud import LocalCloud
-from reconciler.embedded.local_aws import FleetEndpoints, LocalAws, create_fleet, local_aws
-from reconciler.embedded.nodes import NodeProcesses, NodeSpec
+from reconciler.embedded.local_aws import FleetEndpoints, create_fleet, local_aws
+from reconciler.embedded.nodes import NodeProcesses
 from reconciler.embedded.replay import ReplayedMarket, load_market, record_prices, record_ticks
 from reconciler.embedded.settings import DemoSettings
-from reconciler.embedded.workload import PlannedJob, jobs_due, plan_jobs, send_jobs
+from reconciler.embedded.world import LiveStatus, World, completed_jobs
 from stacks.layout import fleet_layout
 from stacks.naming import AwsAccount, default_prefix
 from stacks.spec import FleetSpec, parse_fleets
 
-__all__ = ["DemoError", "DemoSummary", "LiveStatus", "Reporter", "run_demo"]
+__all__ = ["DemoError", "DemoSummary", "Reporter", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -76,23 +74,6 @@ _ACCOUNT = "123456789012"  # moto's account
 
 class DemoError(Exception):
     """The demo cannot run as asked (bad settings, missing data); says what to change."""
-
-
-@dataclass(frozen=True)
-class LiveStatus:
-    elapsed_s: float
-    duration_s: float
-    phase: str  # 'live' or 'draining'
-    market_now: datetime
-    desired: int
-    running: int
-    ready: int
-    jobs_submitted: int
-    jobs_completed: int
-    preemptions: int
-    launch_failures: int
-    spot_cost_usd: float
-    on_demand_cost_usd: float
 
 
 class Reporter(Protocol):
@@ -225,180 +206,6 @@ def _make_tiny_model(path: Path, log_path: Path) -> None:
         raise DemoError(f"could not build the tiny model (see {log_path})")
 
 
-@dataclass
-class _Counters:
-    preemptions: int = 0
-    launched: int = 0
-    launch_failures: int = 0
-    ready_samples: list[float] = field(default_factory=list)
-    failures: deque[str] = field(default_factory=lambda: deque(maxlen=5))
-
-
-class _World:
-    """The loop's side of the demo: the market, the group, the node processes, the jobs."""
-
-    def __init__(
-        self,
-        *,
-        settings: DemoSettings,
-        market: ReplayedMarket,
-        clock: MarketClock,
-        region: LocalRegion,
-        group: LocalAutoScalingGroup,
-        nodes: NodeProcesses,
-        ledger: Ledger,
-        aws: LocalAws,
-        endpoints: FleetEndpoints,
-    ) -> None:
-        self.s, self.market, self.clock, self.region = settings, market, clock, region
-        self.group, self.nodes, self.ledger = group, nodes, ledger
-        self.endpoints = endpoints
-        self.sqs = aws.client("sqs")
-        self.api_sqs, self.s3 = aws.client("sqs"), aws.client("s3")  # for the API's thread
-        self.tick = clock.first_tick
-        self.jobs: list[PlannedJob] = []
-        self.counters = _Counters()
-        self._next_sample = 0.0
-        self.submitting = True
-
-    @property
-    def cloud(self) -> LocalCloud:
-        return self.region.cloud
-
-    def step(self) -> None:
-        now, tick = self.clock.now(), min(self.clock.tick(), self.market.ticks - 1)
-        with self.region.lock:
-            if tick > self.tick:
-                with self.ledger.con():
-                    record_ticks(self.ledger.history, self.market, self.tick, tick)
-                self.tick = tick
-            change = self.cloud.advance(tick, now)
-            activity = self.group.reconcile(now)
-        wall_notice = datetime.now(UTC) + timedelta(
-            seconds=self.clock.wall_s(self.cloud.notice.total_seconds())
-        )
-        for instance in change.noticed:
-            self.counters.preemptions += 1
-            if instance.instance_id in self.nodes.nodes:
-                self.nodes.interrupt(instance.instance_id, deadline=wall_notice, at=now)
-        for instance in (*change.reclaimed, *activity.terminated):
-            self.nodes.terminate(instance.instance_id)
-        for instance in activity.launched:
-            self.counters.launched += 1
-            self.nodes.launch(
-                NodeSpec(
-                    instance.instance_id, instance.pool, instance.lifecycle, instance.hourly_price
-                )
-            )
-        self.counters.launch_failures += len(activity.failures)
-        self.counters.failures.extend(activity.failures)
-        for ended in self.nodes.reap():
-            instance = self.cloud.instances[ended.spec.instance_id]
-            if instance.running:  # the process died under a running instance: unhealthy
-                log.warning(
-                    "node %s exited on its own; the group replaces it", instance.instance_id
-                )
-                with self.region.lock:
-                    self.cloud.terminate(instance.instance_id, now, "unhealthy: process exited")
-        if self.submitting:
-            self._submit()
-        if self.clock.elapsed_s() >= self._next_sample:
-            self._next_sample = self.clock.elapsed_s() + 1.0
-            self.counters.ready_samples.append(self._ready_fraction())
-
-    def _submit(self) -> None:
-        due = jobs_due(self.clock.elapsed_s(), self.s.jobs_per_minute) - len(self.jobs)
-        if due <= 0:
-            return
-        new = plan_jobs(
-            due,
-            malformed_every=self.s.malformed_every,
-            size=self.s.image_size,
-            steps=self.s.steps,
-            first=len(self.jobs),
-        )
-        send_jobs(self.sqs, self.endpoints.job_queue_url, new)
-        self.jobs.extend(new)
-
-    def ready_nodes(self) -> int:
-        ready = 0
-        for node in self.nodes.nodes.values():
-            with contextlib.suppress(httpx.HTTPError):
-                health = httpx.get(f"http://127.0.0.1:{node.port}/health", timeout=0.5)
-                ready += health.status_code == 200 and health.json().get("status") == "ok"
-        return ready
-
-    def _ready_fraction(self) -> float:
-        desired = self.group.desired
-        return 1.0 if desired == 0 else min(self.ready_nodes(), desired) / desired
-
-    def costs(self) -> tuple[float, float]:
-        """(what the fleet cost so far, what the same node-hours would cost on demand)."""
-        now = self.clock.now()
-        od = {m.pool: m.on_demand_price for m in self.market.pools}
-        with self.region.lock:
-            instances = list(self.cloud.instances.values())
-        spot = sum(i.cost(now) for i in instances)
-        on_demand = sum(
-            i.cost(now) * od[i.pool] / i.hourly_price for i in instances if i.hourly_price > 0
-        )
-        return spot, on_demand
-
-    def status(self, phase: str, completed: int) -> LiveStatus:
-        spot, on_demand = self.costs()
-        return LiveStatus(
-            elapsed_s=self.clock.elapsed_s(),
-            duration_s=self.s.duration_s,
-            phase=phase,
-            market_now=self.clock.now(),
-            desired=self.group.desired,
-            running=len(self.nodes.nodes),
-            ready=self.ready_nodes(),
-            jobs_submitted=len(self.jobs),
-            jobs_completed=completed,
-            preemptions=self.counters.preemptions,
-            launch_failures=self.counters.launch_failures,
-            spot_cost_usd=spot,
-            on_demand_cost_usd=on_demand,
-        )
-
-    def jobs_so_far(self) -> tuple[int, int, int, int]:
-        """(submitted, completed, dead-lettered, lost so far), read in an order that never
-        calls a moving job lost: what was submitted first, then the queues (a job leaves them
-        only once its result or its dead-letter copy is written), then results and dead letters.
-        A job counted twice on its way out makes the loss negative for a moment: floored at 0."""
-        jobs = list(self.jobs)
-        e = self.endpoints
-        in_queues = queued(self.api_sqs, [e.job_queue_url, e.priority_queue_url])
-        done = len(result_ids(self.s3, e.results_bucket) & {j.job_id for j in jobs if j.valid})
-        dead = queued(self.api_sqs, [e.dead_letter_queue_url, e.priority_dead_letter_queue_url])
-        return len(jobs), done, dead, max(len(jobs) - in_queues - done - dead, 0)
-
-    def extras(self) -> dict[str, object]:
-        """The status page's "Run" panel."""
-        spot, on_demand = self.costs()
-        submitted, done, dead, lost = self.jobs_so_far()
-        ticks = f"{self.s.ticks_per_s:g} trace tick{'' if self.s.ticks_per_s == 1 else 's'}"
-        return {
-            "market clock": self.clock.now().strftime("%Y-%m-%d %H:%M UTC"),
-            "speed": f"{ticks} per second ({self.clock.compression:.0f}x real time)",
-            "jobs submitted": submitted,
-            "jobs done": done,
-            "jobs dead-lettered": dead,
-            "jobs lost": lost,
-            "preemptions": self.counters.preemptions,
-            "node launches": self.counters.launched,
-            "launch failures (no capacity)": self.counters.launch_failures,
-            "last launch failure": self.counters.failures[-1] if self.counters.failures else "-",
-            "cost so far": f"${spot:.2f} (all on-demand: ${on_demand:.2f})",
-        }
-
-
-def _completed(ledger: Ledger) -> int:
-    rows = ledger.read_rows("SELECT count(*) FROM jobs WHERE state = 'completed'")
-    return int(rows[0][0])
-
-
 def _fresh_out(out: Path) -> None:
     """A run starts a new history: the old run's files go, the tiny model stays (it is slow
     to build and never changes)."""
@@ -420,6 +227,89 @@ def _stopping(what: str, stop: Callable[[], object]) -> Iterator[None]:
             stop()
         except Exception:
             log.exception("could not stop %s", what)
+
+
+@dataclass(frozen=True)
+class _Seeded:
+    market: ReplayedMarket
+    zone_of_subnet: dict[str, str]
+    seed_ticks: int
+    start_at: datetime  # market time when the live part starts
+
+
+def _seed(
+    s: DemoSettings, ledger: Ledger, region: str, spec: FleetSpec, reporter: Reporter
+) -> _Seeded:
+    """The market from the public data; its first days into the history."""
+    reporter.stage("reading the public market data into a new history")
+    market = load_market(
+        ledger.history, s.data, collection=s.collection, capacity_per_unit=s.capacity_per_unit
+    )
+    zones = sorted({p.pool.zone for p in market.in_region(region)})
+    if len(zones) < len(spec.subnet_ids):
+        raise DemoError(
+            f"the traces cover {len(zones)} zones of {region} ({', '.join(zones) or 'none'}) "
+            f"but fleet {spec.name} has {len(spec.subnet_ids)} subnets; the embedded default "
+            "puts one subnet per zone"
+        )
+    seed_ticks = int(s.seed_days * 86400 / market.gap_s)
+    if seed_ticks + 2 >= market.ticks:
+        raise DemoError(
+            f"--seed-days {s.seed_days:g} leaves no trace to play: the collection holds "
+            f"{market.ticks * market.gap_s / 86400:.1f} days"
+        )
+    reporter.stage(
+        f"writing the first {s.seed_days:g} days of {market.collection} "
+        f"({seed_ticks} ticks of {len(market.pools)} pools) into the history"
+    )
+    with ledger.con():
+        record_ticks(ledger.history, market, 0, seed_ticks - 1)
+        record_prices(ledger.history, market)
+    return _Seeded(
+        market, dict(zip(spec.subnet_ids, zones, strict=False)), seed_ticks, market.at(seed_ticks)
+    )
+
+
+def _train(s: DemoSettings, ledger: Ledger, seeded: _Seeded, reporter: Reporter) -> None:
+    """The model the daemon starts with, fitted on every pool's seeded days."""
+    reporter.stage("training the interruption model on them")
+    model = train_from_history(
+        ledger.history.con,
+        [str(p.pool) for p in seeded.market.pools],
+        now=seeded.start_at,
+        lookback_s=seeded.seed_ticks * seeded.market.gap_s,
+        grid_s=seeded.market.gap_s,
+        on_iteration=reporter.training,
+    )
+    model.save(s.out / "model")
+
+
+def _play(
+    s: DemoSettings, world: World, ledger: Ledger, stop: threading.Event, reporter: Reporter
+) -> bool:
+    """The live market until the time is up; then the queue's drain. True if cut short."""
+    clock, started = world.clock, world.clock.elapsed_s()
+    next_report = 0.0
+    while not stop.is_set() and clock.elapsed_s() - started < s.duration_s:
+        if clock.tick() >= world.market.ticks - 1:
+            reporter.stage("the trace has run out: stopping early")
+            break
+        world.step()
+        if clock.elapsed_s() >= next_report:
+            next_report = clock.elapsed_s() + 1.0
+            reporter.live(world.status("live", completed_jobs(ledger)))
+        stop.wait(0.2)
+    stopped_early = stop.is_set() or clock.elapsed_s() - started < s.duration_s
+
+    # No new jobs; the fleet finishes what is queued (unless asked to stop now).
+    world.submitting = False
+    queues = [world.endpoints.job_queue_url, world.endpoints.priority_queue_url]
+    drain_until = time.monotonic() + s.drain_s
+    while not stop.is_set() and time.monotonic() < drain_until and queued(world.sqs, queues):
+        world.step()
+        reporter.live(world.status("draining", completed_jobs(ledger)))
+        stop.wait(0.5)
+    return stopped_early
 
 
 def run_demo(
@@ -447,52 +337,16 @@ def run_demo(
     started = time.monotonic()
 
     with contextlib.ExitStack() as stack:
-        reporter.stage("reading the public market data into a new history")
         history = open_history(s.out / "history.duckdb")
         stack.callback(history.close)
         ledger = Ledger(history)
-        market = load_market(
-            history, s.data, collection=s.collection, capacity_per_unit=s.capacity_per_unit
-        )
-        pools = market.in_region(region_name)
-        zones_traced = sorted({p.pool.zone for p in pools})
-        if len(zones_traced) < len(spec.subnet_ids):
-            raise DemoError(
-                f"the traces cover {len(zones_traced)} zones of {region_name} "
-                f"({', '.join(zones_traced) or 'none'}) but fleet {spec.name} has "
-                f"{len(spec.subnet_ids)} subnets; the embedded default puts one subnet per zone"
-            )
-        zone_of_subnet = dict(zip(spec.subnet_ids, zones_traced, strict=False))
-        seed_ticks = int(s.seed_days * 86400 / market.gap_s)
-        if seed_ticks + 2 >= market.ticks:
-            raise DemoError(
-                f"--seed-days {s.seed_days:g} leaves no trace to play: the collection holds "
-                f"{market.ticks * market.gap_s / 86400:.1f} days"
-            )
-        reporter.stage(
-            f"writing the first {s.seed_days:g} days of {market.collection} "
-            f"({seed_ticks} ticks of {len(market.pools)} pools) into the history"
-        )
-        with ledger.con():
-            record_ticks(history, market, 0, seed_ticks - 1)
-            record_prices(history, market)
-
+        seeded = _seed(s, ledger, region_name, spec, reporter)
         if stop.is_set():
             return None
-        reporter.stage("training the interruption model on them")
-        start_at = market.at(seed_ticks)
-        model = train_from_history(
-            history.con,
-            [str(p.pool) for p in market.pools],
-            now=start_at,
-            lookback_s=seed_ticks * market.gap_s,
-            grid_s=market.gap_s,
-            on_iteration=reporter.training,
-        )
-        model.save(s.out / "model")
-
+        _train(s, ledger, seeded, reporter)
         if stop.is_set():
             return None
+
         reporter.stage(f"building the tiny model and starting AWS locally ({region_name})")
         model_dir = s.out / "tiny-model"
         _make_tiny_model(model_dir, logs / "tiny-model.log")
@@ -502,12 +356,11 @@ def run_demo(
         endpoints = {
             f.name: create_fleet(aws, fleet_layout(f, prefix=prefix, account=account))
             for f in specs
-        }
-        imds = stack.enter_context(LocalImds())
+        }[spec.name]
         nodes = NodeProcesses(
             aws=aws,
-            imds=imds,
-            endpoints=endpoints[spec.name],
+            imds=stack.enter_context(LocalImds()),
+            endpoints=endpoints,
             fleet=spec.name,
             model_dir=model_dir,
             log_dir=logs,
@@ -515,50 +368,50 @@ def run_demo(
         )
         stack.enter_context(_stopping("the node processes", nodes.stop_all))
 
+        market = seeded.market
         clock = MarketClock(
-            start=start_at, gap_s=market.gap_s, ticks_per_s=s.ticks_per_s, first_tick=seed_ticks
+            start=seeded.start_at,
+            gap_s=market.gap_s,
+            ticks_per_s=s.ticks_per_s,
+            first_tick=seeded.seed_ticks,
         )
         notice = timedelta(seconds=max(120.0, s.notice_min_wall_s * clock.compression))
-        cloud = LocalCloud(market=pools, notice=notice)
-        group_name = f"{prefix}-{spec.name}"
-        fleet_spec = spec.model_copy(
-            update={"min_nodes": s.nodes, "max_nodes": 2 * s.nodes} if s.nodes else {}
-        )
+        cloud = LocalCloud(market=market.in_region(region_name), notice=notice)
         group = LocalAutoScalingGroup(
-            name=group_name,
-            fleet=fleet_spec,
+            name=f"{prefix}-{spec.name}",
+            fleet=spec.model_copy(
+                update={"min_nodes": s.nodes, "max_nodes": 2 * s.nodes} if s.nodes else {}
+            ),
             region=region_name,
-            zone_of_subnet=zone_of_subnet,
+            zone_of_subnet=seeded.zone_of_subnet,
             cloud=cloud,
         )
-        region = LocalRegion(region_name, cloud, {group_name: group}, clock.now)
-        on_demand = {p.pool.instance_type: p.on_demand_price for p in market.pools}
+        region = LocalRegion(region_name, cloud, {group.name: group}, clock.now)
         target = _fleet_target(
             spec,
             region=region_name,
-            zones=zone_of_subnet,
+            zones=seeded.zone_of_subnet,
             nodes=s.nodes,
-            endpoints=endpoints[spec.name],
-            group=group_name,
-            on_demand=on_demand,
+            endpoints=endpoints,
+            group=group.name,
+            on_demand={p.pool.instance_type: p.on_demand_price for p in market.pools},
         )
         fronts: dict[str, Any] = {
             "ec2": LocalEc2Client(region),
             "autoscaling": LocalAutoScalingClient(region),
         }
-        clients = Clients(lambda service, _region: fronts.get(service) or aws.client(service))
         daemon_settings = _daemon_settings(s, target, clock, s.api_port)
         daemon = Daemon(
             settings=daemon_settings,
             ledger=ledger,
             actuators={
                 "shadow": ShadowActuator(),
-                "local": LocalStackActuator(region, {spec.name: group_name}),
+                "local": LocalStackActuator(region, {spec.name: group.name}),
             },
-            clients=clients,
+            clients=Clients(lambda service, _: fronts.get(service) or aws.client(service)),
             clock=clock.now,
         )
-        world = _World(
+        world = World(
             settings=s,
             market=market,
             clock=clock,
@@ -567,43 +420,18 @@ def run_demo(
             nodes=nodes,
             ledger=ledger,
             aws=aws,
-            endpoints=endpoints[spec.name],
+            endpoints=endpoints,
         )
-        holder = SourceHolder(DaemonSource(daemon, extras=world.extras))
-        server = serve_api(holder, daemon_settings)
+        server = serve_api(SourceHolder(DaemonSource(daemon, extras=world.extras)), daemon_settings)
         stack.callback(setattr, server, "should_exit", True)
         status_url = f"http://127.0.0.1:{_port(server)}/"
         reporter.stage(f"the daemon is up: status page {status_url}")
-
         if stop.is_set():
             return None
+
         daemon.start()
         stack.enter_context(_stopping("the daemon", daemon.stop))
-        live_started = clock.elapsed_s()
-        next_report = 0.0
-        stopped_early = False
-        while not stop.is_set():
-            if clock.elapsed_s() - live_started >= s.duration_s:
-                break
-            if clock.tick() >= market.ticks - 1:
-                reporter.stage("the trace has run out: stopping early")
-                break
-            world.step()
-            if clock.elapsed_s() >= next_report:
-                next_report = clock.elapsed_s() + 1.0
-                reporter.live(world.status("live", _completed(ledger)))
-            stop.wait(0.2)
-        stopped_early = stop.is_set() or clock.elapsed_s() - live_started < s.duration_s
-
-        # Stop the stream, let the fleet finish what is queued (unless asked to stop now).
-        world.submitting = False
-        sqs = aws.client("sqs")
-        job_queues = list(target.job_queue_urls)
-        drain_until = time.monotonic() + s.drain_s
-        while not stop.is_set() and time.monotonic() < drain_until and queued(sqs, job_queues):
-            world.step()
-            reporter.live(world.status("draining", _completed(ledger)))
-            stop.wait(0.5)
+        stopped_early = _play(s, world, ledger, stop, reporter)
         end = clock.now()
         daemon.stop()
         # A last pass of the collectors, so the history holds what the fleet did to the end.
@@ -613,25 +441,23 @@ def run_demo(
         nodes.stop_all()
         daemon.export()
 
+        sqs = aws.client("sqs")
         audit = audit_jobs(
             world.jobs,
-            result_ids(aws.client("s3"), endpoints[spec.name].results_bucket),
-            dead_letters(sqs, endpoints[spec.name].dead_letter_queue_url)
-            + dead_letters(sqs, endpoints[spec.name].priority_dead_letter_queue_url),
-            queued(sqs, job_queues),
+            result_ids(aws.client("s3"), endpoints.results_bucket),
+            dead_letters(sqs, endpoints.dead_letter_queue_url)
+            + dead_letters(sqs, endpoints.priority_dead_letter_queue_url),
+            queued(sqs, list(target.job_queue_urls)),
         )
-        spot, on_demand_cost = world.costs()
         return _summary(
             s,
             ledger,
             audit,
             world,
             started=started,
-            start_at=start_at,
+            start_at=seeded.start_at,
             end=end,
             stopped_early=stopped_early,
-            spot=spot,
-            on_demand=on_demand_cost,
             status_url=status_url,
         )
     raise AssertionError("unreachable")  # pragma: no cover (the with block returns)
@@ -648,16 +474,15 @@ def _summary(
     s: DemoSettings,
     ledger: Ledger,
     audit: JobAudit,
-    world: _World,
+    world: World,
     *,
     started: float,
     start_at: datetime,
     end: datetime,
     stopped_early: bool,
-    spot: float,
-    on_demand: float,
     status_url: str,
 ) -> DemoSummary:
+    spot, on_demand = world.costs()
     [(warnings,)] = ledger.rows(
         "SELECT count(*) FROM interruption_events WHERE kind = 'spot_interruption_warning' "
         "AND instance_id IS NOT NULL"

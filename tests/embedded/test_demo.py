@@ -109,6 +109,7 @@ def test_a_short_run_serves_every_job_through_preemptions(
     history = s["history"]
     for args in (
         ["--db", history, "query", "savings"],
+        ["--db", history, "report", str(tmp_path / "report.html")],
         ["--export", s["export"], "query", "decisions-over-time"],
     ):
         done = subprocess.run(
@@ -119,6 +120,7 @@ def test_a_short_run_serves_every_job_through_preemptions(
             timeout=120,
         )
         assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "report.html").stat().st_size > 10_000
 
 
 def test_ctrl_c_stops_cleanly_with_a_summary_and_the_status_page_shows_the_run(

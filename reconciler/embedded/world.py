@@ -1,0 +1,223 @@
+"""The demo's loop side: each step moves the market a tick, lets the group launch and retire
+node processes, reaps them, and submits the jobs that are due; it also reports what it sees.
+
+Everything here runs on the demo's loop thread except ``extras`` and ``jobs_so_far``, which the
+status API calls from its own thread (with their own clients).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from reconciler.daemon.ledger import Ledger
+from reconciler.embedded.audit import queued, result_ids
+from reconciler.embedded.autoscaling import LocalAutoScalingGroup
+from reconciler.embedded.aws_api import LocalRegion
+from reconciler.embedded.clock import MarketClock
+from reconciler.embedded.cloud import LocalCloud
+from reconciler.embedded.local_aws import FleetEndpoints, LocalAws
+from reconciler.embedded.nodes import NodeProcesses, NodeSpec
+from reconciler.embedded.replay import ReplayedMarket, record_ticks
+from reconciler.embedded.settings import DemoSettings
+from reconciler.embedded.workload import PlannedJob, jobs_due, plan_jobs, send_jobs
+
+__all__ = ["Counters", "LiveStatus", "World", "completed_jobs"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    elapsed_s: float
+    duration_s: float
+    phase: str  # 'live' or 'draining'
+    market_now: datetime
+    desired: int
+    running: int
+    ready: int
+    jobs_submitted: int
+    jobs_completed: int
+    preemptions: int
+    launch_failures: int
+    spot_cost_usd: float
+    on_demand_cost_usd: float
+
+
+@dataclass
+class Counters:
+    preemptions: int = 0
+    launched: int = 0
+    launch_failures: int = 0
+    ready_samples: list[float] = field(default_factory=list)
+    failures: deque[str] = field(default_factory=lambda: deque(maxlen=5))
+
+
+class World:
+    """The loop's side of the demo: the market, the group, the node processes, the jobs."""
+
+    def __init__(
+        self,
+        *,
+        settings: DemoSettings,
+        market: ReplayedMarket,
+        clock: MarketClock,
+        region: LocalRegion,
+        group: LocalAutoScalingGroup,
+        nodes: NodeProcesses,
+        ledger: Ledger,
+        aws: LocalAws,
+        endpoints: FleetEndpoints,
+    ) -> None:
+        self.s, self.market, self.clock, self.region = settings, market, clock, region
+        self.group, self.nodes, self.ledger = group, nodes, ledger
+        self.endpoints = endpoints
+        self.sqs = aws.client("sqs")
+        self.api_sqs, self.s3 = aws.client("sqs"), aws.client("s3")  # for the API's thread
+        self.tick = clock.first_tick
+        self.jobs: list[PlannedJob] = []
+        self.counters = Counters()
+        self._next_sample = 0.0
+        self.submitting = True
+
+    @property
+    def cloud(self) -> LocalCloud:
+        return self.region.cloud
+
+    def step(self) -> None:
+        now, tick = self.clock.now(), min(self.clock.tick(), self.market.ticks - 1)
+        with self.region.lock:
+            if tick > self.tick:
+                with self.ledger.con():
+                    record_ticks(self.ledger.history, self.market, self.tick, tick)
+                self.tick = tick
+            change = self.cloud.advance(tick, now)
+            activity = self.group.reconcile(now)
+        wall_notice = datetime.now(UTC) + timedelta(
+            seconds=self.clock.wall_s(self.cloud.notice.total_seconds())
+        )
+        for instance in change.noticed:
+            self.counters.preemptions += 1
+            if instance.instance_id in self.nodes.nodes:
+                self.nodes.interrupt(instance.instance_id, deadline=wall_notice, at=now)
+        for instance in (*change.reclaimed, *activity.terminated):
+            self.nodes.terminate(instance.instance_id)
+        for instance in activity.launched:
+            self.counters.launched += 1
+            self.nodes.launch(
+                NodeSpec(
+                    instance.instance_id, instance.pool, instance.lifecycle, instance.hourly_price
+                )
+            )
+        self.counters.launch_failures += len(activity.failures)
+        self.counters.failures.extend(activity.failures)
+        for ended in self.nodes.reap():
+            instance = self.cloud.instances[ended.spec.instance_id]
+            if instance.running:  # the process died under a running instance: unhealthy
+                log.warning(
+                    "node %s exited on its own; the group replaces it", instance.instance_id
+                )
+                with self.region.lock:
+                    self.cloud.terminate(instance.instance_id, now, "unhealthy: process exited")
+        if self.submitting:
+            self._submit()
+        if self.clock.elapsed_s() >= self._next_sample:
+            self._next_sample = self.clock.elapsed_s() + 1.0
+            self.counters.ready_samples.append(self._ready_fraction())
+
+    def _submit(self) -> None:
+        due = jobs_due(self.clock.elapsed_s(), self.s.jobs_per_minute) - len(self.jobs)
+        if due <= 0:
+            return
+        new = plan_jobs(
+            due,
+            malformed_every=self.s.malformed_every,
+            size=self.s.image_size,
+            steps=self.s.steps,
+            first=len(self.jobs),
+        )
+        send_jobs(self.sqs, self.endpoints.job_queue_url, new)
+        self.jobs.extend(new)
+
+    def ready_nodes(self) -> int:
+        ready = 0
+        for node in self.nodes.nodes.values():
+            with contextlib.suppress(httpx.HTTPError):
+                health = httpx.get(f"http://127.0.0.1:{node.port}/health", timeout=0.5)
+                ready += health.status_code == 200 and health.json().get("status") == "ok"
+        return ready
+
+    def _ready_fraction(self) -> float:
+        desired = self.group.desired
+        return 1.0 if desired == 0 else min(self.ready_nodes(), desired) / desired
+
+    def costs(self) -> tuple[float, float]:
+        """(what the fleet cost so far, what the same node-hours would cost on demand)."""
+        now = self.clock.now()
+        od = {m.pool: m.on_demand_price for m in self.market.pools}
+        with self.region.lock:
+            instances = list(self.cloud.instances.values())
+        spot = sum(i.cost(now) for i in instances)
+        on_demand = sum(
+            i.cost(now) * od[i.pool] / i.hourly_price for i in instances if i.hourly_price > 0
+        )
+        return spot, on_demand
+
+    def status(self, phase: str, completed: int) -> LiveStatus:
+        spot, on_demand = self.costs()
+        return LiveStatus(
+            elapsed_s=self.clock.elapsed_s(),
+            duration_s=self.s.duration_s,
+            phase=phase,
+            market_now=self.clock.now(),
+            desired=self.group.desired,
+            running=len(self.nodes.nodes),
+            ready=self.ready_nodes(),
+            jobs_submitted=len(self.jobs),
+            jobs_completed=completed,
+            preemptions=self.counters.preemptions,
+            launch_failures=self.counters.launch_failures,
+            spot_cost_usd=spot,
+            on_demand_cost_usd=on_demand,
+        )
+
+    def jobs_so_far(self) -> tuple[int, int, int, int]:
+        """(submitted, completed, dead-lettered, lost so far), read in an order that never
+        calls a moving job lost: what was submitted first, then the queues (a job leaves them
+        only once its result or its dead-letter copy is written), then results and dead letters.
+        A job counted twice on its way out makes the loss negative for a moment: floored at 0."""
+        jobs = list(self.jobs)
+        e = self.endpoints
+        in_queues = queued(self.api_sqs, [e.job_queue_url, e.priority_queue_url])
+        done = len(result_ids(self.s3, e.results_bucket) & {j.job_id for j in jobs if j.valid})
+        dead = queued(self.api_sqs, [e.dead_letter_queue_url, e.priority_dead_letter_queue_url])
+        return len(jobs), done, dead, max(len(jobs) - in_queues - done - dead, 0)
+
+    def extras(self) -> dict[str, object]:
+        """The status page's "Run" panel."""
+        spot, on_demand = self.costs()
+        submitted, done, dead, lost = self.jobs_so_far()
+        ticks = f"{self.s.ticks_per_s:g} trace tick{'' if self.s.ticks_per_s == 1 else 's'}"
+        return {
+            "market clock": self.clock.now().strftime("%Y-%m-%d %H:%M UTC"),
+            "speed": f"{ticks} per second ({self.clock.compression:.0f}x real time)",
+            "jobs submitted": submitted,
+            "jobs done": done,
+            "jobs dead-lettered": dead,
+            "jobs lost": lost,
+            "preemptions": self.counters.preemptions,
+            "node launches": self.counters.launched,
+            "launch failures (no capacity)": self.counters.launch_failures,
+            "last launch failure": self.counters.failures[-1] if self.counters.failures else "-",
+            "cost so far": f"${spot:.2f} (all on-demand: ${on_demand:.2f})",
+        }
+
+
+def completed_jobs(ledger: Ledger) -> int:
+    rows = ledger.read_rows("SELECT count(*) FROM jobs WHERE state = 'completed'")
+    return int(rows[0][0])
