@@ -28,6 +28,10 @@ class Backlog:
     visible: int
     in_flight: int
 
+    @property
+    def total(self) -> int:
+        return self.visible + self.in_flight
+
 
 def observe_fleet(
     ledger: Ledger, autoscaling: Any, ec2: Any, fleet: FleetTarget, *, now: datetime

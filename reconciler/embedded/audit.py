@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.embedded.workload import PlannedJob
 
-__all__ = ["JobAudit", "audit_jobs", "dead_letters", "queued", "result_ids"]
+__all__ = ["JobAudit", "audit_jobs", "dead_letters", "result_ids"]
 
 
 @dataclass(frozen=True)
@@ -55,18 +55,6 @@ def dead_letters(sqs: Any, queue_url: str) -> list[tuple[str, str | None]]:
         for m in messages:
             reason = m.get("MessageAttributes", {}).get("spotfleet-reason", {}).get("StringValue")
             out.append((str(m["Body"]), reason))
-
-
-def queued(sqs: Any, queue_urls: Sequence[str]) -> int:
-    total = 0
-    for url in queue_urls:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        total += int(attributes.get("ApproximateNumberOfMessages", 0))
-        total += int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
-    return total
 
 
 def audit_jobs(

@@ -192,7 +192,6 @@ def register(app: typer.Typer) -> None:
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 console=console,
-                transient=False,
             ) as progress:
                 summary = run_demo(settings, stop=stop, reporter=_RichReporter(progress))
         except (DemoError, DaemonError, AnalyticsError, ValueError) as exc:

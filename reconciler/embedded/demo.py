@@ -35,6 +35,7 @@ from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.app import SourceHolder
 from reconciler.api.source import DaemonSource
 from reconciler.collect.aws import Clients
+from reconciler.collect.fleet import read_backlog
 from reconciler.daemon.command import serve_api
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.decide_adapter import train_from_history
@@ -43,10 +44,9 @@ from reconciler.daemon.settings import (
     Cadences,
     DaemonSettings,
     FleetTarget,
-    SafetySettings,
     ScalingSettings,
 )
-from reconciler.embedded.audit import JobAudit, audit_jobs, dead_letters, queued, result_ids
+from reconciler.embedded.audit import JobAudit, audit_jobs, dead_letters, result_ids
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.aws_api import (
     LocalAutoScalingClient,
@@ -152,7 +152,7 @@ def _fleet_target(
         autoscaling_group=group,
         interruption_queue_url=endpoints.interruption_queue_url,
         job_events_queue_url=endpoints.events_queue_url,
-        job_queue_urls=(endpoints.job_queue_url, endpoints.priority_queue_url),
+        job_queue_urls=endpoints.job_queue_urls,
         on_demand_prices={t: on_demand[t] for t in spec.instance_types if t in on_demand},
     )
 
@@ -184,7 +184,6 @@ def _daemon_settings(
             retrain_s=max(s.duration_s / 2, 30.0),
             export_s=30.0,
         ),
-        safety=SafetySettings(),
         # Job durations are wall seconds (the nodes measure them): a backlog of more than
         # ten seconds of work per node asks for more nodes.
         scaling=ScalingSettings(acceptable_latency_s=10.0, default_seconds_per_job=0.5),
@@ -303,9 +302,13 @@ def _play(
 
     # No new jobs; the fleet finishes what is queued (unless asked to stop now).
     world.submitting = False
-    queues = [world.endpoints.job_queue_url, world.endpoints.priority_queue_url]
+    queues = world.endpoints.job_queue_urls
     drain_until = time.monotonic() + s.drain_s
-    while not stop.is_set() and time.monotonic() < drain_until and queued(world.sqs, queues):
+    while (
+        not stop.is_set()
+        and time.monotonic() < drain_until
+        and read_backlog(world.sqs, queues).total
+    ):
         world.step()
         reporter.live(world.status("draining", completed_jobs(ledger)))
         stop.wait(0.5)
@@ -445,9 +448,8 @@ def run_demo(
         audit = audit_jobs(
             world.jobs,
             result_ids(aws.client("s3"), endpoints.results_bucket),
-            dead_letters(sqs, endpoints.dead_letter_queue_url)
-            + dead_letters(sqs, endpoints.priority_dead_letter_queue_url),
-            queued(sqs, list(target.job_queue_urls)),
+            [m for url in endpoints.dead_letter_queue_urls for m in dead_letters(sqs, url)],
+            read_backlog(sqs, endpoints.job_queue_urls).total,
         )
         return _summary(
             s,

@@ -108,6 +108,14 @@ class FleetEndpoints:
     results_bucket: str
     model_s3_uri: str
 
+    @property
+    def job_queue_urls(self) -> tuple[str, str]:
+        return (self.job_queue_url, self.priority_queue_url)
+
+    @property
+    def dead_letter_queue_urls(self) -> tuple[str, str]:
+        return (self.dead_letter_queue_url, self.priority_dead_letter_queue_url)
+
 
 def _queue(sqs: Any, layout: QueueLayout) -> tuple[str, str]:
     """Create the queue and its dead-letter queue; (queue URL, dead-letter queue URL)."""

@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from reconciler.collect.fleet import read_backlog
 from reconciler.daemon.ledger import Ledger
-from reconciler.embedded.audit import queued, result_ids
+from reconciler.embedded.audit import result_ids
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.aws_api import LocalRegion
 from reconciler.embedded.clock import MarketClock
@@ -54,6 +55,7 @@ class Counters:
     preemptions: int = 0
     launched: int = 0
     launch_failures: int = 0
+    ready: int = 0  # nodes answering healthy at the last sample
     ready_samples: list[float] = field(default_factory=list)
     failures: deque[str] = field(default_factory=lambda: deque(maxlen=5))
 
@@ -144,7 +146,7 @@ class World:
         send_jobs(self.sqs, self.endpoints.job_queue_url, new)
         self.jobs.extend(new)
 
-    def ready_nodes(self) -> int:
+    def _ready_nodes(self) -> int:
         ready = 0
         for node in self.nodes.nodes.values():
             with contextlib.suppress(httpx.HTTPError):
@@ -154,7 +156,8 @@ class World:
 
     def _ready_fraction(self) -> float:
         desired = self.group.desired
-        return 1.0 if desired == 0 else min(self.ready_nodes(), desired) / desired
+        self.counters.ready = self._ready_nodes()
+        return 1.0 if desired == 0 else min(self.counters.ready, desired) / desired
 
     def costs(self) -> tuple[float, float]:
         """(what the fleet cost so far, what the same node-hours would cost on demand)."""
@@ -177,7 +180,7 @@ class World:
             market_now=self.clock.now(),
             desired=self.group.desired,
             running=len(self.nodes.nodes),
-            ready=self.ready_nodes(),
+            ready=self.counters.ready,
             jobs_submitted=len(self.jobs),
             jobs_completed=completed,
             preemptions=self.counters.preemptions,
@@ -193,9 +196,9 @@ class World:
         A job counted twice on its way out makes the loss negative for a moment: floored at 0."""
         jobs = list(self.jobs)
         e = self.endpoints
-        in_queues = queued(self.api_sqs, [e.job_queue_url, e.priority_queue_url])
+        in_queues = read_backlog(self.api_sqs, e.job_queue_urls).total
         done = len(result_ids(self.s3, e.results_bucket) & {j.job_id for j in jobs if j.valid})
-        dead = queued(self.api_sqs, [e.dead_letter_queue_url, e.priority_dead_letter_queue_url])
+        dead = read_backlog(self.api_sqs, e.dead_letter_queue_urls).total
         return len(jobs), done, dead, max(len(jobs) - in_queues - done - dead, 0)
 
     def extras(self) -> dict[str, object]:
