@@ -82,5 +82,10 @@ class Pool:
     def in_zone(cls, zone: str, instance_type: str) -> Pool:
         return cls(region_of_zone(zone), zone, instance_type)
 
-    def __str__(self) -> str:
+    @property
+    def name(self) -> str:
+        """``region/zone/instance_type``, as the history and the planner name it."""
         return f"{self.region}/{self.zone}/{self.instance_type}"
+
+    def __str__(self) -> str:
+        return self.name

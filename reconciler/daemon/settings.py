@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from reconciler.control.guards import Limits
+
 __all__ = [
     "Cadences",
     "DaemonSettings",
@@ -89,6 +91,11 @@ class SafetySettings(_Model):
     risky_mark_s: float = Field(default=1800.0, gt=0)  # how long a warned pool stays risky
     warning_loss: float = Field(default=0.95, ge=0, le=1)  # loss a warned pool is taken to have
     rebalance_loss: float = Field(default=0.40, ge=0, le=1)  # ... after a rebalance recommendation
+    # A pool that refused a launch takes none for this long (Karpenter's unavailable offerings).
+    unavailable_s: float = Field(default=180.0, gt=0)
+
+    def limits(self) -> Limits:
+        return Limits(self.min_dwell_s, self.churn_per_hour, self.stale_after_s)
 
 
 class ScalingSettings(_Model):

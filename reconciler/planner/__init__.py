@@ -3,6 +3,7 @@
 from reconciler.planner.plan import plan
 from reconciler.planner.settings import PlannerSettings
 from reconciler.planner.types import (
+    RECOVERY,
     Action,
     Drain,
     FleetDeclaration,
@@ -14,10 +15,12 @@ from reconciler.planner.types import (
     Plan,
     PoolVerdict,
     PoolView,
+    Purpose,
     Snapshot,
 )
 
 __all__ = [
+    "RECOVERY",
     "Action",
     "Drain",
     "FleetDeclaration",
@@ -30,6 +33,7 @@ __all__ = [
     "PlannerSettings",
     "PoolVerdict",
     "PoolView",
+    "Purpose",
     "Snapshot",
     "plan",
 ]

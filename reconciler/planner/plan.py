@@ -38,6 +38,7 @@ from reconciler.planner.types import (
     Plan,
     PoolVerdict,
     PoolView,
+    Purpose,
     Snapshot,
 )
 
@@ -119,11 +120,14 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
             break
         best = options[0]
         # Launches beyond what the fleet would need without the moving nodes replace them.
+        purpose: Purpose
         if len(launched) >= wanted - len(healthy) - len(moving):
-            why = f"move ahead of predicted loss: {best.reason}"
+            why, purpose = f"move ahead of predicted loss: {best.reason}", "move"
         else:
             why = f"fill to K={k}" + (f" + spare {spare}" if spare else "") + f": {best.reason}"
-        actions.append(LaunchSpot(best.pool.name, why))
+            short = len(healthy) + len(moving) + len(launched) < k_spot
+            purpose = "fill" if short else "spare"
+        actions.append(LaunchSpot(best.pool.name, why, purpose))
         launched.append(best.pool.name)
         held[best.pool.name] += 1
         planned[best.pool.name] += 1
@@ -170,7 +174,12 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
     od_drained = 0
     for node in od_drainable[: max(0, len(on_demand) - od_keep)]:
         actions.append(
-            Drain(node.node_id, None, f"{ready_spot} spot nodes ready ≥ K={k}: back to spot")
+            Drain(
+                node.node_id,
+                None,
+                f"{ready_spot} spot nodes ready ≥ K={k}: back to spot",
+                "back_to_spot",
+            )
         )
         od_drained += 1
 
@@ -183,6 +192,7 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
                     node.node_id,
                     node.pool,
                     f"moved ahead of predicted loss {loss(node):.2f} > {s.move_risk:.2f}",
+                    "moved",
                 )
             )
             planned[node.pool] -= 1  # type: ignore[index]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
+    "RECOVERY",
     "Action",
     "Drain",
     "FleetDeclaration",
@@ -16,8 +18,15 @@ __all__ = [
     "Plan",
     "PoolVerdict",
     "PoolView",
+    "Purpose",
     "Snapshot",
 ]
+
+# Why an action is in the plan. The acting side's guards read it: ``fill``, ``spare`` and
+# ``fallback`` keep the fleet serving (recovery, never held back by a pace-of-change guard);
+# ``move``, ``moved``, ``surplus`` and ``back_to_spot`` optimise (dwell and churn slow them).
+Purpose = Literal["fill", "spare", "fallback", "move", "moved", "surplus", "back_to_spot"]
+RECOVERY: frozenset[Purpose] = frozenset({"fill", "spare", "fallback"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +86,14 @@ class Snapshot:
 class LaunchSpot:
     pool: str
     reason: str
+    purpose: Purpose = "fill"
 
 
 @dataclass(frozen=True, slots=True)
 class LaunchOnDemand:
     region: str | None
     reason: str
+    purpose: Purpose = "fallback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +103,7 @@ class Drain:
     node_id: str
     pool: str | None
     reason: str
+    purpose: Purpose = "surplus"
 
 
 Action = LaunchSpot | LaunchOnDemand | Drain

@@ -1,4 +1,10 @@
-"""The planner as a replay policy: features → loss probabilities → plan → launches.
+"""The planner as a replay policy, through the daemon's own acting path.
+
+Each tick runs what a daemon's reconcile runs (``reconciler.control.reconcile_fleet``): the
+plan, the guards on the whole plan with the daemon's default safety settings, the groups'
+targets, and an executor with AWS's group semantics (``ReplayGroups``); a launch the groups
+refuse marks the pool unavailable and is re-placed within the same tick. What the groups
+tried is what the engine plays, so the figures are those of what runs.
 
 ``planner`` fits the interruption model on the ticks before the window (in ``reset``,
 where only those are visible); ``planner_no_model`` uses the 24-hour availability
@@ -12,17 +18,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from analytics.pools import Pool
+from reconciler.control import (
+    GuardState,
+    HeldNode,
+    fleet_nodes,
+    reconcile_fleet,
+    restricted,
+)
+from reconciler.daemon.settings import SafetySettings
 from reconciler.decide import decide
 from reconciler.market import MarketSeries
 from reconciler.model import ModelSettings, TrainedModel, train_model
-from reconciler.planner import (
-    Drain,
-    FleetDeclaration,
-    FleetNode,
-    LaunchOnDemand,
-    LaunchSpot,
-    PlannerSettings,
-)
+from reconciler.planner import Drain, FleetDeclaration, LaunchSpot, PlannerSettings, plan
+from reconciler.replay.groups import ReplayGroups
 from reconciler.replay.types import Decision, Observation, ReplaySetup
 
 __all__ = ["PlannerPolicy"]
@@ -35,6 +44,7 @@ class PlannerPolicy:
     planner_settings: PlannerSettings = field(default_factory=PlannerSettings)
     model_settings: ModelSettings = field(default_factory=ModelSettings)
     cold_start_s: float = 300.0
+    safety: SafetySettings = field(default_factory=SafetySettings)
     on_train_iteration: Callable[[int, int], None] | None = None
     model: TrainedModel | None = None
     _setup: ReplaySetup | None = None
@@ -53,6 +63,9 @@ class PlannerPolicy:
         self._terminated: set[int] = set()
         self._launched = 0
         self._losses: list[float] = []
+        self._unavailable: dict[str, float] = {}
+        self._last_move_at: float | None = None
+        self._drained: list[float] = []
         m = setup.market
         self._spot = m.spot_price[:, -1].astype(np.float64)
         self._fleet = FleetDeclaration(name="replay", desired_nodes=setup.k)
@@ -76,46 +89,78 @@ class PlannerPolicy:
         # us, were preempted at this tick: the replay's interruption events.
         current = {n.node_id for n in obs.nodes}
         lost = len(self._last_held - current - self._terminated)
-        # Nodes launched last tick that did not arrive were taken at once (the planner never
-        # launches without a free slot, so a missing one was not a launch failure).
+        # Nodes launched last tick that did not arrive were taken at once (the groups count
+        # only the launches that had a free slot).
         arrived = sum(1 for n in obs.nodes if n.launch_tick == t - 1)
         lost += max(0, self._launched - arrived)
         self._losses.extend([now] * lost)
         self._losses = [ts for ts in self._losses if ts > now - self.planner_settings.alert_s]
-        index = {p.name: i for i, p in enumerate(m.pools)}
-        nodes = tuple(
-            FleetNode(
-                node_id=str(n.node_id),
-                pool=m.pools[n.pool].name if n.pool is not None else None,
+        pools = tuple(Pool.parse(p.name) for p in m.pools)
+        held = tuple(
+            HeldNode(
+                instance_id=str(n.node_id),
+                pool=pools[n.pool] if n.pool is not None else None,
                 launched_at=m.t0 + n.launch_tick * gap,
                 ready_at=m.t0 + n.ready_tick * gap,
             )
             for n in obs.nodes
         )
         # The same call the daemon makes on series read from the history.
-        result = decide(
+        decided = decide(
             series,
             fleet=self._fleet,
-            nodes=nodes,
+            nodes=fleet_nodes(held),
             now=now,
             model=self.model,
             model_settings=self.model_settings,
             planner_settings=self.planner_settings,
             cold_start_s=self.cold_start_s,
             recent_losses=tuple(self._losses),
-        ).plan
-        terminate: list[int] = []
-        launches: list[int | None] = []
-        for action in result.actions:
-            if isinstance(action, Drain):
-                terminate.append(int(action.node_id))
-            elif isinstance(action, LaunchSpot):
-                launches.append(index[action.pool])
-            elif isinstance(action, LaunchOnDemand):
-                launches.append(None)
+        )
+        groups = ReplayGroups(
+            pools=pools,
+            nodes=obs.nodes,
+            capacity=obs.history[:, -1],
+            tick=t,
+            now=now,
+            ready_after_s=self._setup.ready_delay * gap,
+        )
+        price_of: dict[str | None, float] = {
+            p.name: float(self._spot[i]) for i, p in enumerate(m.pools)
+        }
+        price_of[None] = float(m.on_demand_price[0])
+        outcome = reconcile_fleet(
+            nodes=held,
+            state=GuardState(
+                now=now,
+                acting_mode=True,
+                leader=True,
+                breaker_open=False,
+                market_age_s=0.0,  # the replay observes every pool every tick
+                last_move_at=self._last_move_at,
+                drained_last_hour=sum(1 for ts in self._drained if ts > now - 3600),
+                budget_usd_per_hour=None,
+            ),
+            limits=self.safety.limits(),
+            replan=lambda unavailable, serving: plan(
+                restricted(decided.snapshot, unavailable, serving), self.planner_settings
+            ),
+            executor=groups,
+            price_of=price_of,
+            unavailable=self._unavailable,
+            unavailable_s=self.safety.unavailable_s,
+        )
+        self._unavailable = dict(outcome.unavailable)
+        for r in outcome.rounds:
+            for action in r.verdict.allowed:
+                if isinstance(action, LaunchSpot) and action.purpose == "move":
+                    self._last_move_at = now
+                if isinstance(action, Drain) and action.pool is not None:
+                    self._drained.append(now)
+        decision = groups.decision()
         # Launched ids are not known until the engine assigns them; anything new next tick
         # that we did not see before is ours, so only the survivors of this tick are tracked.
-        self._terminated = set(terminate)
-        self._launched = len(launches)
+        self._terminated = set(decision.terminate)
+        self._launched = sum(len(r.result.launched) for r in outcome.rounds if r.result)
         self._last_held = current - self._terminated
-        return Decision(terminate=tuple(terminate), launches=tuple(launches))
+        return decision
