@@ -35,6 +35,7 @@ class Round:
     verdict: Verdict
     targets: GroupTargets
     result: ExecResult | None  # None: nothing was applied (shadow, lease lost)
+    # Without a result, what the groups would have held had the plan been applied.
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,11 @@ def reconcile_fleet(
         verdict = check_plan(
             plan.actions, state, limits, held_usd_per_hour=held_cost, price_of=price_of
         )
-        targets = group_targets(verdict.allowed, current)
         if not verdict.acts:
-            rounds.append(Round(plan, verdict, targets, None))
+            # Nothing is applied; the record says what the groups would have held.
+            rounds.append(Round(plan, verdict, group_targets(plan.actions, current), None))
             break
+        targets = group_targets(verdict.allowed, current)
         result = executor.apply(targets, now=now)
         rounds.append(Round(plan, verdict, targets, result))
         refused = {f.pool.name for f in result.failures if f.pool is not None}
