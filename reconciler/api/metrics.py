@@ -47,7 +47,7 @@ class StatusCollector(Collector):
         yield fails
         yield last
         desired = GaugeMetricFamily(
-            "spotfleet_fleet_desired_nodes", "nodes the scaler wants", labels=["fleet"]
+            "spotfleet_fleet_desired_nodes", "K: nodes demand asks to serve", labels=["fleet"]
         )
         instances = GaugeMetricFamily(
             "spotfleet_fleet_instances", "instances in the group", labels=["fleet"]

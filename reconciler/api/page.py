@@ -113,7 +113,7 @@ def _fleet(fleet: FleetPage, view: StatusPageView) -> str:
         wanted += f' <span class="muted">({escape(fleet.wanted_reason)})</span>'
     summary = (
         f"group desired <strong>{_int(fleet.group_desired)}</strong> · instances "
-        f"<strong>{_int(fleet.instances)}</strong> · the scaler wants <strong>{wanted}</strong>"
+        f"<strong>{_int(fleet.instances)}</strong> · demand asks for K = <strong>{wanted}</strong>"
     )
     return (
         f'<section class="fleet" id="fleet-{name}"><h2>Fleet <code>{name}</code></h2>'

@@ -81,7 +81,7 @@ class FleetPage:
     name: str
     group_desired: int | None  # the Auto Scaling group's desired capacity, as last observed
     instances: int | None  # instances in the group, as last observed
-    wanted_nodes: int | None  # what the scaler wants
+    wanted_nodes: int | None  # K: what demand asks to serve
     wanted_reason: str | None
     pools: tuple[PoolRow, ...]
     decisions: tuple[DecisionRow, ...]  # newest first

@@ -1,4 +1,4 @@
-"""The fleet as AWS sees it: the group's instances into ``nodes``; the job queues' backlog.
+"""The fleet as AWS sees it: its groups' instances into ``nodes``; the job queues' backlog.
 
 An instance that left the group is marked terminated (not deleted): the history keeps
 every node the fleet ever ran.
@@ -6,7 +6,8 @@ every node the fleet ever ran.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +20,11 @@ __all__ = ["Backlog", "GroupView", "observe_fleet", "read_backlog"]
 
 @dataclass(frozen=True, slots=True)
 class GroupView:
+    """The fleet's groups as last observed: desired capacity in all and by group."""
+
     desired: int
     instances: int
+    by_group: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +40,15 @@ class Backlog:
 def observe_fleet(
     ledger: Ledger, autoscaling: Any, ec2: Any, fleet: FleetTarget, *, now: datetime
 ) -> GroupView:
+    names = list(fleet.groups())
+    groups: list[dict[str, Any]] = []
     with aws_call("autoscaling:DescribeAutoScalingGroups"):
-        groups = autoscaling.describe_auto_scaling_groups(
-            AutoScalingGroupNames=[fleet.autoscaling_group]
-        )["AutoScalingGroups"]
-    if not groups:
-        return GroupView(desired=0, instances=0)
-    group = groups[0]
-    members = group.get("Instances", [])
+        # At most 100 names a call (AWS's limit), so a large fleet asks in batches.
+        for i in range(0, len(names), 100):
+            groups += autoscaling.describe_auto_scaling_groups(
+                AutoScalingGroupNames=names[i : i + 100]
+            )["AutoScalingGroups"]
+    members = [m for g in groups for m in g.get("Instances", [])]
     details: dict[str, dict[str, Any]] = {}
     ids = [m["InstanceId"] for m in members]
     if ids:
@@ -84,7 +89,8 @@ def observe_fleet(
             "WHERE fleet = ? AND state != 'terminated' AND NOT list_contains(?, instance_id)",
             [naive(now), naive(now), fleet.name, ids],
         )
-    return GroupView(desired=int(group.get("DesiredCapacity", 0)), instances=len(members))
+    by_group = {str(g["AutoScalingGroupName"]): int(g.get("DesiredCapacity", 0)) for g in groups}
+    return GroupView(sum(by_group.values()), len(members), by_group)
 
 
 def read_backlog(sqs: Any, queue_urls: tuple[str, ...]) -> Backlog:

@@ -1,10 +1,13 @@
-"""One reconcile of one fleet: facts from the history → plan → guards → actuator → record.
+"""One reconcile of one fleet: the facts gathered first, then the one acting loop, then the
+record.
 
-The decision itself is pure (``decide_adapter`` → the planner, ``guards.check``); this
-module does the reading and writing around it. Every decision is recorded, applied or
-not, with its reason and the planner's per-pool reasons. An actuation is recorded as
-``planned`` before it starts and ``applied``/``failed`` after, so a crash in between is
-found at the next start (``recover``) and the placement is applied again.
+The fleet's one controller: demand (the job backlog) sets K; the planner places K and its
+spares pool by pool; the guards are checked once on the whole plan
+(``reconciler.control.guards``); the fleet's groups are made to hold exactly that through the
+Auto Scaling API (``reconciler.actuate.groups``), and a refused launch is re-placed within the
+same reconcile. Every decision is recorded, applied or not, with the planner's reasons, every
+action with its outcome, every refused launch as ``launch_failed`` (the pool then takes no
+launch for ``unavailable_s``).
 """
 
 from __future__ import annotations
@@ -14,58 +17,60 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from analytics.pools import Pool
 from reconciler.actuate.base import StackActuator
+from reconciler.control import (
+    GroupsExecutor,
+    GuardState,
+    HeldNode,
+    Outcome,
+    fleet_nodes,
+    reconcile_fleet,
+    restricted,
+)
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.decide_adapter import (
     DecideError,
     Planned,
     plan_fleet,
-    planned_cost,
     prediction_rows,
     to_stack_placement,
 )
-from reconciler.daemon.errors import ActuationError
-from reconciler.daemon.guards import GuardFacts, check
+from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.ledger import ActionRecord, DecisionRecord, Ledger
 from reconciler.daemon.reactions import marks_in_force
+from reconciler.daemon.scaling import ScaleDecision
 from reconciler.daemon.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.model import TrainedModel
-from reconciler.planner import FleetNode
+from reconciler.planner import Drain, LaunchOnDemand, LaunchSpot, PlannerSettings, plan
 
-__all__ = ["Reconciler", "core", "recover"]
+__all__ = ["Reconciler", "recover"]
 
 log = logging.getLogger(__name__)
-
-
-def core(placement: dict[str, Any] | None) -> Any:
-    """What makes two placements the same: pools in order and the on-demand base."""
-    if placement is None:
-        return None
-    return (
-        tuple((p["instanceType"], p["subnetId"], p.get("weight", 1)) for p in placement["pools"]),
-        placement["onDemandBase"],
-    )
 
 
 @dataclass
 class Reconciler:
     ledger: Ledger
     settings: DaemonSettings
-    actuators: dict[Mode, StackActuator]
+    actuators: dict[Mode, StackActuator]  # the stack write-back, by mode
     breaker: Breaker
     clock: Callable[[], datetime]
     mode: Callable[[], Mode]
+    executor: Callable[[FleetTarget], GroupsExecutor]  # the fleet's groups (Auto Scaling API)
+    demand: Callable[[FleetTarget, datetime], ScaleDecision]  # K from the job backlog
     model: TrainedModel | None = None
     leader: Callable[[], bool] = lambda: True  # the lease, checked before every actuation
     # In memory for the status API (which must not wait on the history's lock):
     last: dict[str, Planned] = field(default_factory=dict)  # /pools
     last_decision: dict[str, DecisionRecord] = field(default_factory=dict)
+    last_outcome: dict[str, Outcome] = field(default_factory=dict)
     applied: dict[str, dict[str, Any]] = field(default_factory=dict)  # read back at start
     # The reconcile job and a warning's reaction run on different threads: one at a time,
-    # or both could act on the same placement in force.
+    # or both could act on the same groups.
     _serial: threading.Lock = field(default_factory=threading.Lock)
 
     def load(self) -> None:
@@ -74,33 +79,29 @@ class Reconciler:
             if isinstance(state, dict):
                 self.applied[fleet.name] = state
 
-    def nodes(self, fleet: FleetTarget) -> tuple[FleetNode, ...]:
-        out = []
-        for instance_id, pool, lifecycle, launched in self.ledger.running_nodes(fleet.name):
-            start = launched.timestamp() if launched is not None else 0.0
-            out.append(
-                FleetNode(
-                    node_id=instance_id,
-                    pool=pool if lifecycle == "spot" else None,
-                    launched_at=start,
-                    ready_at=start + self.settings.cold_start_s,
-                )
-            )
-        return tuple(out)
-
     def reconcile(self, fleet: FleetTarget, *, trigger: str = "schedule") -> DecisionRecord:
         with self._serial:
             return self._reconcile(fleet, trigger)
+
+    def held_nodes(self, fleet: FleetTarget, now: datetime) -> tuple[HeldNode, ...]:
+        """The fleet's live nodes, a node AWS has warned about marked as going."""
+        since = now - timedelta(seconds=self.settings.safety.risky_mark_s)
+        cold = self.settings.cold_start_s
+        nodes = []
+        for row in self.ledger.live_nodes(fleet.name, warned_since=since):
+            start = row.launched_at.timestamp() if row.launched_at is not None else 0.0
+            spot = row.lifecycle == "spot" and row.pool is not None
+            pool = Pool.parse(row.pool) if spot and row.pool is not None else None
+            nodes.append(HeldNode(row.instance_id, pool, start, start + cold, row.warned))
+        return tuple(nodes)
 
     def _reconcile(self, fleet: FleetTarget, trigger: str) -> DecisionRecord:
         now = self.clock()
         mode = self.mode()
         safety = self.settings.safety
-        nodes = self.nodes(fleet)
-        wanted = self.ledger.get_state(f"desired:{fleet.name}")
-        # Plan for at least one node: with none wanted the placement still says where the
-        # next one goes, so a scale-up never waits for a reconcile.
-        desired = max(1, int(wanted) if wanted is not None else max(fleet.min_nodes, len(nodes)))
+        demand = self.demand(fleet, now)
+        self.ledger.set_state(f"demand:{fleet.name}", demand.desired, now)
+        nodes = self.held_nodes(fleet, now)
         marks = marks_in_force(
             self.ledger.marks(now - timedelta(seconds=safety.risky_mark_s)),
             now=now,
@@ -112,8 +113,8 @@ class Reconciler:
                     con,
                     fleet,
                     now=now,
-                    desired_nodes=desired,
-                    nodes=nodes,
+                    desired_nodes=demand.desired,
+                    nodes=fleet_nodes(nodes),
                     marks=marks,
                     model=self.model,
                     lookback_s=self.settings.lookback_s,
@@ -121,168 +122,196 @@ class Reconciler:
                     cold_start_s=self.settings.cold_start_s,
                 )
         except DecideError as exc:
-            record = DecisionRecord(
-                f"n-{uuid.uuid4().hex[:12]}",
-                now,
-                fleet.name,
-                mode,
-                None,
-                None,
-                False,
-                False,
-                f"no decision ({trigger}): {exc}",
-                {},
-            )
-            self.ledger.record_decision(record)
-            self.last_decision[fleet.name] = record
-            return record
+            return self._record_no_decision(fleet, mode, now, f"no decision ({trigger}): {exc}")
         self.last[fleet.name] = planned
-        proposed = to_stack_placement(planned, fleet)
-        applied_state = self.ledger.get_state(f"applied:{fleet.name}") or {}
-        current = applied_state.get("placement")
-        changed = proposed is not None and core(proposed) != core(current)
-        kept = {(p["instanceType"], p["subnetId"]) for p in (proposed or {}).get("pools", [])}
-        would_roll = sum(
-            1 for n in nodes if n.pool is not None and _type_subnet(n.pool, fleet) not in kept
+        market_at = self.ledger.freshest_market(fleet.pools())
+        last_move = self.ledger.get_state(f"last_move:{fleet.name}")
+        state = GuardState(
+            now=now.timestamp(),
+            acting_mode=mode != "shadow",
+            leader=self.leader(),
+            breaker_open=self.breaker.is_open,
+            market_age_s=(now - market_at).total_seconds() if market_at else None,
+            last_move_at=float(last_move) if last_move is not None else None,
+            drained_last_hour=self.ledger.drained_since(fleet.name, now - timedelta(hours=1)),
+            budget_usd_per_hour=fleet.budget_usd_per_hour,
         )
-        warned = {p for p, m in marks.items() if m.warned}
-        urgent = any(n.pool in warned for n in nodes)
-        applied_at = applied_state.get("applied_at")
-        verdict = check(
-            GuardFacts(
-                now=now,
-                mode=mode,
-                changed=changed,
-                breaker_open=self.breaker.is_open,
-                market_at=self.ledger.freshest_market(fleet.pools()),
-                applied_at=datetime.fromisoformat(applied_at) if applied_at else None,
-                rolled_last_hour=self.ledger.rolled_since(fleet.name, now - timedelta(hours=1)),
-                would_roll=would_roll,
-                planned_usd_per_hour=planned_cost(planned, fleet),
-                budget_usd_per_hour=fleet.budget_usd_per_hour,
-                urgent=urgent,
-                leader=self.leader(),
-            ),
-            safety,
-        )
+        settings = PlannerSettings()
+        price_of: dict[str | None, float] = {p: spot for p, (spot, _od) in planned.prices.items()}
+        price_of[None] = max((od for _s, od in planned.prices.values()), default=0.0)
         decision_id = f"d-{planned.plan.decision_id}-{uuid.uuid4().hex[:6]}"
-        if proposed is not None:
-            proposed = {**proposed, "decisionId": decision_id}
-        applied, reason = False, verdict.reason
-        if changed and proposed is not None:
-            applied, reason = self._actuate(fleet, mode, decision_id, proposed, verdict, would_roll)
-        self._record_plan_actions(fleet, decision_id, planned, now, applied)
+        try:
+            outcome = reconcile_fleet(
+                nodes=nodes,
+                state=state,
+                limits=safety.limits(),
+                replan=lambda unavailable, serving: plan(
+                    restricted(planned.snapshot, unavailable, serving), settings
+                ),
+                executor=self.executor(fleet),
+                price_of=price_of,
+                unavailable=self.ledger.unavailable_pools(
+                    fleet.name, now - timedelta(seconds=safety.unavailable_s), safety.unavailable_s
+                ),
+                unavailable_s=safety.unavailable_s,
+            )
+        except DaemonError as exc:
+            log.error("acting on fleet %s failed: %s", fleet.name, exc)
+            self.breaker.failure(str(exc), self.clock())
+            self.ledger.note(
+                "set_desired", fleet=fleet.name, now=now, status="failed", detail=str(exc)
+            )
+            return self._record_no_decision(
+                fleet, mode, now, f"{trigger}: acting failed: {exc}; {planned.plan.summary}"
+            )
+        if outcome.applied:
+            self.breaker.success(self.clock())
+        self.last_outcome[fleet.name] = outcome
+        record = self._record(fleet, mode, now, decision_id, demand, planned, outcome, trigger)
+        self.ledger.record_predictions(prediction_rows(planned, now, marks, self.model))
+        return record
+
+    def _record_no_decision(
+        self, fleet: FleetTarget, mode: Mode, now: datetime, reason: str
+    ) -> DecisionRecord:
+        record = DecisionRecord(
+            f"n-{uuid.uuid4().hex[:12]}", now, fleet.name, mode, None, None, False, False,
+            reason, {},
+        )  # fmt: skip
+        self.ledger.record_decision(record)
+        self.last_decision[fleet.name] = record
+        return record
+
+    def _record(
+        self,
+        fleet: FleetTarget,
+        mode: Mode,
+        now: datetime,
+        decision_id: str,
+        demand: ScaleDecision,
+        planned: Planned,
+        outcome: Outcome,
+        trigger: str,
+    ) -> DecisionRecord:
+        final = outcome.last
+        changed = any(r.result is not None and r.result.changed for r in outcome.rounds)
+        for n, r in enumerate(outcome.rounds):
+            status = "applied" if r.result is not None else "skipped"
+            for i, action in enumerate(r.verdict.allowed):
+                self._record_action(fleet, decision_id, f"{n}-{i}", now, action, status, None)
+            for i, (action, why) in enumerate(r.verdict.held_back):
+                self._record_action(fleet, decision_id, f"{n}-h{i}", now, action, "skipped", why)
+            for i, failure in enumerate(r.result.failures if r.result is not None else ()):
+                self.ledger.record_action(
+                    ActionRecord(
+                        f"{decision_id}-{n}-f{i}", decision_id, now, fleet.name,
+                        "launch_failed",
+                        failure.pool.name if failure.pool is not None else "on-demand",
+                        "failed", failure.message,
+                    )
+                )  # fmt: skip
+            if (
+                any(isinstance(a, LaunchSpot) and a.purpose == "move" for a in r.verdict.allowed)
+                and r.result is not None
+            ):
+                self.ledger.set_state(f"last_move:{fleet.name}", now.timestamp(), now)
+        placement = to_stack_placement(final.targets, fleet, decision_id, planned.plan)
+        if outcome.applied:
+            state = {"placement": placement, "applied_at": now.isoformat()}
+            self.ledger.set_state(f"applied:{fleet.name}", state, now)
+            self.applied[fleet.name] = state
+        verdict = final.verdict.reason
+        what = final.result.summary if final.result is not None else "nothing applied"
         record = DecisionRecord(
             decision_id=decision_id,
             ts=now,
             fleet=fleet.name,
             mode=mode,
-            placement=proposed,
-            desired_nodes=planned.plan.placement.desired_nodes,
+            placement=placement,
+            desired_nodes=final.targets.total(),
             changed=changed,
-            applied=applied,
-            reason=f"{trigger}: {reason}; {planned.plan.summary}",
-            reasons=planned.reasons,
+            applied=outcome.applied,
+            reason=f"{trigger}: {verdict}; K={demand.desired} ({demand.reason}); {what}; "
+            + planned.plan.summary
+            + _refusals(outcome),
+            reasons=_with_unavailable(planned.reasons, outcome, now),
         )
         self.ledger.record_decision(record)
         self.last_decision[fleet.name] = record
-        self.ledger.record_predictions(prediction_rows(planned, now, marks, self.model))
         return record
 
-    def _actuate(
+    def _record_action(
         self,
         fleet: FleetTarget,
-        mode: Mode,
         decision_id: str,
-        proposed: dict[str, Any],
-        verdict: Any,
-        would_roll: int,
-    ) -> tuple[bool, str]:
-        now = self.clock()
-        action_id = f"a-{uuid.uuid4().hex[:12]}"
-        base = ActionRecord(
-            action_id,
-            decision_id,
-            now,
-            fleet.name,
-            "stack_update",
-            mode,
-            "planned",
-            None,
-            would_roll,
-        )
-        if not verdict.apply:
-            self.ledger.record_action(_with(base, "skipped", "; ".join(verdict.refusals)))
-            return False, verdict.reason
-        self.ledger.record_action(base)  # planned: a crash from here on is seen at restart
-        try:
-            result = self.actuators[mode].apply(fleet.name, proposed)
-        except ActuationError as exc:
-            log.error("actuation failed for %s: %s", fleet.name, exc)
-            self.breaker.failure(str(exc), self.clock())
-            self.ledger.record_action(_with(base, "failed", str(exc)))
-            return False, f"actuation failed: {exc}"
-        self.breaker.success(self.clock())
-        self.ledger.record_action(_with(base, "applied", result.summary))
-        state = {"placement": proposed, "applied_at": now.isoformat(), "decision_id": decision_id}
-        self.ledger.set_state(f"applied:{fleet.name}", state, now)
-        self.applied[fleet.name] = state
-        return True, f"applied by {mode}: {result.summary}"
-
-    def _record_plan_actions(
-        self, fleet: FleetTarget, decision_id: str, planned: Planned, now: datetime, applied: bool
+        suffix: str,
+        now: datetime,
+        action: LaunchSpot | LaunchOnDemand | Drain,
+        status: str,
+        why: str | None,
     ) -> None:
-        for i, action in enumerate(planned.plan.actions):
-            kind = type(action).__name__  # LaunchSpot, LaunchOnDemand, Drain
-            target = getattr(action, "pool", None) or getattr(action, "node_id", None)
-            self.ledger.record_action(
-                ActionRecord(
-                    f"{decision_id}-{i}",
-                    decision_id,
-                    now,
-                    fleet.name,
-                    {"LaunchSpot": "launch", "LaunchOnDemand": "launch_on_demand"}.get(
-                        kind, "drain"
-                    ),
-                    None if target is None else str(target),
-                    "planned" if applied else "skipped",
-                    action.reason,
-                )
+        target: str | None
+        if isinstance(action, LaunchSpot):
+            kind, target = "launch", action.pool
+        elif isinstance(action, LaunchOnDemand):
+            kind, target = "launch_on_demand", action.region
+        else:
+            kind, target = "drain", action.node_id
+        # A serving spot node drained to optimise counts against the churn limit.
+        rolled = 1 if isinstance(action, Drain) and action.pool is not None else None
+        detail = f"{action.purpose}: {action.reason}" + (f" (held back: {why})" if why else "")
+        self.ledger.record_action(
+            ActionRecord(
+                f"{decision_id}-{suffix}", decision_id, now, fleet.name, kind, target,
+                status, detail, rolled if status == "applied" else None,
             )
+        )  # fmt: skip
+
+    def sync_stack(self, fleet: FleetTarget) -> str:
+        """Write the placement in force into the stack (``pulumi up`` in mode pulumi), so the
+        stack and the groups agree; nothing when the stack already has it."""
+        mode = self.mode()
+        applied = self.ledger.get_state(f"applied:{fleet.name}") or {}
+        placement = applied.get("placement")
+        written = self.ledger.get_state(f"stack:{fleet.name}")
+        if placement is None or mode == "shadow" or not self.leader():
+            return "nothing to write"
+        if written is not None and _counts(written) == _counts(placement):
+            return "the stack has the placement in force"
+        now = self.clock()
+        result = self.actuators[mode].apply(fleet.name, placement)
+        self.ledger.set_state(f"stack:{fleet.name}", placement, now)
+        self.ledger.note(
+            "stack_update", fleet=fleet.name, now=now, status="applied", detail=result.summary
+        )
+        return result.summary
 
 
-def _type_subnet(pool: str, fleet: FleetTarget) -> tuple[str, str]:
-    _region, zone, itype = pool.split("/", 2)
-    return itype, fleet.subnets.get(zone, "")
+def _counts(placement: dict[str, Any]) -> Any:
+    pools = sorted((p["instanceType"], p["subnetId"], p["nodes"]) for p in placement["pools"])
+    return pools, placement["onDemand"]
 
 
-def _with(base: ActionRecord, status: str, detail: str | None) -> ActionRecord:
-    return ActionRecord(
-        base.action_id,
-        base.decision_id,
-        base.ts,
-        base.fleet,
-        base.kind,
-        base.target,
-        status,
-        detail,
-        base.nodes_rolled,
-    )
+def _refusals(outcome: Outcome) -> str:
+    failures = [f for r in outcome.rounds if r.result for f in r.result.failures]
+    if not failures:
+        return ""
+    pools = ", ".join(f.pool.name if f.pool else "on-demand" for f in failures)
+    return f"; launches refused in {pools}: re-placed"
+
+
+def _with_unavailable(reasons: dict[str, str], outcome: Outcome, now: datetime) -> dict[str, str]:
+    out = dict(reasons)
+    for pool, until in outcome.unavailable.items():
+        when = datetime.fromtimestamp(until, UTC)
+        out[pool] = f"{out.get(pool, pool)} [launch refused: unavailable until {when:%H:%M:%S}Z]"
+    return out
 
 
 def recover(ledger: Ledger, now: datetime) -> int:
-    """Stack updates left ``planned`` by a crash: mark them failed. Their placement was not
-    recorded as applied, so the next reconcile applies it again (``up`` is idempotent)."""
-    rows = ledger.rows(
-        "SELECT action_id FROM fleet_actions WHERE kind = 'stack_update' AND status = 'planned'"
+    """Stack updates left ``planned`` by a crash: mark them failed. The stack write-back
+    compares the stack's placement with the one in force, so the next sync writes it again."""
+    return ledger.fail_planned(
+        "stack_update",
+        f"interrupted: the daemon stopped during the update (found {now.isoformat()})",
     )
-    for (action_id,) in rows:
-        with ledger.con() as con:
-            con.execute(
-                "UPDATE fleet_actions SET status = 'failed', detail = ? WHERE action_id = ?",
-                [
-                    f"interrupted: the daemon stopped during the update (found {now.isoformat()})",
-                    action_id,
-                ],
-            )
-    return len(rows)

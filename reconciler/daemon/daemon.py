@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from analytics.export import export_history
 from reconciler.actuate.base import StackActuator
-from reconciler.actuate.scaler import AutoScalingScaler
+from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.collect.aws import Clients
 from reconciler.collect.fleet import GroupView, observe_fleet, read_backlog
 from reconciler.collect.interruptions import consume_interruptions
@@ -25,7 +25,7 @@ from reconciler.daemon.decide_adapter import load_model, train_from_history
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.reactions import Reaction
-from reconciler.daemon.scaling import desired_nodes
+from reconciler.daemon.scaling import ScaleDecision, desired_nodes
 from reconciler.daemon.schedule import Schedule
 from reconciler.daemon.settings import DaemonSettings, FleetTarget, Mode
 
@@ -72,6 +72,8 @@ class Daemon:
             breaker=self.breaker,
             clock=clock,
             mode=lambda: self._mode,
+            executor=self._groups,
+            demand=self.fleet_demand,
             model=load_model(settings.model_path),
             leader=leader,
         )
@@ -154,84 +156,42 @@ class Daemon:
         """Which of ``named`` are the fleets' nodes. A node launched since the last
         observation is not in the history yet: observe the fleets again before calling an
         instance someone else's (its warning would otherwise be dropped)."""
-
-        def known() -> set[str]:
-            rows = self.ledger.rows(
-                "SELECT instance_id FROM nodes WHERE list_contains(?, instance_id)", [list(named)]
-            )
-            return {str(r[0]) for r in rows}
-
-        ours = known()
+        ours = set(self.ledger.fleets_of(named))
         if ours != named:
             self.observe_fleet()
-            ours = known()
+            ours = set(self.ledger.fleets_of(named))
         return ours
 
     def react(self, reaction: Reaction) -> None:
-        """A warned pool is already marked (the event is in the history); a warning also
-        asks for a replacement now: one node more, and a reconcile without the pool."""
-        fleet = self._fleet_of(reaction.pool)
-        if fleet is None:
-            return
+        """A warned pool is already marked (the event is in the history, for every fleet's
+        plan); a warning about one of a fleet's nodes reconciles that fleet, and only that
+        one, at once: the node is planned without, its replacement placed elsewhere."""
         now = self.clock()
+        owner = (
+            self.ledger.fleets_of({reaction.instance_id}).get(reaction.instance_id)
+            if reaction.instance_id
+            else None
+        )
         self.ledger.note(
             "mark_risky",
-            fleet=fleet.name,
+            fleet=owner or "*",
             now=now,
             status="applied",
             target=reaction.pool,
             detail=f"event {reaction.event_id}",
         )
-        if not reaction.replace_now:
+        fleet = next((f for f in self.settings.fleets if f.name == owner), None)
+        if fleet is None or not reaction.replace_now:
             return
-        self._ask_replacement(fleet, reaction, now)
         self.reconciler.reconcile(fleet, trigger=f"interruption warning for {reaction.instance_id}")
 
-    def _ask_replacement(self, fleet: FleetTarget, reaction: Reaction, now: datetime) -> None:
-        if self.views[fleet.name].group is None:
-            self.observe_fleet()  # the replacement is +1 on the group's real size
-        view = self.views[fleet.name].group
-        current = view.desired if view is not None else 0
-        target = min(fleet.max_nodes, current + 1)
-        detail = f"{reaction.instance_id} in {reaction.pool} warned: desired {current} -> {target}"
-        if target == current:
-            detail += f" (at max_nodes {fleet.max_nodes})"
-        self._set_desired(fleet, "replacement", target, detail, now, act=target != current)
-
-    def _set_desired(
-        self, fleet: FleetTarget, kind: str, target: int, detail: str, now: datetime, *, act: bool
-    ) -> bool:
-        """SetDesiredCapacity, unless in shadow, with the breaker open (replacements) or the
-        lease lost; recorded either way, with why it was skipped. True when applied."""
-
-        def note(status: str, text: str) -> None:
-            self.ledger.note(
-                kind, fleet=fleet.name, now=now, status=status,
-                target=fleet.autoscaling_group, detail=text,
-            )  # fmt: skip
-
-        why = None
-        if self._mode == "shadow":
-            why = "shadow mode"
-        elif kind == "replacement" and self.breaker.is_open:
-            why = "breaker open"
-        elif not self._leader():
-            why = "lease lost"
-        if why is not None or not act:
-            note("skipped", detail if why is None else f"{detail} ({why})")
-            return False
-        try:
-            AutoScalingScaler(self.clients("autoscaling", fleet.region)).set_desired(
-                fleet.autoscaling_group, target
-            )
-        except Exception as exc:
-            note("failed", f"{detail}: {exc}")
-            raise
-        note("applied", detail)
-        return True
-
-    def _fleet_of(self, pool: str) -> FleetTarget | None:
-        return next((f for f in self.settings.fleets if pool in f.pools()), None)
+    def _groups(self, fleet: FleetTarget) -> AutoScalingGroups:
+        return AutoScalingGroups(
+            self.clients("autoscaling", fleet.region),
+            fleet,
+            cold_start_s=self.settings.cold_start_s,
+            settle_s=self.settings.safety.launch_settle_s,
+        )
 
     def consume_job_events(self) -> None:
         for fleet in self.settings.fleets:
@@ -254,16 +214,17 @@ class Daemon:
         for fleet in self.settings.fleets:
             self.reconciler.reconcile(fleet)
 
-    def scale(self) -> None:
+    def sync_stack(self) -> None:
         for fleet in self.settings.fleets:
-            self.scale_fleet(fleet)
+            self.reconciler.sync_stack(fleet)
 
-    def scale_fleet(self, fleet: FleetTarget) -> int:
-        now, s = self.clock(), self.settings.scaling
+    def fleet_demand(self, fleet: FleetTarget, now: datetime) -> ScaleDecision:
+        """K for this reconcile: AWS's backlog-per-instance rule on the job queues."""
+        s = self.settings.scaling
         backlog = read_backlog(self.clients("sqs", fleet.region), fleet.job_queue_urls)
         idle_key = f"idle_since:{fleet.name}"
         idle_since = self.ledger.get_state(idle_key)
-        if backlog.visible + backlog.in_flight > 0:
+        if backlog.total > 0:
             if idle_since is not None:
                 self.ledger.set_state(idle_key, None, now)
             idle_since = None
@@ -271,8 +232,7 @@ class Daemon:
             idle_since = now.isoformat()
             self.ledger.set_state(idle_key, idle_since, now)
         per_job = self.ledger.seconds_per_job(fleet.name, now - timedelta(seconds=s.job_window_s))
-        group = self.views[fleet.name].group
-        current = group.desired if group is not None else fleet.min_nodes
+        previous = self.ledger.get_state(f"demand:{fleet.name}")
         decision = desired_nodes(
             visible=backlog.visible,
             in_flight=backlog.in_flight,
@@ -280,24 +240,14 @@ class Daemon:
             acceptable_latency_s=s.acceptable_latency_s,
             min_nodes=fleet.min_nodes,
             max_nodes=fleet.max_nodes,
-            current=current,
+            current=int(previous) if previous is not None else fleet.min_nodes,
             idle_since=datetime.fromisoformat(idle_since) if idle_since else None,
             now=now,
-            idle_to_zero_s=s.idle_to_zero_s,
-            replacing=self.ledger.warned_running(
-                fleet.name, now - timedelta(seconds=self.settings.safety.risky_mark_s)
-            ),
+            idle_to_zero_s=fleet.idle_to_zero_s or s.idle_to_zero_s,
         )
-        self.views[fleet.name].desired = decision.desired
-        self.views[fleet.name].desired_reason = decision.reason
-        self.ledger.set_state(f"desired:{fleet.name}", decision.desired, now)
-        if decision.desired == current:
-            return decision.desired
-        detail = f"{current} -> {decision.desired}: {decision.reason}"
-        applied = self._set_desired(fleet, "set_desired", decision.desired, detail, now, act=True)
-        if applied and group is not None:
-            self.views[fleet.name].group = GroupView(decision.desired, group.instances)
-        return decision.desired
+        view = self.views[fleet.name]
+        view.desired, view.desired_reason = decision.desired, decision.reason
+        return decision
 
     def retrain(self) -> None:
         """Fit the model on the history collected so far, swap it in where the daemon loads it
@@ -334,7 +284,7 @@ class Daemon:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         c = self.settings.cadences
-        # Collectors run at once; deciding and scaling a little later, once the first
+        # Collectors run at once; deciding a little later, once the first
         # collection is in the history; retrain and export after a full cadence.
         settle = 15.0
         jobs: list[tuple[str, Callable[[], None], float, float]] = [
@@ -343,7 +293,7 @@ class Daemon:
             ("job_events", self.consume_job_events, c.job_events_s, 0.0),
             ("fleet", self.observe_fleet, c.fleet_s, 0.0),
             ("reconcile", self.reconcile, c.reconcile_s, min(settle, c.reconcile_s)),
-            ("scale", self.scale, c.scale_s, min(settle, c.scale_s)),
+            ("stack_sync", self.sync_stack, c.stack_sync_s, c.stack_sync_s),
             ("retrain", self.retrain, c.retrain_s, c.retrain_s),
             ("export", self.export, c.export_s, c.export_s),
         ]

@@ -3,7 +3,7 @@
 If ``reconciler.decide``, ``reconciler.live`` or the planner's types change, this is the
 module to fix. It reads the market from the history, lets ``decide`` predict and plan,
 applies the daemon's risk marks (a warned pool is taken as about to go) and plans again,
-then turns the pool-terms placement into the stack's placement (zones → subnets).
+and turns what the groups hold into the stack's placement (zones → subnets).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from reconciler.control import GroupTargets
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.reactions import Mark
 from reconciler.daemon.settings import FleetTarget
@@ -26,7 +27,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.live import read_market, recent_losses
 from reconciler.model import ModelSettings, PoolPrediction, TrainedModel, train_model
 from reconciler.model import load_model as _load_model
-from reconciler.planner import FleetDeclaration, FleetNode, Plan, PlannerSettings, plan
+from reconciler.planner import FleetDeclaration, FleetNode, Plan, PlannerSettings, Snapshot, plan
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ __all__ = [
     "Planned",
     "load_model",
     "plan_fleet",
-    "planned_cost",
     "prediction_rows",
     "to_stack_placement",
     "train_from_history",
@@ -49,6 +49,7 @@ class DecideError(DaemonError):
 @dataclass(frozen=True)
 class Planned:
     plan: Plan
+    snapshot: Snapshot  # what the plan read, risk marks applied: re-planned from, without I/O
     predictions: tuple[PoolPrediction, ...]
     prices: dict[str, tuple[float, float]]  # pool -> (spot $/h, on-demand $/h)
     reasons: dict[str, str]  # pool -> the planner's verdict, with marks said
@@ -139,49 +140,32 @@ def plan_fleet(
             else p
             for p in snapshot.pools
         )
-        result = plan(dataclasses.replace(snapshot, pools=views), planner_settings)
+        snapshot = dataclasses.replace(snapshot, pools=views)
+        result = plan(snapshot, planner_settings)
     reasons = result.reasons()
     for pool, mark in marks.items():
         if pool in reasons:
             reasons[pool] = f"{reasons[pool]} [{mark.reason}]"
     prices = {p.name: (p.spot_price, p.on_demand_price) for p in snapshot.pools}
-    return Planned(result, decided.predictions, prices, reasons)
+    return Planned(result, snapshot, decided.predictions, prices, reasons)
 
 
-def planned_cost(planned: Planned, fleet: FleetTarget) -> float:
-    """$/h of the plan: nodes planned per pool at its spot price, plus the on-demand base."""
-    placement = planned.plan.placement
-    spot = sum(pp.weight * planned.prices.get(pp.pool, (0.0, 0.0))[0] for pp in placement.pools)
-    on_demand = max(
-        (od for _, od in planned.prices.values()),
-        default=max(fleet.on_demand_prices.values(), default=0.0),
-    )
-    return float(spot + placement.on_demand_base * on_demand)
-
-
-def to_stack_placement(planned: Planned, fleet: FleetTarget) -> dict[str, Any] | None:
-    """The placement as ``spotfleet:placements.<fleet>`` JSON (camelCase, stacks/spec.py).
-
-    A group cannot tie a type to a subnet: each (type, subnet) appears once, best first.
-    None when the planner kept no pool (the stack then keeps what it has).
-    """
-    placement = planned.plan.placement
-    seen: set[tuple[str, str]] = set()
-    pools: list[dict[str, Any]] = []
-    for pp in sorted(placement.pools, key=lambda p: p.priority):
-        _region, zone, itype = pp.pool.split("/", 2)
-        subnet = fleet.subnets.get(zone)
-        if subnet is None or (itype, subnet) in seen:
-            continue
-        seen.add((itype, subnet))
-        pools.append({"instanceType": itype, "subnetId": subnet, "weight": 1})
-    if not pools:
-        return None
+def to_stack_placement(
+    targets: GroupTargets, fleet: FleetTarget, decision_id: str, planned: Plan
+) -> dict[str, Any]:
+    """What the groups hold, as ``spotfleet:placements.<fleet>`` JSON (camelCase,
+    stacks/spec.py): each candidate pool's node count (zone -> the fleet's subnet there) and
+    the on-demand group's."""
+    pools = [
+        {"instanceType": pool.instance_type, "subnetId": fleet.subnets[pool.zone], "nodes": n}
+        for pool, n in sorted(targets.spot.items())
+        if n > 0 and pool.zone in fleet.subnets and pool.name in fleet.spot_groups
+    ]
     return {
         "pools": pools,
-        "onDemandBase": placement.on_demand_base,
-        "decisionId": planned.plan.decision_id,
-        "reason": placement.reason[:500],
+        "onDemand": targets.on_demand,
+        "decisionId": decision_id,
+        "reason": planned.placement.reason[:500],
     }
 
 

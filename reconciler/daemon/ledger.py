@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from analytics.store import History, first_row
 
-__all__ = ["ActionRecord", "DecisionRecord", "Ledger", "naive"]
+__all__ = ["WARNED_KINDS", "ActionRecord", "DecisionRecord", "Ledger", "LiveNode", "naive"]
 
 # Instance and group lifecycle states of a node that still serves (or is about to).
 _LIVE = "'pending', 'running', 'InService', 'Pending', 'Pending:Wait', 'Pending:Proceed'"
@@ -59,6 +59,19 @@ class ActionRecord:
     status: str  # 'planned', 'applied', 'skipped', 'failed'
     detail: str | None
     nodes_rolled: int | None = None
+
+
+# Events after which AWS takes the instance: its replacement goes elsewhere at once.
+WARNED_KINDS = ("spot_interruption_warning",)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveNode:
+    instance_id: str
+    pool: str | None
+    lifecycle: str  # 'spot' or 'on-demand'
+    launched_at: datetime | None
+    warned: bool
 
 
 class Ledger:
@@ -227,6 +240,60 @@ class Ledger:
             [naive(since), fleet],
         )
         return int(rows[0][0])
+
+    def live_nodes(self, fleet: str, *, warned_since: datetime) -> list[LiveNode]:
+        """The fleet's live nodes; ``warned``: AWS said it goes (a warning since then)."""
+        rows = self.rows(
+            "SELECT n.instance_id, n.pool, n.lifecycle, n.launched_at, EXISTS ("
+            "  SELECT 1 FROM interruption_events e WHERE e.instance_id = n.instance_id"
+            "  AND e.kind IN (SELECT unnest(?)) AND e.ts > ?) "
+            "FROM nodes n WHERE n.fleet = ? AND n.state IN (" + _LIVE + ") "
+            "ORDER BY n.instance_id",
+            [list(WARNED_KINDS), naive(warned_since), fleet],
+        )
+        return [
+            LiveNode(
+                str(i), p, str(lc), ts.replace(tzinfo=UTC) if ts is not None else None, bool(w)
+            )
+            for i, p, lc, ts, w in rows
+        ]
+
+    def fleets_of(self, instance_ids: set[str]) -> dict[str, str]:
+        """instance id -> the fleet that runs it, for the ids that are some fleet's nodes."""
+        rows = self.rows(
+            "SELECT instance_id, fleet FROM nodes WHERE list_contains(?, instance_id)",
+            [sorted(instance_ids)],
+        )
+        return {str(i): str(f) for i, f in rows}
+
+    def drained_since(self, fleet: str, since: datetime) -> int:
+        """Serving spot nodes drained to optimise (moves, surplus) since ``since``."""
+        rows = self.rows(
+            "SELECT coalesce(sum(nodes_rolled), 0) FROM fleet_actions "
+            "WHERE fleet = ? AND kind = 'drain' AND status = 'applied' AND ts > ?",
+            [fleet, naive(since)],
+        )
+        return int(rows[0][0])
+
+    def unavailable_pools(self, fleet: str, since: datetime, ttl_s: float) -> dict[str, float]:
+        """Pools that refused a launch since ``since``: pool -> until (epoch seconds). Every
+        fleet's refusals count: a pool without capacity has none for any fleet."""
+        rows = self.rows(
+            "SELECT target, max(ts) FROM fleet_actions WHERE kind = 'launch_failed' "
+            "AND ts > ? AND target != 'on-demand' GROUP BY target",
+            [naive(since)],
+        )
+        return {str(p): ts.replace(tzinfo=UTC).timestamp() + ttl_s for p, ts in rows}
+
+    def fail_planned(self, kind: str, detail: str) -> int:
+        """Mark actions of ``kind`` left ``planned`` (by a crash) failed; how many there were."""
+        with self.con() as con:
+            rows = con.execute(
+                "UPDATE fleet_actions SET status = 'failed', detail = ? "
+                "WHERE kind = ? AND status = 'planned' RETURNING action_id",
+                [detail, kind],
+            ).fetchall()
+        return len(rows)
 
     def running_nodes(self, fleet: str) -> list[tuple[str, str | None, str, datetime | None]]:
         """(instance id, pool, lifecycle, launched_at) of the fleet's live nodes."""

@@ -3,8 +3,9 @@
 acceptable backlog per node = acceptable latency / average seconds per job; the fleet
 needs enough nodes for the messages waiting and in flight, within min and max. With no
 work at all it keeps its size until it has been idle for ``idle_to_zero_s``, then goes to
-its minimum (zero by default). Scale-in happens through SetDesiredCapacity, and the
-group's termination lifecycle hook (stacks/) lets each node drain before it goes.
+its minimum (zero by default). This is K, the nodes that must serve: the planner adds its
+spares and places them, and replacements of warned nodes are the planner's too (a warned
+node is planned without), so nothing here counts them.
 """
 
 from __future__ import annotations
@@ -23,40 +24,6 @@ class ScaleDecision:
 
 
 def desired_nodes(
-    *,
-    visible: int,
-    in_flight: int,
-    seconds_per_job: float,
-    acceptable_latency_s: float,
-    min_nodes: int,
-    max_nodes: int,
-    current: int,
-    idle_since: datetime | None,
-    now: datetime,
-    idle_to_zero_s: float,
-    replacing: int = 0,
-) -> ScaleDecision:
-    """``replacing``: warned nodes still running. Each keeps one node more in the group
-    until AWS takes it, so the replacement asked at the warning is not taken back."""
-    base = _base(
-        visible=visible,
-        in_flight=in_flight,
-        seconds_per_job=seconds_per_job,
-        acceptable_latency_s=acceptable_latency_s,
-        min_nodes=min_nodes,
-        max_nodes=max_nodes,
-        current=max(0, current - replacing),
-        idle_since=idle_since,
-        now=now,
-        idle_to_zero_s=idle_to_zero_s,
-    )
-    if replacing <= 0 or base.desired == 0:
-        return base
-    desired = min(max_nodes, base.desired + replacing)
-    return ScaleDecision(desired, f"{base.reason}; +{desired - base.desired} replacing warned")
-
-
-def _base(
     *,
     visible: int,
     in_flight: int,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from analytics.pools import Pool
 from reconciler.control.guards import Limits
 
 __all__ = [
@@ -43,7 +44,7 @@ class _Model(BaseModel):
 
 class FleetTarget(_Model):
     """One fleet as the daemon sees it: the declaration's numbers and its AWS resources
-    (the stack's outputs ``autoScalingGroupName``, ``interruptionQueueUrl``, ...)."""
+    (the stack's outputs: its groups, ``interruptionQueueUrl``, ...)."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
     region: str = "us-east-1"
@@ -54,12 +55,40 @@ class FleetTarget(_Model):
     max_nodes: int = Field(default=10, ge=1)
     on_demand_floor: int = Field(default=0, ge=0)
     budget_usd_per_hour: float | None = Field(default=None, gt=0)
-    autoscaling_group: str
+    # The declaration's idleScaleToZeroMinutes, in seconds: without it, scaling's idle_to_zero_s.
+    idle_to_zero_s: float | None = Field(default=None, gt=0)
+    # The fleet's groups, from the stack's outputs (``spotGroups``, ``onDemandGroup``): one spot
+    # group per candidate pool (``region/zone/type`` -> group name) and one on-demand group.
+    spot_groups: dict[str, str] = Field(min_length=1)
+    on_demand_group: str
     interruption_queue_url: str | None = None
     job_events_queue_url: str | None = None
     job_queue_urls: tuple[str, ...] = ()
     # $/h by instance type, used when the history has no on-demand price (no Pricing API).
     on_demand_prices: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_groups(self) -> FleetTarget:
+        missing = sorted(set(self.pools()) - set(self.spot_groups))
+        extra = sorted(set(self.spot_groups) - set(self.pools()))
+        if missing or extra:
+            problems = [f"no spot group for {', '.join(missing)}"] if missing else []
+            problems += [f"spot groups for pools not declared: {', '.join(extra)}"] if extra else []
+            raise ValueError(
+                f"fleet {self.name}: {'; '.join(problems)}; spot_groups must name one group per "
+                "candidate pool (region/zone/type), as the stack's spotGroups output does"
+            )
+        return self
+
+    def groups(self) -> tuple[str, ...]:
+        """Every group of the fleet: the spot groups in pool order, then the on-demand group."""
+        return (*(self.spot_groups[p] for p in self.pools()), self.on_demand_group)
+
+    def pool_of_group(self) -> dict[str, Pool | None]:
+        """Group name -> the pool it launches into (None: the on-demand group)."""
+        out: dict[str, Pool | None] = {g: Pool.parse(p) for p, g in self.spot_groups.items()}
+        out[self.on_demand_group] = None
+        return out
 
     def pools(self, zones: tuple[str, ...] | None = None) -> tuple[str, ...]:
         """Every candidate pool, ``region/zone/type``, in a stable order."""
@@ -77,8 +106,10 @@ class Cadences(_Model):
     interruptions_s: float = Field(default=5.0, gt=0)
     job_events_s: float = Field(default=10.0, gt=0)
     fleet_s: float = Field(default=30.0, gt=0)
-    reconcile_s: float = Field(default=300.0, gt=0)
-    scale_s: float = Field(default=30.0, gt=0)
+    # The one controller: demand, plan, guards and the groups' counts, every half minute (a
+    # reconcile of 500 pools takes well under a second; warnings reconcile at once).
+    reconcile_s: float = Field(default=30.0, gt=0)
+    stack_sync_s: float = Field(default=300.0, gt=0)  # the placement in force into the stack
     retrain_s: float = Field(default=86400.0, gt=0)
     export_s: float = Field(default=3600.0, gt=0)
 
@@ -93,6 +124,8 @@ class SafetySettings(_Model):
     rebalance_loss: float = Field(default=0.40, ge=0, le=1)  # ... after a rebalance recommendation
     # A pool that refused a launch takes none for this long (Karpenter's unavailable offerings).
     unavailable_s: float = Field(default=180.0, gt=0)
+    # How long a reconcile waits (wall seconds) for a raised group to launch or say it cannot.
+    launch_settle_s: float = Field(default=20.0, ge=0)
 
     def limits(self) -> Limits:
         return Limits(self.min_dwell_s, self.churn_per_hour, self.stale_after_s)

@@ -1,29 +1,31 @@
-"""An Auto Scaling group over the local EC2, for the embedded default.
+"""Auto Scaling groups over the local EC2, for the embedded default: one per pool, as the stack
+declares them (``stacks/``), plus the fleet's on-demand group.
 
-It takes what the daemon gives a real group (the placement, through the same stack contract,
-and the desired capacity) and behaves as AWS's does with them, so the demo does not flatter
-the planner: a group cannot tie a type to a subnet, so a placement is the types in priority
-order and a set of subnets (``stacks.spec.resolve``); launches balance across zones, and within
-a zone take the highest-priority type with capacity (capacity-optimized-prioritized); an
-instance whose type or zone the placement no longer allows is replaced launch-before-terminate,
-one at a time (instance refresh at 100 % minimum healthy); scale-in picks disallowed instances
-first, then the zone with the most, newest first.
+They behave as AWS's do with what the daemon gives them, so the demo does not flatter the
+planner: a spot group launches into its one pool only, and a launch without capacity fails
+(a ``Failed`` scaling activity with EC2's message, retried a little later, never moved to
+another pool); the on-demand group takes the first type and zone in its order; a group above
+its desired capacity scales in its newest instance first; ``TerminateInstanceInAutoScaling
+Group`` terminates the named instance and, when asked, lowers the count. A spot notice does
+not change a group: the instance counts until the market takes it (no capacity rebalancing),
+and a group left above its count after that relaunches in place, as AWS's would.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
+import itertools
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from analytics.pools import Pool
-from reconciler.actuate.base import Applied
 from reconciler.embedded.cloud import Instance, InsufficientCapacity, LocalCloud
-from stacks.spec import FleetSpec, ResolvedFleet, parse_placement, resolve
 
 __all__ = ["Activity", "LocalAutoScalingGroup"]
+
+# After a refused launch, a group waits this long (market time) before it tries again.
+_RETRY = timedelta(seconds=60)
+_ACTIVITY_IDS = itertools.count()
 
 
 @dataclass
@@ -40,100 +42,118 @@ class LocalAutoScalingGroup:
         self,
         *,
         name: str,
-        fleet: FleetSpec,
-        region: str,
-        zone_of_subnet: Mapping[str, str],
+        pools: tuple[Pool, ...],
+        lifecycle: str,
+        max_size: int,
         cloud: LocalCloud,
     ) -> None:
-        unknown = [s for s in fleet.subnet_ids if s not in zone_of_subnet]
-        if unknown:
-            raise ValueError(f"fleet {fleet.name}: no zone for subnets {', '.join(unknown)}")
-        self.name, self.fleet, self.region = name, fleet, region
-        self._zone_of_subnet, self._cloud = dict(zone_of_subnet), cloud
-        self.resolved: ResolvedFleet = resolve(fleet)
-        self.desired = fleet.min_nodes
+        """``pools``: the one pool of a spot group; the on-demand group's pools in order."""
+        if lifecycle == "spot" and len(pools) != 1:
+            raise ValueError(f"spot group {name} must launch into one pool, not {len(pools)}")
+        self.name, self.pools, self.lifecycle = name, pools, lifecycle
+        self.min_size, self.max_size = 0, max_size
+        self.desired = 0
+        self._cloud = cloud
         self._members: list[str] = []
+        self._retry_at: datetime | None = None
+        self.activities: list[dict[str, Any]] = []  # newest first, as AWS lists them
+        self._pending = Activity()  # done on the daemon's call, reported at the next pass
 
-    # The stack actuator's side: what `pulumi up` would do to the group's configuration.
-    def apply(self, fleet: str, placement: dict[str, Any]) -> Applied:
-        self.resolved = resolve(self.fleet, parse_placement(self.fleet, placement))
-        types = ", ".join(o.instance_type for o in self.resolved.overrides)
-        zones = ", ".join(self._zone_of_subnet[s] for s in self.resolved.subnet_ids)
-        return Applied(
-            changed=True,
-            summary=f"local group {self.name}: types {types} in {zones}, "
-            f"on-demand base {self.resolved.on_demand_base}",
-        )
+    @property
+    def pool(self) -> Pool | None:
+        return self.pools[0] if self.lifecycle == "spot" else None
 
-    # The scaler's side: SetDesiredCapacity, within the group's bounds as AWS enforces them.
-    def set_desired(self, group: str, desired: int) -> None:
-        if group != self.name:
-            raise ValueError(f"no group {group!r} (this is {self.name!r})")
-        self.desired = max(self.fleet.min_nodes, min(desired, self.fleet.max_nodes))
+    def set_desired(self, desired: int) -> None:
+        if not self.min_size <= desired <= self.max_size:
+            raise ValueError(
+                f"New SetDesiredCapacity value {desired} is outside the group's bounds "
+                f"[{self.min_size}, {self.max_size}]"
+            )
+        if desired > self.desired:
+            self._retry_at = None  # a new count is tried at once
+        self.desired = desired
+
+    def terminate(self, instance_id: str, now: datetime, *, decrement: bool) -> Instance:
+        if instance_id not in self._members:
+            raise KeyError(instance_id)
+        instance = self._cloud.terminate(instance_id, now, "drained by the daemon")
+        self._members.remove(instance_id)
+        if decrement:
+            self.desired = max(self.min_size, self.desired - 1)
+        self._pending.terminated.append(instance)
+        self._record(now, f"Terminating EC2 instance: {instance_id}", "Successful", "")
+        return instance
 
     def members(self) -> list[Instance]:
         return [self._cloud.instances[i] for i in self._members if self._cloud.instances[i].running]
 
-    def _in_service(self) -> list[Instance]:
-        """Members that count toward desired: a warned spot instance is on its way out."""
-        return [i for i in self.members() if i.notice_deadline is None]
-
-    def _allowed(self, instance: Instance) -> bool:
-        types = {o.instance_type for o in self.resolved.overrides}
-        zones = {self._zone_of_subnet[s] for s in self.resolved.subnet_ids}
-        return instance.pool.instance_type in types and instance.pool.zone in zones
-
-    def _launch(self, now: datetime, activity: Activity) -> Instance | None:
-        in_service = self._in_service()
-        on_demand = sum(1 for i in in_service if i.lifecycle == "on-demand")
-        lifecycle = "on-demand" if on_demand < self.resolved.on_demand_base else "spot"
-        per_zone = Counter(i.pool.zone for i in in_service)
-        zones = sorted(
-            (self._zone_of_subnet[s] for s in self.resolved.subnet_ids),
-            key=lambda z: per_zone[z],  # stable: ties keep the placement's subnet order
+    def _record(self, now: datetime, description: str, status: str, message: str) -> None:
+        self.activities.insert(
+            0,
+            {
+                "ActivityId": f"local-{next(_ACTIVITY_IDS):08d}",
+                "AutoScalingGroupName": self.name,
+                "Description": description,
+                "Cause": f"At {now:%Y-%m-%dT%H:%M:%SZ} a user request explicitly set group "
+                f"desired capacity changing the desired capacity to {self.desired}.",
+                "StartTime": now,
+                "EndTime": now,
+                "StatusCode": status,
+                "StatusMessage": message,
+                "Progress": 100,
+            },
         )
-        for zone in zones:
-            for override in self.resolved.overrides:
-                pool = Pool(self.region, zone, override.instance_type)
-                try:
-                    instance = self._cloud.launch(pool, lifecycle, now)
-                except InsufficientCapacity:
-                    continue
-                self._members.append(instance.instance_id)
-                activity.launched.append(instance)
-                return instance
-        types = ", ".join(o.instance_type for o in self.resolved.overrides)
-        activity.failures.append(
-            f"{self.name}: no {lifecycle} capacity in any allowed pool "
-            f"(zones {', '.join(zones)}; types {types})"
-        )
-        return None
+        del self.activities[50:]
 
-    def reconcile(self, now: datetime) -> Activity:
-        """One pass: fill to desired, replace one disallowed instance, scale in the surplus."""
-        activity = Activity()
-        while len(self._in_service()) < self.desired:
-            if self._launch(now, activity) is None:
-                break
-        disallowed = [i for i in self._in_service() if not self._allowed(i)]
-        # Launch first, then retire: at most one replacement in flight (100 % healthy minimum).
-        if (
-            disallowed
-            and len(self._in_service()) <= self.desired
-            and self._launch(now, activity) is not None
+    def _launch(self, now: datetime, activity: Activity) -> bool:
+        errors = []
+        for pool in self.pools:
+            try:
+                instance = self._cloud.launch(pool, self.lifecycle, now)
+            except InsufficientCapacity as exc:
+                errors.append(str(exc))
+                continue
+            self._members.append(instance.instance_id)
+            activity.launched.append(instance)
+            self._record(
+                now, f"Launching a new EC2 instance: {instance.instance_id}", "Successful", ""
+            )
+            return True
+        where = self.pools[0] if len(self.pools) == 1 else f"{len(self.pools)} pools"
+        message = (
+            "Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot "
+            "capacity available that matches your request. Launching EC2 instance failed."
+            if self.lifecycle == "spot"
+            else f"We currently do not have sufficient capacity in {where}. Launching EC2 "
+            "instance failed."
+        )
+        self._record(
+            now, "Launching a new EC2 instance.  Status Reason: " + message, "Failed", message
+        )
+        activity.failures.append(f"{self.name}: {'; '.join(errors)}")
+        self._retry_at = now + _RETRY
+        return False
+
+    def fill(self, now: datetime) -> None:
+        """Launch up to desired, unless a refused launch is waiting out its retry. AWS starts
+        these launches as soon as the count is raised; they are reported at the next pass."""
+        self._members = [i for i in self._members if self._cloud.instances[i].running]
+        while len(self._members) < self.desired and (
+            self._retry_at is None or now >= self._retry_at
         ):
-            old = disallowed[0]
-            activity.terminated.append(
-                self._cloud.terminate(old.instance_id, now, "instance refresh")
-            )
-        surplus = len(self._in_service()) - self.desired
+            if not self._launch(now, self._pending):
+                break
+
+    def step(self, now: datetime) -> Activity:
+        """Fill to desired, scale in the surplus newest first, and report what happened since
+        the last pass."""
+        self.fill(now)
+        activity, self._pending = self._pending, Activity()
+        surplus = len(self._members) - self.desired
         if surplus > 0:
-            per_zone = Counter(i.pool.zone for i in self._in_service())
-            ranked = sorted(
-                self._in_service(),
-                key=lambda i: (self._allowed(i), -per_zone[i.pool.zone], -i.sequence),
-            )
-            for instance in ranked[:surplus]:
+            newest = sorted(self.members(), key=lambda i: -i.sequence)[:surplus]
+            for instance in newest:
+                self._members.remove(instance.instance_id)
                 activity.terminated.append(
                     self._cloud.terminate(instance.instance_id, now, "scale in")
                 )

@@ -5,7 +5,8 @@ embedded default the SQS, SNS, EventBridge and S3 clients go to moto's server, b
 market and the Auto Scaling group are the embedded default's own (moto has neither a spot
 market nor capacity), so these two objects answer the few calls the daemon makes, with the
 shapes and errors boto3 gives: ``DescribeSpotPriceHistory``, ``DescribeInstances``,
-``DescribeAutoScalingGroups`` and ``SetDesiredCapacity``. They are the seam, not fakes of the
+``DescribeAutoScalingGroups``, ``SetDesiredCapacity``, ``TerminateInstanceInAutoScalingGroup``
+and ``DescribeScalingActivities``. They are the seam, not fakes of the
 daemon: everything behind the calls is the daemon's real code. ``LocalStackActuator`` is the
 same seam for mode ``local``: the placement the daemon would give ``pulumi up``.
 
@@ -25,6 +26,7 @@ from botocore.exceptions import ClientError
 
 from reconciler.actuate.base import Applied
 from reconciler.daemon.errors import ActuationError
+from reconciler.daemon.settings import FleetTarget
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.cloud import LocalCloud
 
@@ -151,8 +153,8 @@ class LocalAutoScalingClient:
                     {
                         "AutoScalingGroupName": g.name,
                         "DesiredCapacity": g.desired,
-                        "MinSize": g.fleet.min_nodes,
-                        "MaxSize": g.fleet.max_nodes,
+                        "MinSize": g.min_size,
+                        "MaxSize": g.max_size,
                         "Instances": [
                             {
                                 "InstanceId": i.instance_id,
@@ -176,33 +178,68 @@ class LocalAutoScalingClient:
     ) -> dict[str, Any]:
         with self._region.lock:
             group = self._group("SetDesiredCapacity", AutoScalingGroupName)
-            if not group.fleet.min_nodes <= DesiredCapacity <= group.fleet.max_nodes:
+            try:
                 # As AWS: desired outside [min, max] is refused, not clamped.
-                raise _error(
-                    "SetDesiredCapacity",
-                    "ValidationError",
-                    f"New SetDesiredCapacity value {DesiredCapacity} is outside the group's "
-                    f"bounds [{group.fleet.min_nodes}, {group.fleet.max_nodes}]",
-                )
-            group.set_desired(AutoScalingGroupName, DesiredCapacity)
+                group.set_desired(DesiredCapacity)
+            except ValueError as exc:
+                raise _error("SetDesiredCapacity", "ValidationError", str(exc)) from exc
+            group.fill(self._region.clock())
             return {}
+
+    def terminate_instance_in_auto_scaling_group(
+        self, *, InstanceId: str, ShouldDecrementDesiredCapacity: bool
+    ) -> dict[str, Any]:
+        with self._region.lock:
+            for group in self._region.groups.values():
+                if any(i.instance_id == InstanceId for i in group.members()):
+                    group.terminate(
+                        InstanceId,
+                        self._region.clock(),
+                        decrement=ShouldDecrementDesiredCapacity,
+                    )
+                    return {"Activity": group.activities[0]}
+            raise _error(
+                "TerminateInstanceInAutoScalingGroup",
+                "ValidationError",
+                f"Instance Id not found - No managed instance found for instance ID {InstanceId}",
+            )
+
+    def describe_scaling_activities(
+        self, *, AutoScalingGroupName: str, MaxRecords: int = 100
+    ) -> dict[str, Any]:
+        with self._region.lock:
+            group = self._group("DescribeScalingActivities", AutoScalingGroupName)
+            return {"Activities": [dict(a) for a in group.activities[:MaxRecords]]}
 
 
 class LocalStackActuator:
-    """Mode ``local``: what ``pulumi up`` does to a group when the placement changes (its types
-    and subnets), done to the local group."""
+    """Mode ``local``: what ``pulumi up`` does with a placement, done to the local groups: each
+    group's desired capacity becomes the placement's count for it (the stack owns them)."""
 
     name = "local"
 
-    def __init__(self, region: LocalRegion, group_of_fleet: Mapping[str, str]) -> None:
-        self._region, self._group_of_fleet = region, dict(group_of_fleet)
+    def __init__(self, region: LocalRegion, fleets: Mapping[str, FleetTarget]) -> None:
+        self._region, self._fleets = region, dict(fleets)
 
     def apply(self, fleet: str, placement: dict[str, Any]) -> Applied:
-        group = self._region.groups.get(self._group_of_fleet.get(fleet, ""))
-        if group is None:
-            raise ActuationError(f"no local group for fleet {fleet!r}")
+        target = self._fleets.get(fleet)
+        if target is None:
+            raise ActuationError(f"no local groups for fleet {fleet!r}")
+        zone_of_subnet = {subnet: zone for zone, subnet in target.subnets.items()}
+        counts = {g: 0 for g in target.groups()}
         try:
-            with self._region.lock:
-                return group.apply(fleet, placement)
-        except ValueError as exc:  # the placement broke the contract (stacks.spec)
-            raise ActuationError(f"the local group refused the placement: {exc}") from exc
+            for entry in placement["pools"]:
+                zone = zone_of_subnet[entry["subnetId"]]
+                pool = f"{target.region}/{zone}/{entry['instanceType']}"
+                counts[target.spot_groups[pool]] = int(entry["nodes"])
+            counts[target.on_demand_group] = int(placement["onDemand"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ActuationError(f"the local groups refused the placement: {exc!r}") from exc
+        with self._region.lock:
+            for name, count in counts.items():
+                group = self._region.groups[name]
+                if group.desired != count:
+                    group.set_desired(count)
+                    group.fill(self._region.clock())
+        held = sum(counts.values())
+        return Applied(changed=True, summary=f"local stack: {held} nodes over {len(counts)} groups")

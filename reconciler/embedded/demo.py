@@ -2,10 +2,11 @@
 
 Setup writes the market's first days into a new history and trains the model on them; then
 AWS comes up locally (moto's server) with the declared fleet's resources, the daemon starts in
-``local`` mode over the local Auto Scaling group, and the loop plays the market: every tick
-moves capacity (nodes get the two-minute notice, AWS's event goes on the bus), the group
-launches and retires node processes, and jobs arrive at a steady rate. At the end the queues
-are given ``drain_s`` to empty, everything stops, and every job is accounted for.
+``local`` mode over the fleet's local Auto Scaling groups (one per pool, and on-demand), and
+the loop plays the market: every tick moves capacity (nodes get the two-minute notice, AWS's
+event goes on the bus), the groups launch and retire node processes, and jobs arrive at a
+steady rate. At the end the queues are given ``drain_s`` to empty, everything stops, and
+every job is accounted for.
 
 Nothing outlives ``run_demo``: every process and thread it starts is stopped on the way out,
 whether it ends, fails or is interrupted (``stop``).
@@ -47,7 +48,6 @@ from reconciler.daemon.settings import (
     ScalingSettings,
 )
 from reconciler.embedded.audit import JobAudit, audit_jobs, dead_letters, result_ids
-from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.aws_api import (
     LocalAutoScalingClient,
     LocalEc2Client,
@@ -56,7 +56,8 @@ from reconciler.embedded.aws_api import (
 )
 from reconciler.embedded.clock import MarketClock
 from reconciler.embedded.cloud import LocalCloud
-from reconciler.embedded.local_aws import FleetEndpoints, create_fleet, local_aws
+from reconciler.embedded.fleet_groups import local_fleet
+from reconciler.embedded.local_aws import create_fleet, local_aws
 from reconciler.embedded.nodes import NodeProcesses
 from reconciler.embedded.replay import ReplayedMarket, load_market, record_prices, record_ticks
 from reconciler.embedded.settings import DemoSettings
@@ -129,34 +130,6 @@ def _read_stack(path: Path) -> tuple[str, tuple[FleetSpec, ...]]:
     return region, tuple(parse_fleets(config.get("spotfleet:fleets")))
 
 
-def _fleet_target(
-    spec: FleetSpec,
-    *,
-    region: str,
-    zones: dict[str, str],
-    nodes: int | None,
-    endpoints: FleetEndpoints,
-    group: str,
-    on_demand: dict[str, float],
-) -> FleetTarget:
-    low, high = (nodes, 2 * nodes) if nodes is not None else (spec.min_nodes, spec.max_nodes)
-    return FleetTarget(
-        name=spec.name,
-        region=region,
-        instance_types=spec.instance_types,
-        subnets={zone: subnet for subnet, zone in zones.items()},
-        min_nodes=low,
-        max_nodes=high,
-        on_demand_floor=spec.on_demand_base,
-        budget_usd_per_hour=spec.budget_usd_per_hour,
-        autoscaling_group=group,
-        interruption_queue_url=endpoints.interruption_queue_url,
-        job_events_queue_url=endpoints.events_queue_url,
-        job_queue_urls=endpoints.job_queue_urls,
-        on_demand_prices={t: on_demand[t] for t in spec.instance_types if t in on_demand},
-    )
-
-
 def _daemon_settings(
     s: DemoSettings, fleet: FleetTarget, clock: MarketClock, api_port: int
 ) -> DaemonSettings:
@@ -179,8 +152,8 @@ def _daemon_settings(
             interruptions_s=0.5,
             job_events_s=1.0,
             fleet_s=1.0,
-            reconcile_s=3.0,
-            scale_s=2.0,
+            reconcile_s=2.0,
+            stack_sync_s=10.0,
             retrain_s=max(s.duration_s / 2, 30.0),
             export_s=30.0,
         ),
@@ -380,25 +353,18 @@ def run_demo(
         )
         notice = timedelta(seconds=max(120.0, s.notice_min_wall_s * clock.compression))
         cloud = LocalCloud(market=market.in_region(region_name), notice=notice)
-        group = LocalAutoScalingGroup(
-            name=f"{prefix}-{spec.name}",
-            fleet=spec.model_copy(
-                update={"min_nodes": s.nodes, "max_nodes": 2 * s.nodes} if s.nodes else {}
-            ),
+        fleet = local_fleet(
+            spec,
+            prefix=prefix,
             region=region_name,
             zone_of_subnet=seeded.zone_of_subnet,
             cloud=cloud,
-        )
-        region = LocalRegion(region_name, cloud, {group.name: group}, clock.now)
-        target = _fleet_target(
-            spec,
-            region=region_name,
-            zones=seeded.zone_of_subnet,
-            nodes=s.nodes,
             endpoints=endpoints,
-            group=group.name,
-            on_demand={p.pool.instance_type: p.on_demand_price for p in market.pools},
+            on_demand_prices={p.pool.instance_type: p.on_demand_price for p in market.pools},
+            nodes=s.nodes,
         )
+        target = fleet.target
+        region = LocalRegion(region_name, cloud, {g.name: g for g in fleet.groups}, clock.now)
         fronts: dict[str, Any] = {
             "ec2": LocalEc2Client(region),
             "autoscaling": LocalAutoScalingClient(region),
@@ -409,7 +375,7 @@ def run_demo(
             ledger=ledger,
             actuators={
                 "shadow": ShadowActuator(),
-                "local": LocalStackActuator(region, {spec.name: group.name}),
+                "local": LocalStackActuator(region, {spec.name: target}),
             },
             clients=Clients(lambda service, _: fronts.get(service) or aws.client(service)),
             clock=clock.now,
@@ -419,7 +385,8 @@ def run_demo(
             market=market,
             clock=clock,
             region=region,
-            group=group,
+            groups=fleet.groups,
+            demand=lambda: daemon.views[spec.name].desired or 0,
             nodes=nodes,
             ledger=ledger,
             aws=aws,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,7 @@ import httpx
 from reconciler.collect.fleet import read_backlog
 from reconciler.daemon.ledger import Ledger
 from reconciler.embedded.audit import result_ids
-from reconciler.embedded.autoscaling import LocalAutoScalingGroup
+from reconciler.embedded.autoscaling import Activity, LocalAutoScalingGroup
 from reconciler.embedded.aws_api import LocalRegion
 from reconciler.embedded.clock import MarketClock
 from reconciler.embedded.cloud import LocalCloud
@@ -70,14 +71,15 @@ class World:
         market: ReplayedMarket,
         clock: MarketClock,
         region: LocalRegion,
-        group: LocalAutoScalingGroup,
+        groups: tuple[LocalAutoScalingGroup, ...],
+        demand: Callable[[], int],
         nodes: NodeProcesses,
         ledger: Ledger,
         aws: LocalAws,
         endpoints: FleetEndpoints,
     ) -> None:
         self.s, self.market, self.clock, self.region = settings, market, clock, region
-        self.group, self.nodes, self.ledger = group, nodes, ledger
+        self.groups, self.demand, self.nodes, self.ledger = groups, demand, nodes, ledger
         self.endpoints = endpoints
         self.sqs = aws.client("sqs")
         self.api_sqs, self.s3 = aws.client("sqs"), aws.client("s3")  # for the API's thread
@@ -99,7 +101,12 @@ class World:
                     record_ticks(self.ledger.history, self.market, self.tick, tick)
                 self.tick = tick
             change = self.cloud.advance(tick, now)
-            activity = self.group.reconcile(now)
+            activity = Activity()
+            for group in self.groups:
+                done = group.step(now)
+                activity.launched += done.launched
+                activity.terminated += done.terminated
+                activity.failures += done.failures
         wall_notice = datetime.now(UTC) + timedelta(
             seconds=self.clock.wall_s(self.cloud.notice.total_seconds())
         )
@@ -120,12 +127,17 @@ class World:
         self.counters.failures.extend(activity.failures)
         for ended in self.nodes.reap():
             instance = self.cloud.instances[ended.spec.instance_id]
-            if instance.running:  # the process died under a running instance: unhealthy
-                log.warning(
-                    "node %s exited on its own; the group replaces it", instance.instance_id
-                )
-                with self.region.lock:
-                    self.cloud.terminate(instance.instance_id, now, "unhealthy: process exited")
+            if not instance.running:
+                continue
+            if instance.notice_deadline is not None:
+                # Drained on its notice and done: the expected path; the market takes the
+                # instance when the notice runs out.
+                log.info("node %s drained on its notice and exited", instance.instance_id)
+                continue
+            # The process died under a running instance: unhealthy, the group replaces it.
+            log.warning("node %s exited on its own; the group replaces it", instance.instance_id)
+            with self.region.lock:
+                self.cloud.terminate(instance.instance_id, now, "unhealthy: process exited")
         if self.submitting:
             self._submit()
         if self.clock.elapsed_s() >= self._next_sample:
@@ -155,7 +167,9 @@ class World:
         return ready
 
     def _ready_fraction(self) -> float:
-        desired = self.group.desired
+        """Ready nodes against K, the nodes demand asks to serve (spares beyond it do not
+        count): the backtest's ``mean_ready_fraction``."""
+        desired = self.demand()
         self.counters.ready = self._ready_nodes()
         return 1.0 if desired == 0 else min(self.counters.ready, desired) / desired
 
@@ -178,7 +192,7 @@ class World:
             duration_s=self.s.duration_s,
             phase=phase,
             market_now=self.clock.now(),
-            desired=self.group.desired,
+            desired=self.demand(),
             running=len(self.nodes.nodes),
             ready=self.counters.ready,
             jobs_submitted=len(self.jobs),
