@@ -233,6 +233,10 @@ class Daemon:
             self.ledger.set_state(idle_key, idle_since, now)
         per_job = self.ledger.seconds_per_job(fleet.name, now - timedelta(seconds=s.job_window_s))
         previous = self.ledger.get_state(f"demand:{fleet.name}")
+        if previous is None:  # a daemon's first look: the fleet keeps the size it has
+            warned_since = now - timedelta(seconds=self.settings.safety.risky_mark_s)
+            live = self.ledger.live_nodes(fleet.name, warned_since=warned_since)
+            previous = sum(1 for n in live if not n.warned)
         decision = desired_nodes(
             visible=backlog.visible,
             in_flight=backlog.in_flight,

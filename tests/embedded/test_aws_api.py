@@ -6,16 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from botocore.exceptions import ClientError
 
 from analytics.pools import Pool
 from analytics.store import open_history
-from reconciler.actuate.scaler import AutoScalingScaler
+from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.collect.fleet import observe_fleet
 from reconciler.collect.prices import collect_prices
-from reconciler.daemon.errors import ActuationError, AwsCallError
+from reconciler.control import GroupTargets
+from reconciler.daemon.errors import ActuationError
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import FleetTarget
-from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.aws_api import (
     LocalAutoScalingClient,
     LocalEc2Client,
@@ -24,6 +25,8 @@ from reconciler.embedded.aws_api import (
 )
 from reconciler.embedded.clock import MarketClock
 from reconciler.embedded.cloud import LocalCloud
+from reconciler.embedded.fleet_groups import local_fleet
+from reconciler.embedded.local_aws import FleetEndpoints
 from reconciler.embedded.market import MarketPool
 from stacks.spec import parse_fleets
 
@@ -37,8 +40,7 @@ def market_pool(pool: Pool, price: float, capacity: int) -> MarketPool:
     return MarketPool(pool, np.full(10, capacity, dtype=np.int32), price, 1.0, "test")
 
 
-@pytest.fixture
-def region() -> LocalRegion:
+def fleet_and_region(capacity_a: int = 2, capacity_b: int = 2) -> tuple[FleetTarget, LocalRegion]:
     spec = parse_fleets(
         [
             {
@@ -52,34 +54,47 @@ def region() -> LocalRegion:
             }
         ]
     )[0]
-    cloud = LocalCloud(market=[market_pool(A, 0.4, 2), market_pool(B, 0.5, 2)])
-    group = LocalAutoScalingGroup(
-        name="sf-gen", fleet=spec, region="us-west-2", zone_of_subnet=SUBNETS, cloud=cloud
+    cloud = LocalCloud(market=[market_pool(A, 0.4, capacity_a), market_pool(B, 0.5, capacity_b)])
+    fleet = local_fleet(
+        spec,
+        prefix="sf",
+        region="us-west-2",
+        zone_of_subnet=SUBNETS,
+        cloud=cloud,
+        endpoints=FleetEndpoints(*(f"local-{n}" for n in range(10))),
+        on_demand_prices={"g5.xlarge": 1.0, "g5.2xlarge": 1.2},
     )
-    return LocalRegion("us-west-2", cloud, {"sf-gen": group}, lambda: T0)
+    region = LocalRegion("us-west-2", cloud, {g.name: g for g in fleet.groups}, lambda: T0)
+    return fleet.target, region
+
+
+@pytest.fixture
+def region() -> LocalRegion:
+    return fleet_and_region()[1]
 
 
 def fleet() -> FleetTarget:
-    return FleetTarget(
-        name="gen",
-        region="us-west-2",
-        instance_types=("g5.xlarge", "g5.2xlarge"),
-        subnets={zone: subnet for subnet, zone in SUBNETS.items()},
-        min_nodes=1,
-        max_nodes=3,
-        autoscaling_group="sf-gen",
+    return fleet_and_region()[0]
+
+
+def executor(target: FleetTarget, region: LocalRegion) -> AutoScalingGroups:
+    return AutoScalingGroups(
+        LocalAutoScalingClient(region), target, cold_start_s=300.0, settle_s=0.0
     )
 
 
-def test_the_daemon_observes_the_local_group_and_scales_it(region: LocalRegion) -> None:
+def test_the_daemon_sizes_the_groups_and_observes_them() -> None:
+    target, region = fleet_and_region()
     ledger = Ledger(open_history())
     asg, ec2 = LocalAutoScalingClient(region), LocalEc2Client(region)
-    AutoScalingScaler(asg).set_desired("sf-gen", 2)
-    region.groups["sf-gen"].reconcile(T0)
+    result = executor(target, region).apply(GroupTargets(spot={A: 1, B: 1}, on_demand=0), now=0.0)
+    assert sorted(str(n.pool) for n in result.launched) == [str(A), str(B)]
+    assert not result.failures
 
-    view = observe_fleet(ledger, asg, ec2, fleet(), now=T0 + timedelta(minutes=1))
+    view = observe_fleet(ledger, asg, ec2, target, now=T0 + timedelta(minutes=1))
 
     assert (view.desired, view.instances) == (2, 2)
+    assert view.by_group[target.spot_groups[str(A)]] == 1
     rows = ledger.rows("SELECT pool, lifecycle, state, launched_at FROM nodes ORDER BY pool")
     assert rows == [
         (str(A), "spot", "InService", T0.replace(tzinfo=None)),
@@ -87,11 +102,31 @@ def test_the_daemon_observes_the_local_group_and_scales_it(region: LocalRegion) 
     ]
 
 
+def test_a_refused_launch_comes_back_from_the_same_apply() -> None:
+    target, region = fleet_and_region(capacity_a=0)
+    result = executor(target, region).apply(GroupTargets(spot={A: 1}, on_demand=0), now=5.0)
+    assert result.launched == ()
+    [failure] = result.failures
+    assert failure.pool == A and "InsufficientInstanceCapacity" in failure.message
+
+
+def test_drains_go_first_and_lower_their_groups_count() -> None:
+    target, region = fleet_and_region()
+    run = executor(target, region)
+    [node] = run.apply(GroupTargets(spot={A: 1}, on_demand=0), now=0.0).launched
+    result = run.apply(GroupTargets(spot={B: 1}, on_demand=0, drain=(node.instance_id,)), now=1.0)
+    assert [n.pool for n in result.launched] == [B]
+    assert not region.cloud.instances[node.instance_id].running
+    assert region.groups[target.spot_groups[str(A)]].desired == 0
+
+
 def test_desired_outside_the_bounds_is_refused_as_aws_does(region: LocalRegion) -> None:
-    with pytest.raises(AwsCallError, match="outside the group's bounds"):
-        AutoScalingScaler(LocalAutoScalingClient(region)).set_desired("sf-gen", 4)
-    with pytest.raises(AwsCallError, match="name not found"):
-        AutoScalingScaler(LocalAutoScalingClient(region)).set_desired("other", 1)
+    asg = LocalAutoScalingClient(region)
+    name = next(iter(region.groups))
+    with pytest.raises(ClientError, match="outside the group's bounds"):
+        asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=4)
+    with pytest.raises(ClientError, match="name not found"):
+        asg.set_desired_capacity(AutoScalingGroupName="other", DesiredCapacity=1)
 
 
 def test_unknown_instances_are_an_aws_error(region: LocalRegion) -> None:
@@ -112,22 +147,26 @@ def test_the_price_collector_reads_the_market_prices_in_force(region: LocalRegio
     assert ledger.rows("SELECT count(*) FROM capacity_observations") == [(0,)]
 
 
-def test_the_local_actuator_applies_a_placement_or_says_why_not(region: LocalRegion) -> None:
-    actuator = LocalStackActuator(region, {"gen": "sf-gen"})
+def test_the_local_actuator_applies_a_placement_or_says_why_not() -> None:
+    target, region = fleet_and_region()
+    actuator = LocalStackActuator(region, {"gen": target})
     placement = {
-        "pools": [{"instanceType": "g5.2xlarge", "subnetId": "subnet-0abc0002", "weight": 1}],
-        "onDemandBase": 0,
+        "pools": [{"instanceType": "g5.2xlarge", "subnetId": "subnet-0abc0002", "nodes": 2}],
+        "onDemand": 1,
         "decisionId": "d-1",
         "reason": "a test",
     }
     applied = actuator.apply("gen", placement)
-    assert "g5.2xlarge in us-west-2b" in applied.summary
-    region.groups["sf-gen"].reconcile(T0)
-    assert [i.pool for i in region.groups["sf-gen"].members()] == [B]
+    assert "3 nodes" in applied.summary
+    assert sorted(str(i.pool) for g in region.groups.values() for i in g.members()) == [
+        str(A),
+        str(B),
+        str(B),
+    ]  # the on-demand group's first pool is A
 
     with pytest.raises(ActuationError, match="refused the placement"):
         actuator.apply("gen", {**placement, "pools": [{"instanceType": "p3.2xlarge"}]})
-    with pytest.raises(ActuationError, match="no local group"):
+    with pytest.raises(ActuationError, match="no local groups"):
         actuator.apply("other", placement)
 
 

@@ -70,6 +70,20 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return moto_endpoint
 
 
+def fleet_groups(
+    name: str, zones: tuple[str, ...], types: tuple[str, ...], region: str = REGION
+) -> dict[str, Any]:
+    """The fleet's groups as the stack names them: one spot group per pool, one on-demand."""
+    return {
+        "spot_groups": {
+            f"{region}/{z}/{t}": f"spotfleet-{name}-{z}-{t.replace('.', '-')}"
+            for z in zones
+            for t in types
+        },
+        "on_demand_group": f"spotfleet-{name}-on-demand",
+    }
+
+
 @dataclass
 class AwsFleet:
     fleet: FleetTarget
@@ -77,17 +91,25 @@ class AwsFleet:
     ec2: Any
     autoscaling: Any
 
+    def _groups(self) -> list[dict[str, Any]]:
+        return list(
+            self.autoscaling.describe_auto_scaling_groups(
+                AutoScalingGroupNames=list(self.fleet.groups())
+            )["AutoScalingGroups"]
+        )
+
     def instances(self) -> list[dict[str, Any]]:
-        groups = self.autoscaling.describe_auto_scaling_groups(
-            AutoScalingGroupNames=[self.fleet.autoscaling_group]
-        )["AutoScalingGroups"]
-        return list(groups[0]["Instances"])
+        return [i for g in self._groups() for i in g["Instances"]]
 
     def desired(self) -> int:
-        groups = self.autoscaling.describe_auto_scaling_groups(
-            AutoScalingGroupNames=[self.fleet.autoscaling_group]
-        )["AutoScalingGroups"]
-        return int(groups[0]["DesiredCapacity"])
+        return sum(int(g["DesiredCapacity"]) for g in self._groups())
+
+    def desired_by_pool(self) -> dict[str, int]:
+        pool_of = {g: p for p, g in self.fleet.spot_groups.items()}
+        pool_of[self.fleet.on_demand_group] = "on-demand"
+        return {
+            pool_of[g["AutoScalingGroupName"]]: int(g["DesiredCapacity"]) for g in self._groups()
+        }
 
 
 def make_aws_fleet(
@@ -96,6 +118,8 @@ def make_aws_fleet(
     zones: tuple[str, ...] = ("us-east-1a", "us-east-1b"),
     **overrides: Any,
 ) -> AwsFleet:
+    """The fleet's groups in moto: one per pool (a launch template per type), and on-demand;
+    ``desired`` nodes start in the first pool's group."""
     ec2 = boto3.client("ec2", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     autoscaling = boto3.client("autoscaling", region_name=REGION)
@@ -104,18 +128,34 @@ def make_aws_fleet(
         for s in ec2.describe_subnets()["Subnets"]
         if s["AvailabilityZone"] in zones
     }
-    template = ec2.create_launch_template(
-        LaunchTemplateName=f"{name}-lt-{uuid.uuid4().hex[:6]}",
-        LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "g5.xlarge"},
-    )["LaunchTemplate"]
-    group = f"spotfleet-{name}"
+    types = ("g5.xlarge", "g5.2xlarge")
+    templates = {
+        t: ec2.create_launch_template(
+            LaunchTemplateName=f"{name}-{t.replace('.', '-')}-{uuid.uuid4().hex[:6]}",
+            LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": t},
+        )["LaunchTemplate"]["LaunchTemplateId"]
+        for t in types
+    }
+    groups = fleet_groups(name, tuple(sorted(subnets)), types)
+    first = True
+    for pool, group in groups["spot_groups"].items():
+        _region, zone, itype = pool.split("/")
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=group,
+            LaunchTemplate={"LaunchTemplateId": templates[itype], "Version": "$Latest"},
+            MinSize=0,
+            MaxSize=6,
+            DesiredCapacity=desired if first else 0,
+            VPCZoneIdentifier=subnets[zone],
+        )
+        first = False
     autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=group,
-        LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"], "Version": "$Latest"},
+        AutoScalingGroupName=groups["on_demand_group"],
+        LaunchTemplate={"LaunchTemplateId": templates[types[0]], "Version": "$Latest"},
         MinSize=0,
         MaxSize=6,
-        DesiredCapacity=desired,
-        VPCZoneIdentifier=subnets["us-east-1a"],
+        DesiredCapacity=0,
+        VPCZoneIdentifier=",".join(subnets[z] for z in sorted(subnets)),
     )
     queues = {
         q: sqs.create_queue(QueueName=f"spotfleet-{name}-{q}")["QueueUrl"]
@@ -124,11 +164,11 @@ def make_aws_fleet(
     fields: dict[str, Any] = {
         "name": name,
         "region": REGION,
-        "instance_types": ("g5.xlarge", "g5.2xlarge"),
+        "instance_types": types,
         "subnets": subnets,
         "min_nodes": 0,
         "max_nodes": 6,
-        "autoscaling_group": group,
+        **groups,
         "interruption_queue_url": queues["interruptions"],
         "job_events_queue_url": queues["job-events"],
         "job_queue_urls": (queues["jobs"],),

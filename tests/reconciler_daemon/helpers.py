@@ -9,26 +9,34 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import uvicorn
 
+from analytics.pools import Pool
 from reconciler.actuate.base import Applied
+from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.actuate.shadow import ShadowActuator
-from reconciler.collect.fleet import GroupView
+from reconciler.collect.fleet import GroupView, observe_fleet
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.errors import ActuationError
 from reconciler.daemon.ledger import DecisionRecord, Ledger
+from reconciler.daemon.scaling import ScaleDecision
 from reconciler.daemon.settings import DaemonSettings, FleetTarget, Mode, SafetySettings
+from reconciler.embedded.autoscaling import LocalAutoScalingGroup
+from reconciler.embedded.aws_api import LocalAutoScalingClient, LocalEc2Client, LocalRegion
+from reconciler.embedded.cloud import LocalCloud
+from reconciler.embedded.market import MarketPool
 
-from .conftest import T0, Clock, free_port, seed_market
+from .conftest import T0, Clock, fleet_groups, free_port, seed_market
 
 FLEET = FleetTarget(
     name="gen",
     instance_types=("g5.xlarge", "g5.2xlarge"),
     subnets={"us-east-1a": "subnet-0aaa1111", "us-east-1b": "subnet-0bbb2222"},
-    autoscaling_group="spotfleet-gen",
+    **fleet_groups("gen", ("us-east-1a", "us-east-1b"), ("g5.xlarge", "g5.2xlarge")),
     max_nodes=6,
     on_demand_prices={"g5.xlarge": 1.006, "g5.2xlarge": 1.212},
 )
@@ -60,6 +68,58 @@ def add_nodes(ledger: Ledger, pool: str = CHEAP, n: int = 2, prefix: str = "i-")
     )
 
 
+class LocalGroups:
+    """FLEET's groups in the embedded default's local cloud (AWS's per-pool group semantics),
+    reached through the same Auto Scaling calls the daemon makes on AWS. ``capacity``: spot
+    capacity per pool in the cloud, which the history need not know."""
+
+    def __init__(self, fleet: FleetTarget = FLEET, capacity: dict[str, int] | None = None):
+        capacity = capacity or {}
+        market = [
+            MarketPool(Pool.parse(p), np.full(4, capacity.get(p, 6), dtype=np.int32), 0.3, 1.0, "t")
+            for p in fleet.pools()
+        ]
+        self.fleet = fleet
+        self.cloud = LocalCloud(market)
+        self.now = T0
+        zones = [Pool.parse(p).zone for p in fleet.pools()]
+        groups = {
+            g: LocalAutoScalingGroup(
+                name=g, pools=(Pool.parse(p),), lifecycle="spot", max_size=fleet.max_nodes,
+                cloud=self.cloud,
+            )
+            for p, g in fleet.spot_groups.items()
+        }  # fmt: skip
+        od_pools = tuple(
+            Pool(fleet.region, z, t) for t in fleet.instance_types for z in sorted(set(zones))
+        )
+        groups[fleet.on_demand_group] = LocalAutoScalingGroup(
+            name=fleet.on_demand_group, pools=od_pools, lifecycle="on-demand",
+            max_size=fleet.max_nodes, cloud=self.cloud,
+        )  # fmt: skip
+        self.region = LocalRegion(fleet.region, self.cloud, groups, lambda: self.now)
+        self.client = LocalAutoScalingClient(self.region)
+
+    def hold(self, pool: str, n: int) -> list[str]:
+        """``n`` nodes in ``pool``'s group now; their instance ids."""
+        self.client.set_desired_capacity(
+            AutoScalingGroupName=self.fleet.spot_groups[pool], DesiredCapacity=n
+        )
+        return [i.instance_id for i in self.region.groups[self.fleet.spot_groups[pool]].members()]
+
+    def observe(self, ledger: Ledger, now: datetime) -> None:
+        observe_fleet(ledger, self.client, LocalEc2Client(self.region), self.fleet, now=now)
+
+    def counts(self) -> dict[str, int]:
+        """Desired capacity by pool name (and 'on-demand'), groups at 0 left out."""
+        out = {p: self.region.groups[g].desired for p, g in self.fleet.spot_groups.items()}
+        out["on-demand"] = self.region.groups[self.fleet.on_demand_group].desired
+        return {k: v for k, v in out.items() if v}
+
+    def executor(self, fleet: FleetTarget) -> AutoScalingGroups:
+        return AutoScalingGroups(self.client, fleet, cold_start_s=300.0, settle_s=0.0)
+
+
 def make_reconciler(
     ledger: Ledger,
     clock: Clock,
@@ -67,9 +127,13 @@ def make_reconciler(
     mode: Mode = "pulumi",
     actuator: RecordingActuator | None = None,
     fleet: FleetTarget = FLEET,
+    groups: LocalGroups | None = None,
+    k: int = 2,
     **safety: Any,
 ) -> Reconciler:
+    """A reconciler acting on ``groups`` (a fresh LocalGroups by default), with demand K."""
     settings = DaemonSettings(fleets=(fleet,), safety=SafetySettings(**safety))
+    local = groups or LocalGroups(fleet)
     reconciler = Reconciler(
         ledger=ledger,
         settings=settings,
@@ -77,6 +141,8 @@ def make_reconciler(
         breaker=Breaker(ledger, threshold=settings.safety.breaker_failures),
         clock=clock,
         mode=lambda: mode,
+        executor=local.executor,
+        demand=lambda _fleet, _now: ScaleDecision(k, f"test demand {k}"),
     )
     reconciler.load()
     return reconciler
@@ -215,6 +281,7 @@ __all__ = [
     "XL2_B",
     "ZONE_B",
     "ActuationError",
+    "LocalGroups",
     "RecordingActuator",
     "add_nodes",
     "make_page_daemon",
