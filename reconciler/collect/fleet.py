@@ -48,9 +48,14 @@ def observe_fleet(
             groups += autoscaling.describe_auto_scaling_groups(
                 AutoScalingGroupNames=names[i : i + 100]
             )["AutoScalingGroups"]
-    members = [m for g in groups for m in g.get("Instances", [])]
+    # The group says what a node is: the spot groups hold spot, the on-demand group on-demand.
+    members = [
+        (m, "on-demand" if g["AutoScalingGroupName"] == fleet.on_demand_group else "spot")
+        for g in groups
+        for m in g.get("Instances", [])
+    ]
     details: dict[str, dict[str, Any]] = {}
-    ids = [m["InstanceId"] for m in members]
+    ids = [m["InstanceId"] for m, _ in members]
     if ids:
         with aws_call("ec2:DescribeInstances"):
             for page in ec2.get_paginator("describe_instances").paginate(InstanceIds=ids):
@@ -58,11 +63,10 @@ def observe_fleet(
                     for inst in reservation["Instances"]:
                         details[inst["InstanceId"]] = inst
     rows = []
-    for m in members:
+    for m, lifecycle in members:
         inst = details.get(m["InstanceId"], {})
         zone = m.get("AvailabilityZone") or inst.get("Placement", {}).get("AvailabilityZone")
         itype = m.get("InstanceType") or inst.get("InstanceType")
-        lifecycle = "spot" if inst.get("InstanceLifecycle") == "spot" else "on-demand"
         launched = inst.get("LaunchTime")
         rows.append(
             (

@@ -6,9 +6,10 @@ What a guard may do depends on why an action is in the plan (``Purpose``):
 - recovery (``fill``, ``spare``, ``fallback``: the launches that keep K nodes serving) is never
   held back by a pace-of-change guard, stale data or the breaker: guards slow optimisation,
   never recovery;
-- optimisation (``move``, ``moved``, ``surplus``, ``back_to_spot``) waits on stale market data
-  and an open breaker; a new move waits for the dwell since the last one; drains of serving
-  spot nodes stop at the churn limit;
+- optimisation (``move``, ``moved``, ``surplus``, ``back_to_spot``) waits while the breaker is
+  open; moves (which rest on what the market is doing) also wait on stale market data, and a
+  new move waits for the dwell since the last one; drains of serving spot nodes stop at the
+  churn limit;
 - the budget caps the whole fleet's $/h, scaling included: launches are dropped, spares
   first, until the fleet fits under it.
 """
@@ -70,7 +71,12 @@ def check_plan(
         held = tuple((a, "shadow mode: decided and recorded, nothing changed") for a in actions)
         return Verdict(False, (), held, "shadow mode: decided and recorded, nothing changed")
 
-    blocked = _optimisation_blocked(state, limits)
+    stale = _stale(state, limits)
+    breaker = (
+        "circuit breaker open: reset it after fixing the failing actuation"
+        if state.breaker_open
+        else None
+    )
     allowed: list[Action] = []
     held_back: list[tuple[Action, str]] = []
     drains_left = max(0, limits.churn_per_hour - state.drained_last_hour)
@@ -79,7 +85,8 @@ def check_plan(
         purpose = action.purpose
         why: str | None = None
         if purpose not in RECOVERY:
-            why = blocked
+            # Moves rest on what the market is doing; shedding surplus or on-demand does not.
+            why = breaker or (stale if purpose in ("move", "moved") else None)
             if why is None and purpose == "move":
                 why = _dwell(state, limits) if not move_started else None
                 move_started = why is None
@@ -102,7 +109,7 @@ def check_plan(
     return Verdict(True, tuple(allowed), tuple(held_back), reason)
 
 
-def _optimisation_blocked(state: GuardState, limits: Limits) -> str | None:
+def _stale(state: GuardState, limits: Limits) -> str | None:
     if state.market_age_s is None:
         return "stale data: the fleet's pools were never observed"
     if state.market_age_s > limits.stale_after_s:
@@ -110,8 +117,6 @@ def _optimisation_blocked(state: GuardState, limits: Limits) -> str | None:
             f"stale data: market observed {state.market_age_s:.0f} s ago "
             f"> {limits.stale_after_s:.0f} s"
         )
-    if state.breaker_open:
-        return "circuit breaker open: reset it after fixing the failing actuation"
     return None
 
 

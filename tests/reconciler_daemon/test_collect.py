@@ -86,7 +86,8 @@ def test_fleet_observer_records_the_groups_instances_and_their_end(
     assert len(nodes) == 2 and all(n[1] == "gen" for n in nodes)
     assert all(n[2] == "us-east-1/us-east-1a/g5.xlarge" for n in nodes)
     f.autoscaling.set_desired_capacity(
-        AutoScalingGroupName=f.fleet.autoscaling_group, DesiredCapacity=1
+        AutoScalingGroupName=f.fleet.spot_groups["us-east-1/us-east-1a/g5.xlarge"],
+        DesiredCapacity=1,
     )
     observe_fleet(ledger, f.autoscaling, f.ec2, f.fleet, now=T0 + timedelta(minutes=1))
     assert count(ledger, "SELECT count(*) FROM nodes WHERE state = 'terminated'") == 1

@@ -19,7 +19,6 @@ from .helpers import (
     CHEAP,
     FLEET,
     ZONE_B,
-    ActuationError,
     LocalGroups,
     RecordingActuator,
     make_reconciler,
@@ -105,7 +104,7 @@ def test_a_warned_nodes_replacement_launches_in_another_pool_within_one_reconcil
     applied = [(t, dt) for s, t, dt in launches if s == "applied"]
     assert [dt.split(":")[0] for _, dt in applied] == ["fill", "spare"]
     assert all(t != CHEAP for t, _ in applied) and sum(counts.values()) == 3
-    [(status, _, detail)] = [a for a in launches if a[0] == "skipped"]
+    [(_, _, detail)] = [a for a in launches if a[0] == "skipped"]
     assert detail.startswith("move") and "min dwell" in detail
     basis = ledger.rows("SELECT basis FROM predictions WHERE pool = ? ORDER BY ts DESC", [CHEAP])
     assert basis[0][0] == "marked"
@@ -246,9 +245,7 @@ def test_a_crash_mid_stack_update_is_found_at_restart_and_written_again(tmp_path
         [(status, _, detail)] = actions(ledger, "stack_update")
         assert status == "failed" and "interrupted" in detail
         actuator = RecordingActuator()
-        assert "up succeeded" in make_reconciler(ledger, clock, actuator=actuator).sync_stack(
-            FLEET
-        )
+        assert "up succeeded" in make_reconciler(ledger, clock, actuator=actuator).sync_stack(FLEET)
         assert len(actuator.calls) == 1
 
 

@@ -1,5 +1,6 @@
-"""End to end against moto: EventBridge → SQS → daemon → history → replacement asked, and a
-placement change in shadow and through the Pulumi driver, across a restart.
+"""End to end against moto: EventBridge → SQS → daemon → history → the warned node drained and
+replaced elsewhere, in shadow and acting, the stack written by the Pulumi driver, across a
+restart.
 
 The interruption rules are the stack's own (``stacks.layout``), created in moto's
 EventBridge with the interruption queue as target, so the warning travels the path it
@@ -110,12 +111,6 @@ def make_daemon(path: Path, f: AwsFleet, stack: FakeStack, **kw: Any) -> tuple[D
     return Daemon(settings=settings, ledger=Ledger(history), actuators=actuators), history
 
 
-def spot(daemon: Daemon) -> None:
-    # moto's groups launch on-demand instances; the fleet runs spot, so say so.
-    with daemon.ledger.con() as con:
-        con.execute("UPDATE nodes SET lifecycle = 'spot'")
-
-
 @pytest.fixture
 def fleet(aws: str) -> AwsFleet:
     # One zone: moto prices every pool alike, so the group's own pool ranks first until warned.
@@ -124,66 +119,62 @@ def fleet(aws: str) -> AwsFleet:
     return f
 
 
-def test_warning_to_replacement_and_placement_in_shadow_then_pulumi_across_a_restart(
+def test_warning_to_replacement_in_shadow_then_pulumi_across_a_restart(
     fleet: AwsFleet, tmp_path: Path
 ) -> None:
     path, stack = tmp_path / "history.duckdb", stack_for(fleet)
     daemon, history = make_daemon(path, fleet, stack)
     daemon.observe_fleet()
-    spot(daemon)
     daemon.collect_prices()
+    before = fleet.desired_by_pool()
 
-    # shadow: decided and recorded, the stack untouched
+    # shadow: decided and recorded, the groups and the stack untouched
     daemon.reconcile()
     shadow = daemon.reconciler.last_decision["gen"]
-    assert shadow.changed and not shadow.applied and "shadow" in shadow.reason
-    assert stack.ups == 0 and stack.set_keys == []
+    assert not shadow.applied and "shadow" in shadow.reason and shadow.placement is not None
+    daemon.sync_stack()
+    assert fleet.desired_by_pool() == before and stack.ups == 0 and stack.set_keys == []
 
-    # an operator switches to pulumi: the placement goes into the stack by `up`
+    # an operator switches to pulumi: the groups hold the plan, the stack gets it by `up`
     daemon.set_mode("pulumi", by="test")
     daemon.reconcile()
     first = daemon.reconciler.last_decision["gen"]
-    assert first.applied, (first.reason, first.placement)
+    assert first.placement is not None
+    held = {p["instanceType"]: p["nodes"] for p in first.placement["pools"]}
+    assert sum(held.values()) == fleet.desired() - fleet.desired_by_pool()["on-demand"]
+    daemon.sync_stack()
     assert stack.ups == 1
     written = json.loads(stack.config[PLACEMENTS_KEY].value)["gen"]
-    assert written["decisionId"] == first.decision_id
+    assert written == daemon.reconciler.applied["gen"]["placement"]
 
-    # the warning: EventBridge → SQS → daemon
+    # the warning: EventBridge → SQS → daemon → a reconcile of this fleet, at once
+    daemon.observe_fleet()
     victim = fleet.instances()[0]["InstanceId"]
     victim_pool = daemon.ledger.rows("SELECT pool FROM nodes WHERE instance_id = ?", [victim])[0][0]
     emit_warning(victim)
     daemon.consume_interruptions()
     events = daemon.ledger.rows("SELECT kind, instance_id, pool FROM interruption_events")
     assert events == [("spot_interruption_warning", victim, victim_pool)]
-    kinds = dict(
-        daemon.ledger.rows(
-            "SELECT kind, status FROM fleet_actions WHERE kind IN ('mark_risky', 'replacement')"
-        )
-    )
-    assert kinds == {"mark_risky": "applied", "replacement": "applied"}
-    assert fleet.desired() == 3  # the replacement was asked at once
     moved = daemon.reconciler.last_decision["gen"]
     assert moved.reason.startswith(f"interruption warning for {victim}")
-    assert moved.applied and stack.ups == 2, moved.reason
+    assert moved.applied, moved.reason
     assert "predicted loss 0.95" in moved.reasons[victim_pool]
-    placed = json.loads(stack.config[PLACEMENTS_KEY].value)["gen"]["pools"][0]
-    assert f"{REGION}/{_zone(fleet, placed['subnetId'])}/{placed['instanceType']}" != victim_pool
+    assert victim not in {i["InstanceId"] for i in fleet.instances()}  # drained by its group
+    assert fleet.desired_by_pool()[victim_pool] == 0  # nothing relaunches into it
+    daemon.sync_stack()
+    assert stack.ups == 2
     history.close()
 
     # restart: what was applied is read back from the history; nothing is done twice
     again, history = make_daemon(path, fleet, stack, mode="pulumi")
-    assert again.reconciler.applied["gen"]["decision_id"] == moved.decision_id
+    assert again.reconciler.applied["gen"]["placement"] == moved.placement
     again.observe_fleet()
-    spot(again)
     again.collect_prices()
     again.reconcile()
     assert not again.reconciler.last_decision["gen"].changed
+    again.sync_stack()
     assert stack.ups == 2
     history.close()
-
-
-def _zone(f: AwsFleet, subnet: str) -> str:
-    return next(z for z, s in f.fleet.subnets.items() if s == subnet)
 
 
 @pytest.mark.slow
@@ -195,13 +186,14 @@ def test_the_schedule_carries_a_warning_through_by_itself(fleet: AwsFleet, tmp_p
         job_events_s=0.5,
         fleet_s=0.3,
         reconcile_s=0.5,
-        scale_s=3600,
+        stack_sync_s=3600,
         retrain_s=3600,
         export_s=3600,
     )
     daemon, history = make_daemon(
         tmp_path / "h.duckdb", fleet, stack, cadences=fast, export_dir=tmp_path / "export"
     )
+    before = fleet.desired()
     daemon.start()
     try:
         deadline = time.monotonic() + 30
@@ -210,20 +202,23 @@ def test_the_schedule_carries_a_warning_through_by_itself(fleet: AwsFleet, tmp_p
             time.sleep(0.1)
         victim = fleet.instances()[0]["InstanceId"]
         emit_warning(victim)
-        while not daemon.ledger.rows("SELECT 1 FROM fleet_actions WHERE kind = 'replacement'"):
+        trigger = f"interruption warning for {victim}"
+        while not daemon.ledger.rows(
+            "SELECT 1 FROM decisions WHERE starts_with(reason, ?)", [trigger]
+        ):
             assert time.monotonic() < deadline, daemon.schedule.status()
             time.sleep(0.1)
     finally:
         daemon.stop()
         history.close()
-    ((status, detail),) = [
+    ((applied, reason),) = [
         tuple(r)
         for r in Ledger(open_history(tmp_path / "h.duckdb")).rows(
-            "SELECT status, detail FROM fleet_actions WHERE kind = 'replacement'"
+            "SELECT applied, reason FROM decisions WHERE starts_with(reason, ?)", [trigger]
         )
     ]
-    assert status == "skipped" and "shadow mode" in detail  # shadow by default
-    assert fleet.desired() == 2
+    assert not applied and "shadow mode" in reason  # shadow by default
+    assert fleet.desired() == before
     jobs = daemon.schedule.status()
     assert all(
         jobs[j]["runs"] >= 1 and jobs[j]["failures"] == 0

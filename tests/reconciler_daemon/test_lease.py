@@ -60,7 +60,8 @@ reconcile_s = 60
 name = "{fleet.name}"
 instance_types = {json.dumps(list(fleet.instance_types))}
 subnets = {{ {", ".join(f'"{z}" = "{s}"' for z, s in fleet.subnets.items())} }}
-autoscaling_group = "{fleet.autoscaling_group}"
+on_demand_group = "{fleet.on_demand_group}"
+spot_groups = {{ {", ".join(f'"{p}" = "{g}"' for p, g in fleet.spot_groups.items())} }}
 interruption_queue_url = "{fleet.interruption_queue_url}"
 on_demand_prices = {{ "g5.xlarge" = 1.006, "g5.2xlarge" = 1.212 }}
 """

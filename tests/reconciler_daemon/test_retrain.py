@@ -14,6 +14,8 @@ from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import DaemonSettings, FleetTarget
 from reconciler.model import load_model
 
+from .conftest import fleet_groups
+
 END = datetime(2023, 3, 1, tzinfo=UTC)  # day 14 of the public collection
 
 
@@ -47,8 +49,8 @@ def test_retrain_fits_on_collected_history_and_swaps_the_model_in(
     fleet = FleetTarget(
         name="gen",
         instance_types=("p3.2xlarge",),
-        autoscaling_group="gen-asg",
         subnets={z: f"subnet-0aaa000{i}" for i, z in enumerate(zones)},
+        **fleet_groups("gen", tuple(zones), ("p3.2xlarge",)),
     )
     model_path = tmp_path / "model"
     settings = DaemonSettings(

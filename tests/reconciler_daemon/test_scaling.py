@@ -66,11 +66,3 @@ def test_desired_is_always_within_bounds(
     assert lo <= got <= lo + span
     if visible + in_flight > 0:
         assert got >= min(1, lo + span)
-
-
-def test_a_warned_node_keeps_its_replacement_until_aws_takes_it() -> None:
-    # 35 jobs need 4 nodes; one of the 5 held is warned: keep 5, not 4
-    assert scale(visible=35, current=5, replacing=1) == 5
-    assert scale(visible=35, current=5, replacing=1, max_nodes=4) == 4
-    # idle to zero is not held up by a warned node
-    assert scale(idle_since=T0 - timedelta(hours=1), current=3, replacing=1) == 0

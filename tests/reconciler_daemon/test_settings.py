@@ -18,7 +18,8 @@ churn_per_hour = 2
 name = "gen"
 instance_types = ["g5.xlarge"]
 subnets = { "us-east-1a" = "subnet-1" }
-autoscaling_group = "spotfleet-gen"
+on_demand_group = "spotfleet-gen-on-demand"
+spot_groups = { "us-east-1/us-east-1a/g5.xlarge" = "spotfleet-gen-us-east-1a-g5-xlarge" }
 """
 
 
