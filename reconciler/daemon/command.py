@@ -47,7 +47,18 @@ def build_actuators(settings: DaemonSettings) -> dict[Mode, StackActuator]:
     }
 
 
-def serve_api(holder: SourceHolder, settings: DaemonSettings) -> uvicorn.Server:
+class ApiServer(uvicorn.Server):
+    """uvicorn on a thread of its own, stopped and joined with ``stop``."""
+
+    thread: threading.Thread | None = None
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout_s)
+
+
+def serve_api(holder: SourceHolder, settings: DaemonSettings) -> ApiServer:
     token = settings.api_token.get_secret_value() if settings.api_token else None
     config = uvicorn.Config(
         create_app(holder, token=token),
@@ -56,7 +67,7 @@ def serve_api(holder: SourceHolder, settings: DaemonSettings) -> uvicorn.Server:
         log_level="warning",
         access_log=False,
     )
-    server = uvicorn.Server(config)
+    server = ApiServer(config)
 
     def serve() -> None:
         try:
@@ -65,6 +76,7 @@ def serve_api(holder: SourceHolder, settings: DaemonSettings) -> uvicorn.Server:
             log.error("status API stopped: cannot listen on %s", settings.api_port)
 
     thread = threading.Thread(target=serve, name="status-api", daemon=True)
+    server.thread = thread
     thread.start()
     # Fail fast on a taken port rather than run unobservable.
     deadline = time.monotonic() + 15
@@ -132,10 +144,14 @@ def _run(
             holder.source = DaemonSource(daemon)
             stop.wait()
         finally:
+            # The API must let go of the daemon before the history closes: DuckDB objects
+            # still referenced at interpreter exit are reported by nanobind as leaks.
+            holder.source = StandbySource(None)
             daemon.stop()
             history.close()
+            del daemon, history
     finally:
-        server.should_exit = True
+        server.stop()
         lease.release()
 
 
