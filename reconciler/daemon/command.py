@@ -30,7 +30,7 @@ from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.lease import FileLease
 from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings, Mode, load_settings
+from reconciler.daemon.settings import DaemonSettings, Mode, SettingsError, load_settings
 
 __all__ = ["build_actuators", "register", "run", "serve_api"]
 
@@ -168,6 +168,10 @@ def register(app: typer.Typer) -> None:
         )
         try:
             run(config)
+        except SettingsError as exc:
+            for problem in exc.problems:
+                typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(code=2) from exc
         except (DaemonError, FileNotFoundError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=2) from exc
