@@ -20,7 +20,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from analytics.store import open_history
+from analytics.errors import AnalyticsError, HistoryLockedError
+from analytics.store import History, open_history
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.pulumi_driver import PulumiActuator, select_stack
 from reconciler.actuate.shadow import ShadowActuator
@@ -30,6 +31,7 @@ from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.lease import FileLease
 from reconciler.daemon.ledger import Ledger
+from reconciler.daemon.preflight import mode_unavailable
 from reconciler.daemon.settings import DaemonSettings, Mode, SettingsError, load_settings
 
 __all__ = ["build_actuators", "register", "run", "serve_api"]
@@ -98,6 +100,9 @@ def run(
 ) -> None:
     """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set)."""
     settings = load_settings(config)
+    problem = mode_unavailable(settings.mode)
+    if problem is not None:
+        raise DaemonError(problem)
     # The status API shares the process with CPU-heavy jobs (features, planner): a shorter
     # GIL switch interval keeps its p99 low while a reconcile runs.
     switch = sys.getswitchinterval()
@@ -131,7 +136,7 @@ def _run(
             if stop.wait(lease_poll_s):
                 return
         log.info("leader: took lease %s", settings.lease_path)
-        history = open_history(settings.history_path)
+        history = _open_history(settings)
         daemon = Daemon(
             settings=settings,
             ledger=Ledger(history),
@@ -153,6 +158,21 @@ def _run(
     finally:
         server.stop()
         lease.release()
+
+
+def _open_history(settings: DaemonSettings) -> History:
+    try:
+        return open_history(settings.history_path)
+    except HistoryLockedError as exc:
+        # The lease did not keep a second writer out: the two daemons use different lease
+        # files, or the first lost its lease file and still holds the history.
+        raise DaemonError(
+            f"the history {settings.history_path} is held by another process, though this "
+            f"daemon holds the lease {settings.lease_path}: is another daemon running with "
+            "a different lease_path, or was the lease file deleted under it? Stop it first"
+        ) from exc
+    except AnalyticsError as exc:
+        raise DaemonError(str(exc)) from exc
 
 
 def register(app: typer.Typer) -> None:
