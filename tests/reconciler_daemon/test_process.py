@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,30 +38,51 @@ def write_config(tmp_path: Path, port: int, extra: str = "") -> Path:
     return config
 
 
+@dataclass
+class DaemonProcess:
+    proc: subprocess.Popen[bytes]
+    log: Path  # stdout and stderr: a file, not a pipe nobody reads while it runs
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def send_signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def finish(self, timeout_s: float = 60.0) -> str:
+        """Wait for the exit; what it wrote."""
+        self.proc.wait(timeout_s)
+        return self.log.read_text()
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+
 @contextmanager
-def daemon_process(
-    config: Path, env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "run", "--config", str(config)],
-        cwd=ROOT,
-        env=env or daemon_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def daemon_process(config: Path, env: dict[str, str] | None = None) -> Iterator[DaemonProcess]:
+    log = config.with_suffix(".log")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "run", "--config", str(config)],
+            cwd=ROOT,
+            env=env or daemon_env(),
+            stdout=out,
+            stderr=out,
+        )
+    running = DaemonProcess(proc, log)
     try:
-        yield proc
+        yield running
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate(timeout=30)
+            proc.wait(30)
 
 
-def wait_ready(port: int, proc: subprocess.Popen[str], *, timeout_s: float = 60.0) -> None:
+def wait_ready(port: int, proc: DaemonProcess, *, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
-        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert proc.poll() is None, proc.finish()[-3000:]
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 return
@@ -78,6 +100,36 @@ def test_a_daemon_stopped_with_sigterm_exits_cleanly_without_leak_reports(tmp_pa
         # second thread before the daemon is stopped.
         assert httpx.get(f"http://127.0.0.1:{port}/decisions", timeout=5).status_code == 200
         proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=60)
+        stderr = proc.finish()
     assert proc.returncode == 0, stderr[-3000:]
     assert "leaked" not in stderr, stderr[-3000:]
+
+
+def test_a_second_daemon_on_a_held_history_says_so_in_one_line(tmp_path: Path) -> None:
+    port = free_port()
+    with daemon_process(write_config(tmp_path, port)) as first:
+        wait_ready(port, first)
+        # Its own lease file, so it takes a lease; the history is the first one's.
+        second_dir = tmp_path / "second"
+        second_dir.mkdir()
+        config = second_dir / "daemon.toml"
+        config.write_text(
+            f'api_port = {free_port()}\nhistory_path = "{tmp_path / "history.duckdb"}"\n'
+            f'lease_path = "{second_dir / "daemon.lease"}"\n'
+        )
+        with daemon_process(config) as second:
+            stderr = second.finish()
+    assert second.returncode == 2, stderr[-3000:]
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "is held by another process" in errors[0], stderr[-3000:]
+
+
+def test_a_daemon_in_pulumi_mode_without_the_cli_refuses_to_start(tmp_path: Path) -> None:
+    config = write_config(tmp_path, free_port(), 'mode = "pulumi"\n')
+    env = daemon_env(PATH=str(Path(sys.executable).parent))  # python, and no pulumi
+    with daemon_process(config, env) as proc:
+        stderr = proc.finish()
+    assert proc.returncode == 2
+    assert stderr.strip().splitlines()[-1].startswith("error: mode 'pulumi' needs the Pulumi CLI")
+    assert not (tmp_path / "daemon.lease").exists()
