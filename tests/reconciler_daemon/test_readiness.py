@@ -246,3 +246,44 @@ def test_boto3_reaches_the_moto_process(moto: MotoProcess) -> None:
     # The readiness test's premise: the emulation answers, then stops answering when killed.
     sqs = boto3.client("sqs", region_name=REGION)
     assert "QueueUrls" not in sqs.list_queues()
+
+
+def test_a_deleted_lease_file_stops_the_next_action_before_it_reaches_aws(
+    aws: str, tmp_path: Path
+) -> None:
+    from analytics.store import open_history
+    from reconciler.actuate.shadow import ShadowActuator
+    from reconciler.daemon.daemon import Daemon
+    from reconciler.daemon.lease import FileLease
+    from reconciler.daemon.ledger import Ledger
+    from reconciler.daemon.settings import DaemonSettings, ScalingSettings
+
+    from .conftest import T0, Clock
+
+    f = make_aws_fleet(desired=1)
+    for i in range(7):
+        f.sqs.send_message(QueueUrl=f.fleet.job_queue_urls[0], MessageBody=f"job {i}")
+    lease = FileLease(tmp_path / "daemon.lease")
+    assert lease.try_acquire(T0)
+    daemon = Daemon(
+        settings=DaemonSettings(
+            fleets=(f.fleet,),
+            mode="pulumi",
+            scaling=ScalingSettings(acceptable_latency_s=60, default_seconds_per_job=20),
+        ),
+        ledger=Ledger(open_history(tmp_path / "h.duckdb")),
+        actuators={"shadow": ShadowActuator(), "pulumi": ShadowActuator()},
+        clock=Clock(),
+        leader=lease.still_held,
+    )
+    daemon.observe_fleet()
+    os.unlink(tmp_path / "daemon.lease")
+    assert daemon.scale_fleet(f.fleet) == 3  # the backlog wants more nodes
+    assert f.desired() == 1
+    ((status, detail),) = daemon.ledger.rows(
+        "SELECT status, detail FROM fleet_actions WHERE kind = 'set_desired'"
+    )
+    assert status == "skipped" and detail.endswith("(lease lost)")
+    assert daemon.health.readiness(scheduler_running=True).reason == "lease_lost"
+    daemon.ledger.history.close()
+    lease.release()
