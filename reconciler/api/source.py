@@ -12,11 +12,27 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from typing import Any, Protocol
+from typing import Protocol
 
+from reconciler.api.models import (
+    BreakerOut,
+    DecisionOut,
+    FleetStatusOut,
+    JobOut,
+    JsonScalar,
+    LastDecisionOut,
+    NodeOut,
+    PlacementOut,
+    PoolOut,
+    ReadinessOut,
+    StatusOut,
+)
 from reconciler.api.page_gather import gather_page_view
 from reconciler.api.page_view import StatusPageView
 from reconciler.daemon.daemon import Daemon
+from reconciler.daemon.errors import DaemonError
+from reconciler.daemon.health import Readiness
+from reconciler.daemon.preflight import mode_unavailable
 from reconciler.daemon.settings import Mode
 
 __all__ = ["DaemonSource", "Extras", "Source", "StandbySource"]
@@ -29,13 +45,14 @@ Extras = Callable[[], Mapping[str, object]]
 
 
 class Source(Protocol):
-    leader: bool
+    @property
+    def leader(self) -> bool: ...
 
-    def ready(self) -> tuple[bool, str]: ...
-    def status(self) -> dict[str, Any]: ...
-    def pools(self, fleet: str | None) -> list[dict[str, Any]]: ...
-    def decisions(self, fleet: str | None, limit: int) -> list[dict[str, Any]]: ...
-    def nodes(self, fleet: str | None, include_terminated: bool) -> list[dict[str, Any]]: ...
+    def ready(self) -> Readiness: ...
+    def status(self) -> StatusOut: ...
+    def pools(self, fleet: str | None) -> list[PoolOut]: ...
+    def decisions(self, fleet: str | None, limit: int) -> list[DecisionOut]: ...
+    def nodes(self, fleet: str | None, include_terminated: bool) -> list[NodeOut]: ...
     def page_view(self, window_s: float) -> StatusPageView: ...
     def reconcile_now(self) -> None: ...
     def set_mode(self, mode: Mode, by: str) -> None: ...
@@ -52,40 +69,44 @@ class StandbySource:
     def __init__(self, holder: str | None) -> None:
         self.holder = holder
 
-    def ready(self) -> tuple[bool, str]:
-        return False, f"standby: the lease is held by {self.holder or 'another daemon'}"
+    def ready(self) -> Readiness:
+        holder = self.holder or "another daemon"
+        return Readiness(False, "standby", f"standby: the lease is held by {holder}")
 
-    def status(self) -> dict[str, Any]:
-        return {"role": "standby", "lease_holder": self.holder, "jobs": {}, "fleets": {}}
+    def status(self) -> StatusOut:
+        return StatusOut(role="standby", lease_holder=self.holder, jobs={}, fleets={})
 
-    def pools(self, fleet: str | None) -> list[dict[str, Any]]:
+    def pools(self, fleet: str | None) -> list[PoolOut]:
         return []
 
-    def decisions(self, fleet: str | None, limit: int) -> list[dict[str, Any]]:
+    def decisions(self, fleet: str | None, limit: int) -> list[DecisionOut]:
         return []
 
-    def nodes(self, fleet: str | None, include_terminated: bool) -> list[dict[str, Any]]:
+    def nodes(self, fleet: str | None, include_terminated: bool) -> list[NodeOut]:
         return []
 
     def page_view(self, window_s: float) -> StatusPageView:
         return StatusPageView(role="standby", now=None, window_s=window_s, lease_holder=self.holder)
 
     def reconcile_now(self) -> None:
-        raise NotLeaderError(self.ready()[1])
+        raise NotLeaderError(self.ready().detail)
 
     def set_mode(self, mode: Mode, by: str) -> None:
-        raise NotLeaderError(self.ready()[1])
+        raise NotLeaderError(self.ready().detail)
 
     def reset_breaker(self, by: str) -> None:
-        raise NotLeaderError(self.ready()[1])
+        raise NotLeaderError(self.ready().detail)
 
 
 class DaemonSource:
-    leader = True
-
     def __init__(self, daemon: Daemon, *, extras: Extras | None = None) -> None:
         self.daemon = daemon
         self.extras = extras
+
+    @property
+    def leader(self) -> bool:
+        """The lease re-checked now: a lease file deleted or taken shows at the next scrape."""
+        return self.daemon.health.leader()
 
     def _embedded(self) -> tuple[tuple[tuple[str, object], ...], str | None]:
         """The extras, or why they failed: a broken callable must not break the API."""
@@ -97,52 +118,57 @@ class DaemonSource:
             log.debug("the extras callable failed", exc_info=True)
             return (), f"{type(exc).__name__}: {exc}"
 
-    def ready(self) -> tuple[bool, str]:
-        if not self.daemon.schedule.scheduler.running:
-            return False, "the schedule is not running"
-        return True, "leader"
+    def ready(self) -> Readiness:
+        return self.daemon.health.readiness(
+            scheduler_running=self.daemon.schedule.scheduler.running
+        )
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> StatusOut:
         d = self.daemon
-        fleets: dict[str, Any] = {}
+        fleets: dict[str, FleetStatusOut] = {}
         for fleet in d.settings.fleets:
             view = d.views[fleet.name]
             last = d.reconciler.last_decision.get(fleet.name)
             applied = d.reconciler.applied.get(fleet.name) or {}
-            fleets[fleet.name] = {
-                "current_placement": applied.get("placement"),
-                "applied_at": applied.get("applied_at"),
-                "desired_placement": last.placement if last else None,
-                "last_decision": None
+            fleets[fleet.name] = FleetStatusOut(
+                current_placement=_placement(applied.get("placement")),
+                applied_at=applied.get("applied_at"),
+                desired_placement=_placement(last.placement if last else None),
+                last_decision=None
                 if last is None
-                else {
-                    "decision_id": last.decision_id,
-                    "ts": last.ts.isoformat(),
-                    "changed": last.changed,
-                    "applied": last.applied,
-                    "reason": last.reason,
-                },
-                "group_desired": view.group.desired if view.group else None,
-                "instances": view.group.instances if view.group else None,
-                "desired_nodes": view.desired,
-                "desired_reason": view.desired_reason,
+                else LastDecisionOut(
+                    decision_id=last.decision_id,
+                    ts=last.ts.isoformat(),
+                    changed=last.changed,
+                    applied=last.applied,
+                    reason=last.reason,
+                ),
+                group_desired=view.group.desired if view.group else None,
+                instances=view.group.instances if view.group else None,
+                desired_nodes=view.desired,
+                desired_reason=view.desired_reason,
+            )
+        out = StatusOut(
+            role="leader",
+            mode=d.mode,
+            breaker=BreakerOut(**asdict(d.breaker.state)),
+            started_at=d.started_at.isoformat(),
+            recovered_actions=d.recovered,
+            readiness=ReadinessOut.of(self.ready()),
+            jobs={name: JobOut(**job) for name, job in d.schedule.status().items()},
+            fleets=fleets,
+        )
+        if self.extras is None:
+            return out
+        extras, error = self._embedded()
+        return out.model_copy(
+            update={
+                "embedded": None if error else {k: _json_value(v) for k, v in extras},
+                "embedded_error": error,
             }
-        out: dict[str, Any] = {
-            "role": "leader",
-            "mode": d.mode,
-            "breaker": asdict(d.breaker.state),
-            "started_at": d.started_at.isoformat(),
-            "recovered_actions": d.recovered,
-            "jobs": d.schedule.status(),
-            "fleets": fleets,
-        }
-        if self.extras is not None:
-            extras, error = self._embedded()
-            out["embedded"] = None if error else {k: _json_value(v) for k, v in extras}
-            out["embedded_error"] = error
-        return out
+        )
 
-    def pools(self, fleet: str | None) -> list[dict[str, Any]]:
+    def pools(self, fleet: str | None) -> list[PoolOut]:
         out = []
         for name, planned in list(self.daemon.reconciler.last.items()):
             if fleet is not None and name != fleet:
@@ -150,70 +176,72 @@ class DaemonSource:
             for p in planned.predictions:
                 spot, on_demand = planned.prices.get(p.pool, (None, None))
                 out.append(
-                    {
-                        "fleet": name,
-                        "pool": p.pool,
-                        "probability": p.probability,
-                        "basis": p.basis,
-                        "prediction": p.reason,
-                        "spot_price": spot,
-                        "on_demand_price": on_demand,
-                        "reason": planned.reasons.get(p.pool),
-                    }
+                    PoolOut(
+                        fleet=name,
+                        pool=p.pool,
+                        probability=p.probability,
+                        basis=p.basis,
+                        prediction=p.reason,
+                        spot_price=spot,
+                        on_demand_price=on_demand,
+                        reason=planned.reasons.get(p.pool),
+                    )
                 )
         return out
 
-    def decisions(self, fleet: str | None, limit: int) -> list[dict[str, Any]]:
+    def decisions(self, fleet: str | None, limit: int) -> list[DecisionOut]:
         rows = self.daemon.ledger.read_rows(
             "SELECT decision_id, ts, fleet, mode, placement, desired_nodes, changed, applied, "
             "reason, reasons FROM decisions WHERE (? IS NULL OR fleet = ?) "
             "ORDER BY ts DESC, decision_id LIMIT ?",
             [fleet, fleet, limit],
         )
-        keys = (
-            "decision_id",
-            "ts",
-            "fleet",
-            "mode",
-            "placement",
-            "desired_nodes",
-            "changed",
-            "applied",
-            "reason",
-            "reasons",
-        )
-        out = []
-        for row in rows:
-            item = dict(zip(keys, row, strict=True))
-            item["ts"] = item["ts"].isoformat()
-            for k in ("placement", "reasons"):
-                item[k] = json.loads(item[k]) if item[k] else None
-            out.append(item)
-        return out
+        return [
+            DecisionOut(
+                decision_id=decision_id,
+                ts=ts.isoformat(),
+                fleet=name,
+                mode=mode,
+                placement=_placement(json.loads(placement) if placement else None),
+                desired_nodes=desired,
+                changed=changed,
+                applied=applied,
+                reason=reason,
+                reasons=json.loads(reasons) if reasons else None,
+            )
+            for (
+                decision_id,
+                ts,
+                name,
+                mode,
+                placement,
+                desired,
+                changed,
+                applied,
+                reason,
+                reasons,
+            ) in rows
+        ]
 
-    def nodes(self, fleet: str | None, include_terminated: bool) -> list[dict[str, Any]]:
+    def nodes(self, fleet: str | None, include_terminated: bool) -> list[NodeOut]:
         rows = self.daemon.ledger.read_rows(
             "SELECT instance_id, fleet, pool, lifecycle, state, launched_at, terminated_at, "
             "observed_at FROM nodes WHERE (? IS NULL OR fleet = ?) "
             "AND (? OR state != 'terminated') ORDER BY instance_id",
             [fleet, fleet, include_terminated],
         )
-        keys = (
-            "instance_id",
-            "fleet",
-            "pool",
-            "lifecycle",
-            "state",
-            "launched_at",
-            "terminated_at",
-            "observed_at",
-        )
         return [
-            {
-                k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                for k, v in zip(keys, r, strict=True)
-            }
-            for r in rows
+            NodeOut(
+                instance_id=instance_id,
+                fleet=name,
+                pool=pool,
+                lifecycle=lifecycle,
+                state=state,
+                launched_at=_iso(launched),
+                terminated_at=_iso(terminated),
+                observed_at=_iso(observed),
+            )
+            for instance_id, name, pool, lifecycle, state, launched, terminated, observed in rows
         ]
 
     def page_view(self, window_s: float) -> StatusPageView:
@@ -224,13 +252,24 @@ class DaemonSource:
         self.daemon.schedule.run_now("reconcile")
 
     def set_mode(self, mode: Mode, by: str) -> None:
+        problem = mode_unavailable(mode)  # checked when asked: the CLI may come and go
+        if problem is not None:
+            raise DaemonError(problem)
         self.daemon.set_mode(mode, by=by)
 
     def reset_breaker(self, by: str) -> None:
         self.daemon.reset_breaker(by=by)
 
 
-def _json_value(v: object) -> object:
+def _placement(raw: object) -> PlacementOut | None:
+    return None if raw is None else PlacementOut.model_validate(raw)
+
+
+def _iso(v: object) -> str | None:
+    return None if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def _json_value(v: object) -> JsonScalar:
     """JSON's own types as they are; anything else (a datetime, a path, NaN, which strict
     JSON lacks) as its text."""
     if isinstance(v, float):

@@ -20,7 +20,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from analytics.store import open_history
+from analytics.errors import AnalyticsError, HistoryLockedError
+from analytics.store import History, open_history
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.pulumi_driver import PulumiActuator, select_stack
 from reconciler.actuate.shadow import ShadowActuator
@@ -30,7 +31,8 @@ from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.lease import FileLease
 from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings, Mode, load_settings
+from reconciler.daemon.preflight import mode_unavailable
+from reconciler.daemon.settings import DaemonSettings, Mode, SettingsError, load_settings
 
 __all__ = ["build_actuators", "register", "run", "serve_api"]
 
@@ -47,7 +49,18 @@ def build_actuators(settings: DaemonSettings) -> dict[Mode, StackActuator]:
     }
 
 
-def serve_api(holder: SourceHolder, settings: DaemonSettings) -> uvicorn.Server:
+class ApiServer(uvicorn.Server):
+    """uvicorn on a thread of its own, stopped and joined with ``stop``."""
+
+    thread: threading.Thread | None = None
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout_s)
+
+
+def serve_api(holder: SourceHolder, settings: DaemonSettings) -> ApiServer:
     token = settings.api_token.get_secret_value() if settings.api_token else None
     config = uvicorn.Config(
         create_app(holder, token=token),
@@ -56,7 +69,7 @@ def serve_api(holder: SourceHolder, settings: DaemonSettings) -> uvicorn.Server:
         log_level="warning",
         access_log=False,
     )
-    server = uvicorn.Server(config)
+    server = ApiServer(config)
 
     def serve() -> None:
         try:
@@ -65,6 +78,7 @@ def serve_api(holder: SourceHolder, settings: DaemonSettings) -> uvicorn.Server:
             log.error("status API stopped: cannot listen on %s", settings.api_port)
 
     thread = threading.Thread(target=serve, name="status-api", daemon=True)
+    server.thread = thread
     thread.start()
     # Fail fast on a taken port rather than run unobservable.
     deadline = time.monotonic() + 15
@@ -86,6 +100,9 @@ def run(
 ) -> None:
     """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set)."""
     settings = load_settings(config)
+    problem = mode_unavailable(settings.mode)
+    if problem is not None:
+        raise DaemonError(problem)
     # The status API shares the process with CPU-heavy jobs (features, planner): a shorter
     # GIL switch interval keeps its p99 low while a reconcile runs.
     switch = sys.getswitchinterval()
@@ -119,7 +136,7 @@ def _run(
             if stop.wait(lease_poll_s):
                 return
         log.info("leader: took lease %s", settings.lease_path)
-        history = open_history(settings.history_path)
+        history = _open_history(settings)
         daemon = Daemon(
             settings=settings,
             ledger=Ledger(history),
@@ -132,11 +149,30 @@ def _run(
             holder.source = DaemonSource(daemon)
             stop.wait()
         finally:
+            # The API must let go of the daemon before the history closes: DuckDB objects
+            # still referenced at interpreter exit are reported by nanobind as leaks.
+            holder.source = StandbySource(None)
             daemon.stop()
             history.close()
+            del daemon, history
     finally:
-        server.should_exit = True
+        server.stop()
         lease.release()
+
+
+def _open_history(settings: DaemonSettings) -> History:
+    try:
+        return open_history(settings.history_path)
+    except HistoryLockedError as exc:
+        # The lease did not keep a second writer out: the two daemons use different lease
+        # files, or the first lost its lease file and still holds the history.
+        raise DaemonError(
+            f"the history {settings.history_path} is held by another process, though this "
+            f"daemon holds the lease {settings.lease_path}: is another daemon running with "
+            "a different lease_path, or was the lease file deleted under it? Stop it first"
+        ) from exc
+    except AnalyticsError as exc:
+        raise DaemonError(str(exc)) from exc
 
 
 def register(app: typer.Typer) -> None:
@@ -152,6 +188,10 @@ def register(app: typer.Typer) -> None:
         )
         try:
             run(config)
+        except SettingsError as exc:
+            for problem in exc.problems:
+                typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(code=2) from exc
         except (DaemonError, FileNotFoundError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=2) from exc

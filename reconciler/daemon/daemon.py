@@ -23,6 +23,7 @@ from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler, recover
 from reconciler.daemon.decide_adapter import load_model, train_from_history
 from reconciler.daemon.errors import DaemonError
+from reconciler.daemon.health import Health, heartbeat
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.reactions import Reaction
 from reconciler.daemon.scaling import ScaleDecision, desired_nodes
@@ -79,7 +80,8 @@ class Daemon:
         )
         self._leader = leader
         self.reconciler.load()
-        self.schedule = Schedule(clock=clock, on_failure=self._record_failure)
+        self.health = Health.for_settings(settings, leader=leader)
+        self.schedule = Schedule(clock=clock, on_failure=self._record_failure, health=self.health)
         self.views: dict[str, _FleetView] = {f.name: _FleetView() for f in settings.fleets}
         self.started_at = clock()
         self.recovered = recover(ledger, self.started_at)
@@ -300,6 +302,7 @@ class Daemon:
             ("stack_sync", self.sync_stack, c.stack_sync_s, c.stack_sync_s),
             ("retrain", self.retrain, c.retrain_s, c.retrain_s),
             ("export", self.export, c.export_s, c.export_s),
+            ("history", lambda: heartbeat(self.ledger, self.clock()), c.history_s, 0.0),
         ]
         for name, fn, every, first_in in jobs:
             self.schedule.add(name, fn, every_s=every, start=False, first_in_s=first_in)

@@ -3,7 +3,8 @@
 Every job runs with ``coalesce`` (missed runs collapse into one) and ``max_instances=1``
 (a slow run is never overlapped by the next). A job that raises is logged with its
 traceback, counted, and runs again at its next time: the wrapper swallows the exception,
-so the scheduler never sees it and never stops.
+so the scheduler never sees it and never stops. Every run's end is reported to ``health``
+(readiness: is each signal fresh).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+
+if TYPE_CHECKING:
+    from reconciler.daemon.health import Health
 
 __all__ = ["JobStatus", "Schedule"]
 
@@ -43,9 +47,11 @@ class Schedule:
         *,
         clock: Callable[[], datetime],
         on_failure: Callable[[str, str], None] | None = None,
+        health: Health | None = None,
     ) -> None:
         self._clock = clock
         self._on_failure = on_failure
+        self._health = health
         self._status: dict[str, JobStatus] = {}
         self._lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
@@ -65,6 +71,8 @@ class Schedule:
         """``start``: first run right away rather than one cadence from now;
         ``first_in_s`` overrides both."""
         self._status[name] = JobStatus(name, every_s)
+        if self._health is not None:
+            self._health.expect(name)
         delay = first_in_s if first_in_s is not None else (0.0 if start else every_s)
         first = datetime.now(UTC) + timedelta(seconds=delay)
         self.scheduler.add_job(
@@ -95,6 +103,8 @@ class Schedule:
                 status.last_error = error
                 status.last_finished = self._clock().isoformat()
                 status.last_seconds = round(time.perf_counter() - started, 4)
+            if self._health is not None:
+                self._health.record(name, error)
             if error is not None and self._on_failure is not None:
                 self._on_failure(name, error)
 

@@ -8,19 +8,24 @@ docs/daemon.md lists every setting.
 
 from __future__ import annotations
 
+import os
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 from analytics.pools import Pool
 from reconciler.control.guards import Limits
+from reconciler.daemon.settings_problems import SettingsError, describe, unknown_variables
 
 __all__ = [
     "Cadences",
@@ -28,8 +33,10 @@ __all__ = [
     "FleetTarget",
     "Mode",
     "PulumiSettings",
+    "ReadinessSettings",
     "SafetySettings",
     "ScalingSettings",
+    "SettingsError",
     "load_settings",
 ]
 
@@ -68,16 +75,33 @@ class FleetTarget(_Model):
     on_demand_prices: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _check_groups(self) -> FleetTarget:
+    def _consistent(self) -> FleetTarget:
+        problems = []
+        if self.min_nodes > self.max_nodes:
+            problems.append(f"min_nodes {self.min_nodes} is above max_nodes {self.max_nodes}")
+        if self.on_demand_floor > self.max_nodes:
+            problems.append(
+                f"on_demand_floor {self.on_demand_floor} is above max_nodes {self.max_nodes}"
+            )
+        # A zone is its region and a letter (us-east-1a), or a Local or Wavelength Zone
+        # (us-west-2-lax-1a): its name always starts with the region's.
+        outside = [z for z in sorted(self.subnets) if not _in_region(z, self.region)]
+        if outside:
+            problems.append(
+                f"subnets: zone {', '.join(outside)} is not in region {self.region}; a fleet "
+                "lives in one region (declare another fleet for another region)"
+            )
         missing = sorted(set(self.pools()) - set(self.spot_groups))
         extra = sorted(set(self.spot_groups) - set(self.pools()))
-        if missing or extra:
-            problems = [f"no spot group for {', '.join(missing)}"] if missing else []
-            problems += [f"spot groups for pools not declared: {', '.join(extra)}"] if extra else []
-            raise ValueError(
-                f"fleet {self.name}: {'; '.join(problems)}; spot_groups must name one group per "
-                "candidate pool (region/zone/type), as the stack's spotGroups output does"
+        if missing:
+            problems.append(
+                f"spot_groups: no group for {', '.join(missing)}; name one group per candidate "
+                "pool (region/zone/type), as the stack's spotGroups output does"
             )
+        if extra:
+            problems.append(f"spot_groups: groups for pools not declared: {', '.join(extra)}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def groups(self) -> tuple[str, ...]:
@@ -112,6 +136,7 @@ class Cadences(_Model):
     stack_sync_s: float = Field(default=300.0, gt=0)  # the placement in force into the stack
     retrain_s: float = Field(default=86400.0, gt=0)
     export_s: float = Field(default=3600.0, gt=0)
+    history_s: float = Field(default=30.0, gt=0)  # a heartbeat write: is the history writable
 
 
 class SafetySettings(_Model):
@@ -129,6 +154,17 @@ class SafetySettings(_Model):
 
     def limits(self) -> Limits:
         return Limits(self.min_dwell_s, self.churn_per_hour, self.stale_after_s)
+
+
+class ReadinessSettings(_Model):
+    """When /readyz says a signal is stale: no successful run of its job for ``missed_runs``
+    of its cadences, and never sooner than ``min_stale_s`` (wall seconds)."""
+
+    missed_runs: float = Field(default=3.0, gt=1)
+    min_stale_s: float = Field(default=30.0, ge=0)
+
+    def stale_after_s(self, every_s: float) -> float:
+        return max(self.missed_runs * every_s, self.min_stale_s)
 
 
 class ScalingSettings(_Model):
@@ -173,6 +209,15 @@ class DaemonSettings(BaseSettings):
     safety: SafetySettings = SafetySettings()
     scaling: ScalingSettings = ScalingSettings()
     pulumi: PulumiSettings = PulumiSettings()
+    readiness: ReadinessSettings = ReadinessSettings()
+
+    @model_validator(mode="after")
+    def _fleet_names_unique(self) -> DaemonSettings:
+        names = [f.name for f in self.fleets]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"fleets: the name {', '.join(repeated)} is declared more than once")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -201,12 +246,35 @@ class DaemonSettings(BaseSettings):
 _CONFIG_FILE: list[Path | None] = [None]
 
 
-def load_settings(config: Path | None = None, **overrides: object) -> DaemonSettings:
-    """Settings from ``config`` (TOML) and the environment; ``overrides`` win over both."""
+def _in_region(zone: str, region: str) -> bool:
+    rest = zone.removeprefix(region)
+    return rest != zone and ((rest.isalpha() and len(rest) == 1) or rest.startswith("-"))
+
+
+def load_settings(
+    config: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **overrides: object,
+) -> DaemonSettings:
+    """Settings from ``config`` (TOML) and the environment; ``overrides`` win over both.
+
+    Every problem is reported at once as :class:`SettingsError`, one line per key: an
+    unknown ``SPOTFLEET_DAEMON_*`` variable, a bad value, a contradiction.
+    """
     if config is not None and not config.is_file():
         raise FileNotFoundError(f"daemon config {config} does not exist")
+    env = os.environ if environ is None else environ
+    problems = unknown_variables(env, DaemonSettings)
+    if problems:
+        raise SettingsError(problems)
     _CONFIG_FILE[0] = config
     try:
         return DaemonSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe(exc, DaemonSettings, env)) from exc
+    except (PydanticSettingsError, tomllib.TOMLDecodeError) as exc:
+        cause = exc.__cause__ or exc  # pydantic-settings wraps a bad JSON value
+        raise SettingsError([f"{exc} ({cause})" if cause is not exc else str(exc)]) from exc
     finally:
         _CONFIG_FILE[0] = None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -88,6 +90,18 @@ def test_reads_say_what_the_daemon_is_doing(url: str) -> None:
         assert 'spotfleet_daemon_job_runs_total{job="reconcile"}' in metrics
 
 
+@pytest.fixture
+def pulumi_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``pulumi`` executable on PATH: the mode's preflight only looks for it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    cli = bin_dir / "pulumi"
+    cli.write_text("#!/bin/sh\necho v3.0.0\n")
+    cli.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@pytest.mark.usefixtures("pulumi_on_path")
 def test_operator_endpoints_need_the_bearer_token(url: str, daemon: Daemon) -> None:
     with httpx.Client(base_url=url) as c:
         assert c.post("/mode", json={"mode": "pulumi"}).status_code == 401
@@ -110,6 +124,78 @@ def test_operator_endpoints_need_the_bearer_token(url: str, daemon: Daemon) -> N
             time.sleep(0.05)
     kinds = daemon.ledger.rows("SELECT kind, detail FROM fleet_actions WHERE fleet = '*'")
     assert {k for k, _ in kinds} == {"mode", "breaker_reset"}
+
+
+def test_pulumi_mode_without_the_cli_on_path_is_refused_when_asked(
+    url: str, daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing there
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    refused = httpx.post(f"{url}/mode", json={"mode": "pulumi"}, headers=auth)
+    assert refused.status_code == 409
+    assert "needs the Pulumi CLI" in refused.json()["detail"]
+    assert daemon.mode == "shadow"
+
+
+def test_the_bearer_scheme_is_case_insensitive(url: str) -> None:
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        headers = {"Authorization": f"{scheme} {TOKEN}"}
+        assert httpx.post(f"{url}/breaker/reset", headers=headers).status_code == 200, scheme
+    for header in (f"Basic {TOKEN}", f"Bearer {TOKEN} x", f"Bearer{TOKEN}", TOKEN):
+        r = httpx.post(f"{url}/breaker/reset", headers={"Authorization": header})
+        assert r.status_code == 401, header
+        assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_served_schema_types_every_answer_and_declares_the_token(url: str) -> None:
+    schema = httpx.get(f"{url}/openapi.json").json()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+
+    def ok_schema(path: str, method: str = "get") -> dict[str, Any]:
+        op = paths[path][method]
+        code = "202" if path == "/reconcile" else "200"
+        return dict(op["responses"][code]["content"]["application/json"]["schema"])
+
+    assert ok_schema("/status") == {"$ref": "#/components/schemas/StatusOut"}
+    assert ok_schema("/healthz") == {"$ref": "#/components/schemas/HealthOut"}
+    assert ok_schema("/readyz") == {"$ref": "#/components/schemas/ReadinessOut"}
+    readyz_503 = paths["/readyz"]["get"]["responses"]["503"]["content"]["application/json"]
+    assert readyz_503["schema"] == {"$ref": "#/components/schemas/ReadinessOut"}
+    for path, model in (
+        ("/pools", "PoolOut"),
+        ("/decisions", "DecisionOut"),
+        ("/nodes", "NodeOut"),
+    ):
+        assert ok_schema(path)["items"] == {"$ref": f"#/components/schemas/{model}"}, path
+    status = components["StatusOut"]["properties"]
+    assert {"role", "mode", "breaker", "jobs", "fleets", "readiness"} <= set(status)
+    fleet = components["FleetStatusOut"]["properties"]
+    assert {"$ref": "#/components/schemas/PlacementOut"} in fleet["current_placement"]["anyOf"]
+    assert set(components["PlacementOut"]["properties"]) >= {"pools", "onDemandBase"}
+    # The bearer token, as a security scheme every POST names.
+    assert schema["components"]["securitySchemes"]["HTTPBearer"] == {
+        "type": "http",
+        "description": "the daemon's api_token",
+        "scheme": "bearer",
+    }
+    for path in ("/reconcile", "/mode", "/breaker/reset"):
+        op = paths[path]["post"]
+        assert op["security"] == [{"HTTPBearer": []}], path
+        assert {"401", "409"} <= set(op["responses"]), path
+    assert ok_schema("/mode", "post") == {"$ref": "#/components/schemas/Accepted"}
+    assert paths["/mode"]["post"]["responses"]["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"
+    }
+    # /metrics is Prometheus' text format, in the schema and on the wire.
+    text = "text/plain; version=0.0.4; charset=utf-8"
+    assert text in paths["/metrics"]["get"]["responses"]["200"]["content"]
+    assert httpx.get(f"{url}/metrics").headers["content-type"] == text
+
+
+def test_the_mode_metric_has_a_series_for_every_mode(url: str) -> None:
+    metrics = httpx.get(f"{url}/metrics").text
+    for mode, value in (("shadow", "1.0"), ("pulumi", "0.0"), ("local", "0.0")):
+        assert f'spotfleet_daemon_mode{{mode="{mode}"}} {value}' in metrics
 
 
 def test_without_a_token_the_operator_endpoints_are_off(holder: SourceHolder) -> None:
