@@ -25,7 +25,7 @@ __all__ = [
     "ModeIn",
     "NodeOut",
     "PlacementOut",
-    "PoolChoiceOut",
+    "PoolCountOut",
     "PoolOut",
     "Problem",
     "ReadinessOut",
@@ -99,19 +99,21 @@ class JobOut(_Out):
     last_seconds: float | None
 
 
-class PoolChoiceOut(_Out):
+class PoolCountOut(_Out):
+    """One pool's group and the nodes it holds."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
     instanceType: str
     subnetId: str
-    weight: int = 1
+    nodes: int
 
 
 class PlacementOut(_Out):
-    """A fleet's placement as written to ``spotfleet:placements``."""
+    """A fleet's placement as written to ``spotfleet:placements``: what each group holds."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
-    pools: tuple[PoolChoiceOut, ...]
-    onDemandBase: int
+    pools: tuple[PoolCountOut, ...]
+    onDemand: int
     decisionId: str | None = None
     reason: str | None = None
 
@@ -131,7 +133,7 @@ class FleetStatusOut(_Out):
     last_decision: LastDecisionOut | None
     group_desired: int | None
     instances: int | None
-    desired_nodes: int | None  # what the scaler wants
+    desired_nodes: int | None  # K: what demand asks to serve
     desired_reason: str | None
 
 

@@ -64,10 +64,12 @@ class FleetTarget(_Model):
     budget_usd_per_hour: float | None = Field(default=None, gt=0)
     # The declaration's idleScaleToZeroMinutes, in seconds: without it, scaling's idle_to_zero_s.
     idle_to_zero_s: float | None = Field(default=None, gt=0)
-    # The fleet's groups, from the stack's outputs (``spotGroups``, ``onDemandGroup``): one spot
-    # group per candidate pool (``region/zone/type`` -> group name) and one on-demand group.
-    spot_groups: dict[str, str] = Field(min_length=1)
-    on_demand_group: str
+    # The fleet's groups, as the stack's outputs name them (``spotGroups``, ``onDemandGroup``):
+    # one spot group per candidate pool (``region/zone/type`` -> group name) and one
+    # on-demand group. Left out, they are the stack's own names under ``group_prefix``.
+    group_prefix: str = "spotfleet"
+    spot_groups: dict[str, str] = Field(default_factory=dict)
+    on_demand_group: str = ""
     interruption_queue_url: str | None = None
     job_events_queue_url: str | None = None
     job_queue_urls: tuple[str, ...] = ()
@@ -91,18 +93,23 @@ class FleetTarget(_Model):
                 f"subnets: zone {', '.join(outside)} is not in region {self.region}; a fleet "
                 "lives in one region (declare another fleet for another region)"
             )
-        missing = sorted(set(self.pools()) - set(self.spot_groups))
         extra = sorted(set(self.spot_groups) - set(self.pools()))
-        if missing:
-            problems.append(
-                f"spot_groups: no group for {', '.join(missing)}; name one group per candidate "
-                "pool (region/zone/type), as the stack's spotGroups output does"
-            )
         if extra:
             problems.append(f"spot_groups: groups for pools not declared: {', '.join(extra)}")
         if problems:
             raise ValueError("; ".join(problems))
+        # Frozen, but still being built: the defaults are filled in once, here.
+        named = {p: self.spot_groups.get(p) or self._group_name(p) for p in self.pools()}
+        object.__setattr__(self, "spot_groups", named)
+        if not self.on_demand_group:
+            object.__setattr__(
+                self, "on_demand_group", f"{self.group_prefix}-{self.name}-on-demand"
+            )
         return self
+
+    def _group_name(self, pool: str) -> str:
+        p = Pool.parse(pool)
+        return f"{self.group_prefix}-{self.name}-{p.zone}-{p.instance_type.replace('.', '-')}"
 
     def groups(self) -> tuple[str, ...]:
         """Every group of the fleet: the spot groups in pool order, then the on-demand group."""

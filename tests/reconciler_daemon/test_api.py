@@ -171,7 +171,7 @@ def test_the_served_schema_types_every_answer_and_declares_the_token(url: str) -
     assert {"role", "mode", "breaker", "jobs", "fleets", "readiness"} <= set(status)
     fleet = components["FleetStatusOut"]["properties"]
     assert {"$ref": "#/components/schemas/PlacementOut"} in fleet["current_placement"]["anyOf"]
-    assert set(components["PlacementOut"]["properties"]) >= {"pools", "onDemandBase"}
+    assert set(components["PlacementOut"]["properties"]) >= {"pools", "onDemand"}
     # The bearer token, as a security scheme every POST names.
     assert schema["components"]["securitySchemes"]["HTTPBearer"] == {
         "type": "http",

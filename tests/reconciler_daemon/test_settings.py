@@ -62,7 +62,6 @@ FLEET_TOML = """
 name = "gen"
 instance_types = ["g5.xlarge"]
 subnets = {{ "us-east-1a" = "subnet-1"{zones} }}
-autoscaling_group = "spotfleet-gen"
 {extra}
 """
 
