@@ -10,8 +10,8 @@ What a guard may do depends on why an action is in the plan (``Purpose``):
   open; moves (which rest on what the market is doing) also wait on stale market data, and a
   new move waits for the dwell since the last one; drains of serving spot nodes stop at the
   churn limit;
-- the budget caps the whole fleet's $/h, scaling included: launches are dropped, spares
-  first, until the fleet fits under it.
+- the budget caps the whole fleet's $/h, scaling included: launches are kept, spot to K
+  first, then on-demand to K, moves and spares, while the fleet still fits under it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from reconciler.planner import RECOVERY, Action, Drain, LaunchOnDemand, LaunchSp
 
 __all__ = ["GuardState", "Limits", "Verdict", "check_plan"]
 
-# Which launches the budget gives up first.
-_BUDGET_ORDER: dict[Purpose, int] = {"spare": 0, "move": 1, "fill": 2, "fallback": 3}
+# Under the budget, launches are kept in this order: spot to K, on-demand to K, moves, spares.
+_BUDGET_ORDER: dict[Purpose, int] = {"fill": 0, "fallback": 1, "move": 2, "spare": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,17 +151,17 @@ def _within_budget(
             return 0.0
         return price_of.get(a.pool, 0.0)
 
-    total = held_usd_per_hour + sum(launch_price(a) for a in allowed)
-    total -= sum(drain_saving(a) for a in allowed)
+    # Launches are kept, most needed first, while the fleet still fits under the cap.
+    total = held_usd_per_hour - sum(drain_saving(a) for a in allowed)
     dropped: list[tuple[Action, str]] = []
     launches = sorted(
         (a for a in allowed if isinstance(a, LaunchSpot | LaunchOnDemand)),
-        key=lambda a: _BUDGET_ORDER.get(a.purpose, 0),
+        key=lambda a: _BUDGET_ORDER.get(a.purpose, len(_BUDGET_ORDER)),
     )
     for action in launches:
-        if total <= cap + 1e-9:
-            break
-        total -= launch_price(action)
-        dropped.append((action, f"budget: the fleet would cost more than the cap ${cap:.3f}/h"))
+        if total + launch_price(action) <= cap + 1e-9:
+            total += launch_price(action)
+        else:
+            dropped.append((action, f"budget: the fleet would cost more than the cap ${cap:.3f}/h"))
     gone = {id(a) for a, _ in dropped}
     return [a for a in allowed if id(a) not in gone], dropped
