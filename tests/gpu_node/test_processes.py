@@ -6,32 +6,15 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from tests.gpu_node.aws_env import Fleet, job
 from tests.gpu_node.harness import wait_for
 from tests.gpu_node.imds_server import FakeImds
-from tests.gpu_node.processes import NodeProcess
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator:
-    started: list[NodeProcess] = []
-
-    def start(env: dict[str, str], name: str) -> NodeProcess:
-        node = NodeProcess("tests.gpu_node.fake_node", env, tmp_path / f"{name}.log")
-        started.append(node)
-        return node
-
-    yield start
-    for node in started:
-        node.stop()
 
 
 def _started_by(fleet: Fleet, events: list[dict], instance_id: str) -> list[str]:
