@@ -68,7 +68,7 @@ class Worker:
         try:
             while not self._state.draining.is_set():
                 try:
-                    delivery = self._queues.receive()
+                    delivery = self._queues.receive(stop=self._state.draining)
                 except QueueError as exc:
                     log.error("cannot receive jobs: %s", exc)
                     self._state.draining.wait(_ERROR_BACKOFF_SECONDS)

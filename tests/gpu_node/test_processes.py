@@ -184,3 +184,28 @@ def test_sigterm_takes_the_same_drain_path_and_gives_a_long_job_back(
     assert types[-1] == "released"
     assert fleet.result_keys() == set()
     assert "SIGTERM received: draining" in node.log()
+
+
+def test_an_idle_node_stops_its_long_poll_and_exits_within_seconds_of_the_spot_notice(
+    fleet: Fleet, imds: FakeImds, spawn
+) -> None:
+    node = spawn(
+        fleet.settings_env(
+            SPOTFLEET_IMDS_URL=imds.url,
+            SPOTFLEET_INSTANCE_ID="i-idle",
+            SPOTFLEET_POLL_WAIT_SECONDS="20",  # production's long poll
+        ),
+        "idle",
+    )
+    fleet.send(job("warm-up"))
+    wait_for(lambda: "results/warm-up.json" in fleet.result_keys(), timeout=30)
+    # Idle now, inside a 20 s long poll.
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 120))
+    imds.set("meta-data/spot/instance-action", json.dumps({"action": "terminate", "time": when}))
+    noticed = time.monotonic()
+    assert node.wait(timeout=15) == 0, node.log()
+    exited_after = time.monotonic() - noticed
+
+    # The watcher polls every 1 s and a receive waits at most 1 s at a time.
+    assert exited_after < 4.0, f"exited {exited_after:.1f} s after the notice"
+    assert "spot instance-action terminate: draining" in node.log()
