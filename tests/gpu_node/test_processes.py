@@ -23,6 +23,10 @@ def _started_by(fleet: Fleet, events: list[dict], instance_id: str) -> list[str]
     ]
 
 
+def _progressed(fleet: Fleet, job_id: str) -> bool:
+    return any(e["type"] == "progress" and e["job_id"] == job_id for e in fleet.events())
+
+
 def test_a_node_process_runs_jobs_priority_first_dead_letters_bad_ones_and_stops_on_sigterm(
     fleet: Fleet, imds: FakeImds, spawn
 ) -> None:
@@ -54,11 +58,14 @@ def test_a_node_process_runs_jobs_priority_first_dead_letters_bad_ones_and_stops
 def test_a_spot_notice_drains_a_node_process_within_two_seconds_and_nothing_is_lost(
     fleet: Fleet, imds: FakeImds, spawn
 ) -> None:
-    env = {"FAKE_STEP_SECONDS": "0.3", "SPOTFLEET_IMDS_URL": imds.url}
+    env = {
+        "FAKE_STEP_SECONDS": "0.3",
+        "SPOTFLEET_IMDS_URL": imds.url,
+        "SPOTFLEET_PROGRESS_EVENT_SECONDS": "0.5",
+    }
     doomed = spawn(fleet.settings_env(SPOTFLEET_INSTANCE_ID="i-doomed", **env), "doomed")
     fleet.send(job("long-job", steps=100))  # 30 s of work
-    wait_for(lambda: _started_by(fleet, fleet.events(), "i-doomed"), timeout=20)
-    time.sleep(1.0)
+    wait_for(lambda: _progressed(fleet, "long-job"), timeout=20)  # well under way
     # The survivor has its own metadata service: no notice there.
     quiet = FakeImds().start()
     try:
@@ -165,13 +172,13 @@ def test_sigterm_takes_the_same_drain_path_and_gives_a_long_job_back(
             SPOTFLEET_IMDS_URL=imds.url,
             SPOTFLEET_INSTANCE_ID="i-term",
             SPOTFLEET_DRAIN_DEADLINE_SECONDS="10",  # systemd would say 120; the job needs 30
+            SPOTFLEET_PROGRESS_EVENT_SECONDS="0.5",
             FAKE_STEP_SECONDS="0.3",
         ),
         "term",
     )
     fleet.send(job("interrupted", steps=100))
-    wait_for(lambda: _started_by(fleet, fleet.events(), "i-term"), timeout=20)
-    time.sleep(1.0)
+    wait_for(lambda: _progressed(fleet, "interrupted"), timeout=20)  # well under way
     signalled = time.monotonic()
     node.proc.send_signal(signal.SIGTERM)
     back = wait_for(lambda: fleet.drain_queue(fleet.queue_url), timeout=5, every=0.05)
