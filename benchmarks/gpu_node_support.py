@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import statistics
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +29,13 @@ REGION = "us-east-1"
 
 
 class FixedImageFakeBackend:
-    """A fake model: the same small PNG for every job, after reporting every step."""
+    """A fake model: the same small PNG for every job, after reporting every step.
 
-    def __init__(self) -> None:
+    ``step_seconds`` paces the steps (0: at once), for the benchmarks of a busy node.
+    """
+
+    def __init__(self, *, step_seconds: float = 0.0) -> None:
+        self._step_seconds = step_seconds
         buffer = io.BytesIO()
         Image.new("RGB", (64, 64), (40, 90, 200)).save(buffer, format="PNG")
         self._png = buffer.getvalue()
@@ -41,6 +46,8 @@ class FixedImageFakeBackend:
 
     def generate(self, job: Job, on_step: OnStep) -> bytes:
         for step in range(1, job.steps + 1):
+            if self._step_seconds:
+                time.sleep(self._step_seconds)
             on_step(step, job.steps)
         return self._png
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import sys
 from pathlib import Path
 
 import typer
@@ -16,14 +14,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("SPOTFLEET_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request at INFO: the metadata watcher alone would write three lines a
-    # second. Its warnings and errors still come through.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from gpu_node.logsafety import configure_logging
+
+    configure_logging()
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """The diffusers backend: one pipeline loaded from the local model directory.
 
-Half precision on CUDA; float32 on CPU with a fixed number of threads (on small models one
-thread is far faster than two on a shared machine: no thread handoff per tiny op).
+The device and dtype come from ``gpu_node.precision`` (FLUX in bfloat16, SD and SDXL in float16
+on CUDA; float32 on CPU), with a fixed number of CPU threads (on small models one thread is far
+faster than two on a shared machine: no thread handoff per tiny op).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from gpu_node.backend import OnStep, encode_png
 from gpu_node.errors import GenerationError, JobCancelled, ModelError
 from gpu_node.jobs import Job
+from gpu_node.precision import choose_precision
 
 __all__ = ["DiffusersBackend"]
 
@@ -46,10 +48,9 @@ class DiffusersBackend:
         cls, *, model_dir: Path, class_name: str, model_name: str, cpu_threads: int
     ) -> DiffusersBackend:
         pipeline_class = getattr(diffusers, class_name)
-        if torch.cuda.is_available():
-            device, dtype = "cuda", torch.float16
-        else:
-            device, dtype = "cpu", torch.float32
+        precision = choose_precision(class_name, cuda=torch.cuda.is_available())
+        device, dtype = precision.device, getattr(torch, precision.dtype)
+        if device == "cpu":
             torch.set_num_threads(cpu_threads)
         try:
             pipeline = pipeline_class.from_pretrained(str(model_dir), torch_dtype=dtype)

@@ -1,4 +1,5 @@
-"""The one drain path. Every notice (IMDS spot notice, Auto Scaling termination, SIGTERM) ends here.
+"""The one drain path. Every notice ends here: spot notice, EC2 scheduled event, Auto Scaling
+termination, SIGTERM.
 
 On the first notice that drains: stop taking jobs; let the running job finish if its own pace
 says it ends well before the deadline, otherwise give it back at once (visibility 0, a

@@ -114,7 +114,10 @@ class HealthServer:
     """uvicorn in a thread of the node (off the main thread it installs no signal handlers)."""
 
     def __init__(self, app: Any, *, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        # log_config=None: uvicorn's records go to the process's own (redacting) handlers.
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, log_config=None
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="health", daemon=True)
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gpu_node.errors import InvalidJobError
 
-__all__ = ["LIMITS", "Job", "parse_job"]
+__all__ = ["LIMITS", "Job", "nesting_depth", "parse_job"]
 
 # Documented in docs/gpu_node.md; change both together.
 JOB_ID_MAX = 128
@@ -25,6 +25,9 @@ SEED_MAX = 2**32 - 1
 GUIDANCE_MIN, GUIDANCE_MAX = 0.0, 30.0
 MODEL_MAX = 200
 BODY_MAX_BYTES = 16384
+# A job is one flat object; the margin is for nothing but a clear reason. Checked before
+# json.loads, whose recursion a 16 KB body of brackets would exhaust (RecursionError).
+BODY_MAX_DEPTH = 8
 
 LIMITS: dict[str, int | float] = {
     "job_id_max": JOB_ID_MAX,
@@ -39,6 +42,7 @@ LIMITS: dict[str, int | float] = {
     "guidance_max": GUIDANCE_MAX,
     "model_max": MODEL_MAX,
     "body_max_bytes": BODY_MAX_BYTES,
+    "body_max_depth": BODY_MAX_DEPTH,
 }
 
 Size = Annotated[int, Field(strict=True, ge=SIZE_MIN, le=SIZE_MAX, multiple_of=SIZE_MULTIPLE)]
@@ -73,14 +77,50 @@ class Job(BaseModel):
         return value
 
 
+def nesting_depth(text: str, *, stop_above: int) -> int:
+    """How deeply ``text``'s JSON arrays and objects nest, without parsing it.
+
+    Brackets inside strings do not count. The scan stops once the depth passes ``stop_above``,
+    so a hostile body costs no more than a harmless one.
+    """
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_above:
+                    break
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_job(body: str) -> Job:
     """The job in ``body``, or ``InvalidJobError`` with a reason a person can act on."""
     if len(body.encode()) > BODY_MAX_BYTES:
         raise InvalidJobError(f"body is larger than {BODY_MAX_BYTES} bytes")
+    if (depth := nesting_depth(body, stop_above=BODY_MAX_DEPTH)) > BODY_MAX_DEPTH:
+        raise InvalidJobError(
+            f"body is nested deeper than {BODY_MAX_DEPTH} levels (at least {depth}); "
+            "a job is one flat JSON object"
+        )
     try:
         data: Any = json.loads(body)
     except json.JSONDecodeError as exc:
         raise InvalidJobError(f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InvalidJobError(f"body is not JSON a node reads: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidJobError(f"body is JSON {type(data).__name__}, not an object")
     raw_id = data.get("job_id")

@@ -85,7 +85,12 @@ class Node:
             margin_seconds=settings.drain_margin_seconds,
         )
         self.watcher = (
-            ImdsWatcher(imds=imds, interval=settings.imds_poll_seconds, emit=self.drain.notify)
+            ImdsWatcher(
+                imds=imds,
+                interval=settings.imds_poll_seconds,
+                emit=self.drain.notify,
+                maintenance_lead_seconds=settings.maintenance_lead_seconds,
+            )
             if imds is not None
             else None
         )

@@ -17,6 +17,7 @@ class NoticeKind(StrEnum):
     SPOT_INTERRUPTION = "spot-interruption"
     REBALANCE_RECOMMENDATION = "rebalance-recommendation"
     ASG_TERMINATION = "asg-termination"
+    SCHEDULED_MAINTENANCE = "scheduled-maintenance"  # an EC2 scheduled reboot, stop, retirement
     SIGTERM = "sigterm"
 
 

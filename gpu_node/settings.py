@@ -50,6 +50,8 @@ class NodeSettings(BaseSettings):
     imds_poll_seconds: float = Field(default=1.0, gt=0, le=2.0)
     drain_deadline_seconds: float = Field(default=110.0, gt=0)
     drain_margin_seconds: float = Field(default=15.0, ge=0)
+    # How long before an EC2 scheduled event's start the node drains for it.
+    maintenance_lead_seconds: float = Field(default=600.0, gt=0, le=86400)
     lifecycle_hook: str | None = None
     asg_name: str | None = None
 

@@ -1,11 +1,13 @@
 """The interruption watcher: polls IMDSv2 and turns what it finds into notices.
 
-Three sources, one small parser each, registered by metadata path:
+Four sources, one small parser each, registered by metadata path:
 
 - ``meta-data/spot/instance-action``: the two-minute spot notice, with its deadline;
 - ``meta-data/events/recommendations/rebalance``: an early warning (reported, not drained);
 - ``meta-data/autoscaling/target-lifecycle-state``: ``Terminated`` when the group is taking
-  this node away (scale-in, instance refresh, rebalancing).
+  this node away (scale-in, instance refresh, rebalancing);
+- ``meta-data/events/maintenance/scheduled``: an EC2 scheduled reboot, stop or retirement,
+  handed on once its start is within the maintenance lead (``gpu_node.maintenance``).
 
 It only produces notices, de-duplicated by id; the drain acts on them.
 """
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 
 from gpu_node.errors import MetadataError
 from gpu_node.imds import ImdsClient
+from gpu_node.maintenance import is_due, scheduled_maintenance
 from gpu_node.notices import InterruptionNotice, NoticeKind, notice_id
 
 __all__ = ["PARSERS", "ImdsWatcher", "parse_notice"]
@@ -86,6 +89,7 @@ PARSERS: dict[str, Parser] = {
     "meta-data/spot/instance-action": _spot_action,
     "meta-data/events/recommendations/rebalance": _rebalance,
     "meta-data/autoscaling/target-lifecycle-state": _target_lifecycle,
+    "meta-data/events/maintenance/scheduled": scheduled_maintenance,
 }
 
 
@@ -101,6 +105,7 @@ class ImdsWatcher:
         imds: ImdsClient,
         interval: float,
         emit: Callable[[InterruptionNotice], None],
+        maintenance_lead_seconds: float = 600.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if not 0 < interval <= 2.0:
@@ -109,7 +114,9 @@ class ImdsWatcher:
         self._interval = interval
         self._emit = emit
         self._now = now
+        self._lead = maintenance_lead_seconds
         self._seen: set[str] = set()
+        self._held: set[str] = set()  # scheduled events seen, not yet within their lead
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._unreachable_logged = False
@@ -136,8 +143,16 @@ class ImdsWatcher:
                 return fresh
             if payload is None:
                 continue
-            notice = parse_notice(path, payload, self._now())
+            now = self._now()
+            notice = parse_notice(path, payload, now)
             if notice is None or notice.id in self._seen:
+                continue
+            if not is_due(notice, now, lead_seconds=self._lead):
+                if notice.id not in self._held:  # said once; polled until it is due
+                    self._held.add(notice.id)
+                    log.warning(
+                        "%s: draining from %s s before it", notice.detail, f"{self._lead:g}"
+                    )
                 continue
             self._seen.add(notice.id)
             fresh.append(notice)

@@ -68,13 +68,20 @@ class Worker:
         try:
             while not self._state.draining.is_set():
                 try:
-                    delivery = self._queues.receive()
+                    delivery = self._queues.receive(stop=self._state.draining)
                 except QueueError as exc:
                     log.error("cannot receive jobs: %s", exc)
                     self._state.draining.wait(_ERROR_BACKOFF_SECONDS)
                     continue
-                if delivery is not None:
+                if delivery is None:
+                    continue
+                try:
                     self.handle(delivery)
+                except Exception:
+                    # A bug of ours, not the message's: give it back (the redrive ends a loop)
+                    # and keep serving the rest of the queue.
+                    log.exception("job message %s not handled", delivery.message_id)
+                    self._give_back(delivery)
         finally:
             self._state.worker_stopped.set()
 
@@ -83,12 +90,7 @@ class Worker:
             self._give_back(delivery)  # received during the last long poll: not ours to start
             return
         try:
-            job = parse_job(delivery.body)
-            if job.model is not None and job.model != self._backend.model_name:
-                raise InvalidJobError(
-                    f"model: this fleet serves {self._backend.model_name!r}, not {job.model!r}",
-                    job_id=job.job_id,
-                )
+            job = self._parse(delivery)
         except InvalidJobError as exc:
             self._dead_letter(delivery, exc)
             return
@@ -111,6 +113,23 @@ class Worker:
             heartbeat.stop()
             running.finished = True
             self._state.end(running)
+
+    def _parse(self, delivery: Delivery) -> Job:
+        """The job, or ``InvalidJobError`` for anything a body does: a message the parser did
+        not foresee must still go to the dead-letter queue with a reason, never stop the node.
+        """
+        try:
+            job = parse_job(delivery.body)
+        except InvalidJobError:
+            raise
+        except Exception as exc:
+            raise InvalidJobError(f"body could not be read: {type(exc).__name__}: {exc}") from exc
+        if job.model is not None and job.model != self._backend.model_name:
+            raise InvalidJobError(
+                f"model: this fleet serves {self._backend.model_name!r}, not {job.model!r}",
+                job_id=job.job_id,
+            )
+        return job
 
     def _run(self, running: RunningJob) -> None:
         delivery, job = running.delivery, running.job

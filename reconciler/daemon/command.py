@@ -22,6 +22,7 @@ import uvicorn
 
 from analytics.errors import AnalyticsError, HistoryLockedError
 from analytics.store import History, open_history
+from gpu_node.logsafety import install_redaction
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.pulumi_driver import PulumiActuator, select_stack
 from reconciler.actuate.shadow import ShadowActuator
@@ -186,6 +187,7 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        install_redaction()  # no credential or API token in any log line, at any level
         try:
             run(config)
         except SettingsError as exc:

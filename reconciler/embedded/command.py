@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from analytics.errors import AnalyticsError
+from gpu_node.logsafety import install_redaction
 from reconciler.daemon.errors import DaemonError
 from reconciler.embedded.demo import DemoError, DemoSummary, run_demo
 from reconciler.embedded.settings import DemoSettings
@@ -156,6 +157,7 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(
             level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        install_redaction()  # no credential or API token in any log line, at any level
         # A job skipped because its last run is still going is normal at the demo's cadences.
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         try:

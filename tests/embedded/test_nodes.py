@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +73,33 @@ def fleet(
             nodes.stop_all()
 
 
+def wait_for_messages(
+    aws: LocalAws, queue_url: str, *, count: int, within_s: float
+) -> list[dict[str, Any]]:
+    """Receive from ``queue_url`` until ``count`` messages came (more: fail), or fail at the deadline."""
+    sqs = aws.client("sqs")
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + within_s
+    while len(got) < count:
+        assert time.monotonic() < deadline, f"{len(got)} of {count} messages in {queue_url}"
+        got += sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=1,
+            VisibilityTimeout=300,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+    assert len(got) == count, [m["Body"] for m in got]
+    return got
+
+
+def wait_for_log(path: Path, text: str, *, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while not (path.exists() and text in path.read_text(errors="replace")):
+        assert time.monotonic() < deadline, f"{path.name} never said {text!r}"
+        time.sleep(0.1)
+
+
 def results(aws: LocalAws, bucket: str) -> set[str]:
     listing = aws.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
     return {o["Key"] for o in listing}
@@ -90,26 +118,20 @@ def test_a_node_serves_jobs_and_drains_on_the_spot_notice_as_aws_gives_it(fleet)
         assert node.alive, node.log_path.read_text()[-2000:]
         assert time.monotonic() < deadline, "the node did not finish its jobs"
         time.sleep(0.5)
-    dead = (
-        aws.client("sqs")
-        .receive_message(
-            QueueUrl=endpoints.dead_letter_queue_url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=2,
-            MessageAttributeNames=["All"],
-        )
-        .get("Messages", [])
+    malformed = sorted(j.body for j in jobs if not j.valid)
+    # Every malformed job reaches the dead-letter queue, the last maybe a moment after the
+    # last result: read until all are there, never once.
+    dead = wait_for_messages(
+        aws, endpoints.dead_letter_queue_url, count=len(malformed), within_s=30
     )
-    assert sorted(m["Body"] for m in dead) == sorted(j.body for j in jobs if not j.valid)
+    assert sorted(m["Body"] for m in dead) == malformed
 
     market_time = datetime(2023, 2, 22, 14, 5, tzinfo=UTC)  # the daemon's (replayed) clock
     nodes.interrupt(
         "i-0000001", deadline=datetime.now(UTC) + timedelta(seconds=120), at=market_time
     )
     assert node.process.wait(timeout=60) == 0  # drained and exited cleanly
-    [message] = aws.client("sqs").receive_message(
-        QueueUrl=endpoints.interruption_queue_url, WaitTimeSeconds=2
-    )["Messages"]
+    [message] = wait_for_messages(aws, endpoints.interruption_queue_url, count=1, within_s=30)
     [event] = parse_envelope(message["Body"])
     assert (event.kind, event.instance_id) == (Kind.SPOT_INTERRUPTION_WARNING, "i-0000001")
     assert event.ts == market_time.replace(tzinfo=None)
@@ -124,7 +146,8 @@ def test_stopping_leaves_no_node_process_behind(fleet) -> None:
         )
         for n in range(2)
     ]
-    time.sleep(2)
+    for node in launched:  # each one up and running its own process, not just spawned
+        wait_for_log(node.log_path, "starting", within_s=60)
     nodes.stop_all(grace_s=20)
     assert all(node.process.poll() is not None for node in launched)
     assert nodes.nodes == {}

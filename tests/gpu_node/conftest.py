@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from moto.server import ThreadedMotoServer
 
 from tests.gpu_node.aws_env import Fleet, aws_env, free_port, make_fleet
 from tests.gpu_node.imds_server import FakeImds
+from tests.gpu_node.processes import NodeProcess
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +46,21 @@ def imds() -> Iterator[FakeImds]:
     server.set("meta-data/autoscaling/target-lifecycle-state", "InService")
     yield server
     server.stop()
+
+
+Spawn = Callable[[dict[str, str], str], NodeProcess]
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    """Start real node processes (``tests.gpu_node.fake_node``); all are killed at the end."""
+    started: list[NodeProcess] = []
+
+    def start(env: dict[str, str], name: str) -> NodeProcess:
+        node = NodeProcess("tests.gpu_node.fake_node", env, tmp_path / f"{name}.log")
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()

@@ -6,21 +6,17 @@ environment, IMDS watcher, drain, signals, health API). ``FAKE_STEP_SECONDS`` se
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
+from gpu_node.logsafety import configure_logging
 from gpu_node.node import run_node
 from gpu_node.settings import load_settings
 from tests.gpu_node.fakes import SteppingBackend
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(process)d %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging()  # the node's own: SPOTFLEET_LOG_LEVEL, credentials redacted
     backend = SteppingBackend(step_seconds=float(os.environ.get("FAKE_STEP_SECONDS", "0")))
     return run_node(load_settings(), backend=backend)
 

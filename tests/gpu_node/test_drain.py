@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from gpu_node.node import Node
 from tests.gpu_node.aws_env import Fleet, job
 from tests.gpu_node.fakes import SteppingBackend
 from tests.gpu_node.harness import start_node, stop_node, wait_for
@@ -27,6 +28,11 @@ def _spot_notice(imds: FakeImds, in_seconds: float) -> None:
     )
 
 
+def _steps_done(node: Node) -> int:
+    running = node.state.current
+    return running.steps_done if running is not None else 0
+
+
 def test_a_spot_notice_gives_a_long_job_back_within_two_seconds(
     fleet: Fleet, imds: FakeImds
 ) -> None:
@@ -34,7 +40,7 @@ def test_a_spot_notice_gives_a_long_job_back_within_two_seconds(
     fleet.send(job("too-long", steps=60))  # 30 s of work against a 20 s deadline
     node = start_node(fleet, backend, imds_url=imds.url)
     wait_for(lambda: backend.started)
-    time.sleep(1.2)  # a few steps: the job's own pace is known
+    wait_for(lambda: _steps_done(node) >= 2)  # the job's own pace is known
     _spot_notice(imds, in_seconds=20)
     noticed = time.monotonic()
     back = wait_for(lambda: fleet.drain_queue(fleet.queue_url), timeout=5, every=0.05)
@@ -59,7 +65,7 @@ def test_a_job_that_ends_well_before_the_deadline_is_finished(fleet: Fleet, imds
     fleet.send(job("never-started"))
     node = start_node(fleet, backend, imds_url=imds.url)
     wait_for(lambda: backend.started)
-    time.sleep(0.5)
+    wait_for(lambda: _steps_done(node) >= 1)  # its pace is known: it can be judged on it
     _spot_notice(imds, in_seconds=120)
     assert wait_for(lambda: node.drain.finished.is_set(), timeout=10)
     node.close()
@@ -165,7 +171,7 @@ def test_the_group_terminating_the_node_drains_it_and_completes_the_lifecycle_ac
         SPOTFLEET_DRAIN_DEADLINE_SECONDS="20",
     )
     wait_for(lambda: backend.started)
-    time.sleep(1.2)
+    wait_for(lambda: _steps_done(node) >= 2)
     imds.set("meta-data/autoscaling/target-lifecycle-state", "Terminated")
     assert wait_for(lambda: node.drain.finished.is_set(), timeout=8)
     node.close()

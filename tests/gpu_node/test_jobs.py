@@ -91,6 +91,29 @@ def test_a_body_that_is_not_a_job_object_is_refused(body: str, reason: str) -> N
         parse_job(body)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 8000 + "]" * 8000,  # 16 KB: json.loads alone would raise RecursionError
+        '{"a":' * 2500 + "1" + "}" * 2500,
+        json.dumps({**VALID, "extra": [[[[[[[[[1]]]]]]]]]}),
+    ],
+)
+def test_a_body_nested_too_deeply_is_refused_before_it_is_parsed(body: str) -> None:
+    with pytest.raises(InvalidJobError, match="nested deeper than 8 levels"):
+        parse_job(body)
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    job = parse_job(_with(prompt='[[[[[[[[[[{{{{{{{{{{ "quoted \\" [[[[[[[[[['))
+    assert job.prompt.startswith("[[[[")
+
+
+def test_an_integer_too_long_for_python_is_refused_with_its_reason() -> None:
+    with pytest.raises(InvalidJobError, match="4300 digits"):
+        parse_job('{"job_id": "big", "seed": ' + "1" * 5000 + "}")
+
+
 def test_the_documented_limits_are_the_enforced_ones() -> None:
     docs = (__import__("pathlib").Path(__file__).parents[2] / "docs" / "gpu_node.md").read_text()
     for name, value in LIMITS.items():

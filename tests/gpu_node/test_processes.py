@@ -6,38 +6,25 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from tests.gpu_node.aws_env import Fleet, job
 from tests.gpu_node.harness import wait_for
 from tests.gpu_node.imds_server import FakeImds
-from tests.gpu_node.processes import NodeProcess
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator:
-    started: list[NodeProcess] = []
-
-    def start(env: dict[str, str], name: str) -> NodeProcess:
-        node = NodeProcess("tests.gpu_node.fake_node", env, tmp_path / f"{name}.log")
-        started.append(node)
-        return node
-
-    yield start
-    for node in started:
-        node.stop()
 
 
 def _started_by(fleet: Fleet, events: list[dict], instance_id: str) -> list[str]:
     return [
         e["job_id"] for e in events if e["type"] == "started" and e["instance_id"] == instance_id
     ]
+
+
+def _progressed(fleet: Fleet, job_id: str) -> bool:
+    return any(e["type"] == "progress" and e["job_id"] == job_id for e in fleet.events())
 
 
 def test_a_node_process_runs_jobs_priority_first_dead_letters_bad_ones_and_stops_on_sigterm(
@@ -71,11 +58,14 @@ def test_a_node_process_runs_jobs_priority_first_dead_letters_bad_ones_and_stops
 def test_a_spot_notice_drains_a_node_process_within_two_seconds_and_nothing_is_lost(
     fleet: Fleet, imds: FakeImds, spawn
 ) -> None:
-    env = {"FAKE_STEP_SECONDS": "0.3", "SPOTFLEET_IMDS_URL": imds.url}
+    env = {
+        "FAKE_STEP_SECONDS": "0.3",
+        "SPOTFLEET_IMDS_URL": imds.url,
+        "SPOTFLEET_PROGRESS_EVENT_SECONDS": "0.5",
+    }
     doomed = spawn(fleet.settings_env(SPOTFLEET_INSTANCE_ID="i-doomed", **env), "doomed")
     fleet.send(job("long-job", steps=100))  # 30 s of work
-    wait_for(lambda: _started_by(fleet, fleet.events(), "i-doomed"), timeout=20)
-    time.sleep(1.0)
+    wait_for(lambda: _progressed(fleet, "long-job"), timeout=20)  # well under way
     # The survivor has its own metadata service: no notice there.
     quiet = FakeImds().start()
     try:
@@ -182,13 +172,13 @@ def test_sigterm_takes_the_same_drain_path_and_gives_a_long_job_back(
             SPOTFLEET_IMDS_URL=imds.url,
             SPOTFLEET_INSTANCE_ID="i-term",
             SPOTFLEET_DRAIN_DEADLINE_SECONDS="10",  # systemd would say 120; the job needs 30
+            SPOTFLEET_PROGRESS_EVENT_SECONDS="0.5",
             FAKE_STEP_SECONDS="0.3",
         ),
         "term",
     )
     fleet.send(job("interrupted", steps=100))
-    wait_for(lambda: _started_by(fleet, fleet.events(), "i-term"), timeout=20)
-    time.sleep(1.0)
+    wait_for(lambda: _progressed(fleet, "interrupted"), timeout=20)  # well under way
     signalled = time.monotonic()
     node.proc.send_signal(signal.SIGTERM)
     back = wait_for(lambda: fleet.drain_queue(fleet.queue_url), timeout=5, every=0.05)
@@ -201,3 +191,28 @@ def test_sigterm_takes_the_same_drain_path_and_gives_a_long_job_back(
     assert types[-1] == "released"
     assert fleet.result_keys() == set()
     assert "SIGTERM received: draining" in node.log()
+
+
+def test_an_idle_node_stops_its_long_poll_and_exits_within_seconds_of_the_spot_notice(
+    fleet: Fleet, imds: FakeImds, spawn
+) -> None:
+    node = spawn(
+        fleet.settings_env(
+            SPOTFLEET_IMDS_URL=imds.url,
+            SPOTFLEET_INSTANCE_ID="i-idle",
+            SPOTFLEET_POLL_WAIT_SECONDS="20",  # production's long poll
+        ),
+        "idle",
+    )
+    fleet.send(job("warm-up"))
+    wait_for(lambda: "results/warm-up.json" in fleet.result_keys(), timeout=30)
+    # Idle now, inside a 20 s long poll.
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 120))
+    imds.set("meta-data/spot/instance-action", json.dumps({"action": "terminate", "time": when}))
+    noticed = time.monotonic()
+    assert node.wait(timeout=15) == 0, node.log()
+    exited_after = time.monotonic() - noticed
+
+    # The watcher polls every 1 s and a receive waits at most 1 s at a time.
+    assert exited_after < 4.0, f"exited {exited_after:.1f} s after the notice"
+    assert "spot instance-action terminate: draining" in node.log()

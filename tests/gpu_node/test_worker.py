@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
+from gpu_node.jobs import Job, parse_job
 from gpu_node.results import ResultStore
 from tests.gpu_node.aws_env import Fleet, job, make_fleet
 from tests.gpu_node.fakes import SteppingBackend
@@ -112,6 +115,30 @@ def test_invalid_jobs_reach_the_dead_letter_queue_with_their_reason(fleet: Fleet
     assert any(j.startswith("sqs:") for j in failed)  # the message with no job id at all
     assert failed == dead_lettered
     assert all(e["error"] for e in events if e["type"] == "failed")
+
+
+def test_whatever_the_parser_raises_the_message_is_dead_lettered_and_the_worker_goes_on(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gpu_node.worker
+
+    def parser_that_breaks(body: str) -> Job:
+        if "unforeseen" in body:
+            raise RecursionError("maximum recursion depth exceeded")
+        return parse_job(body)
+
+    monkeypatch.setattr(gpu_node.worker, "parse_job", parser_that_breaks)
+    backend = SteppingBackend()
+    fleet.send("unforeseen")
+    fleet.send(job("fine-after-it"))
+    node = start_node(fleet, backend)
+    try:
+        wait_for(lambda: "results/fine-after-it.json" in fleet.result_keys())
+        [dead] = wait_for(lambda: fleet.drain_queue(fleet.dlq_url, attributes=True))
+    finally:
+        assert stop_node(node) == 0
+    reason = dead["MessageAttributes"]["spotfleet-reason"]["StringValue"]
+    assert reason == "body could not be read: RecursionError: maximum recursion depth exceeded"
 
 
 def _enough(messages: list, n: int) -> list | None:
