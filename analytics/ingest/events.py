@@ -27,6 +27,7 @@ _COLUMNS = (
     "nodes_lost",
     "source",
     "raw",
+    "deadline",
 )
 
 
@@ -44,6 +45,7 @@ def _table(events: Iterable[InterruptionEvent]) -> pa.Table:
             "nodes_lost": pa.array([e.nodes_lost for e in rows], pa.int32()),
             "source": pa.array([e.source for e in rows], pa.string()),
             "raw": pa.array([e.raw for e in rows], pa.string()),
+            "deadline": pa.array([e.deadline for e in rows], pa.timestamp("us")),
         }
     )
 
