@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from analytics.errors import IngestError
-from analytics.ingest.common import IngestResult, insert_new, transaction
+from analytics.ingest.common import IngestResult, insert_new, load_json, read_text, transaction
 from analytics.pools import _REGION_CODES, Pool
 from analytics.store import History, first_row
 
@@ -135,18 +135,16 @@ def ingest_spot_price_pages(
 
 def read_price_pages(path: Path) -> Iterator[Mapping[str, Any]]:
     """Pages saved from boto3 or the AWS CLI: one page, a list of pages, or one page per line."""
-    text = path.read_text()
+    text = read_text(path)
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
         for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IngestError(str(path), f"line {number}", f"is not JSON ({exc.msg})") from exc
+            if line.strip():
+                yield load_json(line, str(path), f"line {number}")
         return
+    except RecursionError as exc:
+        raise IngestError(str(path), "", "is not price pages: JSON nested too deeply") from exc
     if isinstance(document, list) and all(
         isinstance(item, Mapping) and "SpotPriceHistory" not in item for item in document
     ):
@@ -240,10 +238,7 @@ def ingest_on_demand_prices(
     the region its ``region`` key names, us-east-1 by default) or a list of
     ``{"region", "instance_type", "price", "operating_system"?, "effective_at"?}``."""
     source = str(path)
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IngestError(source, "", f"is not readable JSON ({exc})") from exc
+    document = load_json(read_text(path), source)
     moment = effective_at or datetime(2000, 1, 1)
     if isinstance(document, Mapping) and "accelerators" in document:
         region = str(document.get("region", "us-east-1"))
