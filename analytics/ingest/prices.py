@@ -24,11 +24,31 @@ __all__ = [
     "ingest_on_demand_prices",
     "ingest_price_snapshot",
     "ingest_spot_price_pages",
+    "normalise_product",
     "read_price_pages",
     "spot_price_table",
 ]
 
-SPOT_PRICE_COLUMNS = ("region", "zone", "instance_type", "product", "ts", "price", "source")
+SPOT_PRICE_COLUMNS = (
+    "region",
+    "zone",
+    "instance_type",
+    "product",
+    "ts",
+    "price",
+    "source",
+    "zone_id",
+)
+_VPC = " (Amazon VPC)"
+
+
+def normalise_product(product: str) -> str:
+    """'Linux/UNIX (Amazon VPC)' is 'Linux/UNIX' in a VPC, where every instance now runs;
+    the same for every product AWS also names with the suffix: one name per product, the one
+    the queries and the planner use."""
+    return product.removesuffix(_VPC)
+
+
 _SPOT_PRICE_KEY = ("zone", "instance_type", "product", "ts")
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
 
@@ -88,16 +108,20 @@ def spot_price_table(pages: Iterable[Mapping[str, Any]], *, source: str) -> pa.T
             columns["region"].append(pool.region)
             columns["zone"].append(pool.zone)
             columns["instance_type"].append(pool.instance_type)
-            columns["product"].append(str(record.get("ProductDescription") or "Linux/UNIX"))
+            product = str(record.get("ProductDescription") or "Linux/UNIX")
+            columns["product"].append(normalise_product(product))
             columns["ts"].append(_utc(record["Timestamp"], where, source))
             columns["price"].append(_price(record["SpotPrice"], where, source, "SpotPrice"))
             columns["source"].append(source)
+            zone_id = record.get("AvailabilityZoneId")
+            columns["zone_id"].append(str(zone_id) if zone_id else None)
     return pa.table(
         {
             **{name: pa.array(columns[name], pa.string()) for name in SPOT_PRICE_COLUMNS[:4]},
             "ts": pa.array(columns["ts"], pa.timestamp("us")),
             "price": pa.array(columns["price"], pa.float64()),
             "source": pa.array(columns["source"], pa.string()),
+            "zone_id": pa.array(columns["zone_id"], pa.string()),
         }
     )
 
@@ -108,9 +132,10 @@ def _write_spot_prices(con: duckdb.DuckDBPyConnection, staged: str) -> dict[str,
         "pools",
         # Distinct first: building the name for every price row first costs seconds at 10M.
         "(SELECT region || '/' || zone || '/' || instance_type AS pool, region, zone, "
-        f"instance_type FROM (SELECT DISTINCT region, zone, instance_type FROM {staged}))",
+        "instance_type, zone_id FROM (SELECT region, zone, instance_type, "
+        f"any_value(zone_id) AS zone_id FROM {staged} GROUP BY ALL))",
         ("pool",),
-        ("pool", "region", "zone", "instance_type"),
+        ("pool", "region", "zone", "instance_type", "zone_id"),
     )
     prices = insert_new(
         con, "spot_prices", staged, _SPOT_PRICE_KEY, SPOT_PRICE_COLUMNS, time_column="ts"
@@ -172,8 +197,9 @@ def ingest_price_snapshot(history: History, path: Path) -> IngestResult:
         # Staged in memory as Arrow: de-duplicating there is several times faster than in a
         # temporary table of a file-backed database.
         staged = con.sql(
-            "SELECT r.region, s.zone_id AS zone, s.instance_type, s.product, "
-            "s.ts::TIMESTAMP AS ts, s.price, $source AS source "
+            "SELECT r.region, s.zone_id AS zone, s.instance_type, "
+            "regexp_replace(s.product, ' \\(Amazon VPC\\)$', '') AS product, "
+            "s.ts::TIMESTAMP AS ts, s.price, $source AS source, s.zone_id "
             "FROM read_csv($path, delim='\t', header=false, auto_detect=false, quote='', "
             "compression=$compression, columns={'zone_id': 'VARCHAR', 'instance_type': 'VARCHAR', "
             "'product': 'VARCHAR', 'price': 'DOUBLE', 'ts': 'TIMESTAMPTZ'}) s "
