@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from analytics.errors import IngestError
 from analytics.ingest.common import IngestResult, insert_new, load_json, read_text, transaction
+from analytics.ingest.whole import check_whole
 from analytics.pools import _REGION_CODES, Pool
 from analytics.store import History, first_row
 
@@ -189,6 +190,7 @@ def ingest_price_snapshot(history: History, path: Path) -> IngestResult:
     source = str(path)
     if not path.is_file():
         raise IngestError(source, "", "no such file")
+    check_whole(path)
     con = history.con
     compression = "zstd" if path.suffix == ".zst" else "auto"
     codes = pa.table({"code": list(_REGION_CODES), "region": list(_REGION_CODES.values())})
@@ -223,6 +225,8 @@ def ingest_price_snapshot(history: History, path: Path) -> IngestResult:
 def _csv_error(source: str, exc: duckdb.Error) -> IngestError:
     message = str(exc)
     line = _CSV_LINE.search(message)
+    if "Invalid unicode" in message:
+        return IngestError(source, f"line {line.group(1)}" if line else "", "is not UTF-8 text")
     detail = [
         part.strip()
         for part in message.splitlines()

@@ -35,6 +35,15 @@ def test_invalid_utf8_is_one_line_naming_the_file_and_line(tmp_path: Path, kind:
     assert "line 2: is not UTF-8" in one_line_error(run.stderr, path)
 
 
+def test_invalid_utf8_in_a_price_snapshot_is_one_line_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "prices.tsv"
+    good = b"use1-az1\tg5.xlarge\tLinux/UNIX\t0.5\t2022-05-31T18:20:41+00:00\n"
+    path.write_bytes(good + good.replace(b"g5.x", b"g5.\xff"))
+    run = cli(tmp_path / "h.duckdb", "ingest", "price-snapshot", str(path), check=False)
+    assert run.returncode == 2
+    assert one_line_error(run.stderr, path).endswith("line 2: is not UTF-8 text")
+
+
 @pytest.mark.parametrize("kind", ["prices", "on-demand", "advisor", "traces"])
 def test_deeply_nested_json_is_one_line_naming_the_file(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "input.json"
