@@ -15,7 +15,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from analytics.events import EventParseError, InterruptionEvent, parse_envelope, unparseable_event
@@ -46,6 +46,7 @@ def consume_interruptions(
     own_instances: Callable[[set[str]], set[str]],
     now: datetime,
     max_batches: int = 10,
+    grace: timedelta = timedelta(0),
 ) -> Consumed:
     out = Consumed()
     for _ in range(max_batches):
@@ -61,7 +62,7 @@ def consume_interruptions(
         ours = own_instances(named) if named else set()
         for message, (problem, events) in zip(messages, parsed, strict=True):
             out.received += 1
-            _handle(ledger, message, problem, events, ours, now, out)
+            _handle(ledger, message, problem, events, ours, now, out, grace)
             with aws_call("sqs:DeleteMessage"):
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return out
@@ -82,6 +83,7 @@ def _handle(
     ours: set[str],
     now: datetime,
     out: Consumed,
+    grace: timedelta,
 ) -> None:
     body = str(message.get("Body", ""))
     if events is None:
@@ -122,9 +124,10 @@ def _handle(
             dataclasses.replace(event, pool=pool),
             now=naive(now),
             node_state=states.get(event.event_id),
+            grace=grace,
         )
         if reaction is None:
-            stale = naive(now) >= act_by(event)
+            stale = naive(now) >= act_by(event) + grace
             log.info(
                 "%s %s about %s recorded; no action%s",
                 event.kind.value,

@@ -74,12 +74,16 @@ def _loses_instance(event: InterruptionEvent, node_state: str | None) -> bool:
 
 
 def react(
-    event: InterruptionEvent, *, now: datetime, node_state: str | None = None
+    event: InterruptionEvent,
+    *,
+    now: datetime,
+    node_state: str | None = None,
+    grace: timedelta = timedelta(0),
 ) -> Reaction | None:
     """The reaction to one event about the fleet's own instance at ``now`` (UTC, naive), or
     None. ``node_state`` is the node's last known state in the history (its group lifecycle
-    state), where known."""
-    if event.pool is None or now >= act_by(event):
+    state), where known; ``grace`` is ``safety.event_grace_s``."""
+    if event.pool is None or now >= act_by(event) + grace:
         return None
     if _loses_instance(event, node_state):
         deadline = event.deadline if event.kind in _UNTIL_DEADLINE else now

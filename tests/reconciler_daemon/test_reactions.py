@@ -126,3 +126,11 @@ def test_marks_expire_and_the_strongest_live_one_wins() -> None:
     later = marks_in_force(events[:1], now=T0 + timedelta(seconds=1699), settings=S)
     assert later[POOL].loss == 0.4
     assert marks_in_force(events[:1], now=T0 + timedelta(seconds=1700), settings=S) == {}
+
+
+def test_a_grace_lets_an_event_act_past_its_deadline_for_that_long() -> None:
+    warning, _ = aws_event("spot-interruption-warning")
+    late = warning.ts + timedelta(minutes=3)
+    assert react(warning, now=late) is None
+    assert react(warning, now=late, grace=timedelta(minutes=2)) is not None
+    assert react(warning, now=late, grace=timedelta(minutes=1)) is None
