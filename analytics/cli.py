@@ -36,7 +36,10 @@ from analytics.queries import QueryResult, canned_queries, run_canned, run_sql
 from analytics.report import write_report
 from analytics.store import DEFAULT_HISTORY_PATH, History, open_history
 
-__all__ = ["app", "main"]
+__all__ = ["PARTLY_INGESTED", "app", "main"]
+
+# The exit status of an events ingest that kept some entries raw: the good ones went in.
+PARTLY_INGESTED = 3
 
 app = typer.Typer(
     help="Ask the spotfleet history what the spot market did and what the daemon decided.",
@@ -164,7 +167,9 @@ def ingest(
     ] = None,
 ) -> None:
     """Ingest a source into the history. Ingesting the same input twice changes nothing; a
-    malformed input is refused whole, naming the file, line or key, and the problem.
+    malformed input is refused whole, naming the file, line or key, and the problem (exit 2).
+    Events are read as the daemon reads its queue: a malformed envelope is kept raw and named,
+    the good ones go in (exit 3 when any was malformed).
 
     KIND: prices (DescribeSpotPriceHistory pages as JSON), price-snapshot (the public TSV
     archive, .zst or plain), on-demand (replay-prices.json or a list of price records), traces
@@ -177,6 +182,14 @@ def ingest(
     added = ", ".join(f"{n} {table}" for table, n in result.inserted.items())
     skipped = f", {result.skipped} of kinds the history does not keep" if result.skipped else ""
     console.print(f"{result.source}: read {result.rows_read}, added {added}{skipped}")
+    for problem in result.problems:
+        console.print(f"[yellow]kept raw as unparseable:[/yellow] {result.source}, {problem}")
+    if result.problems:
+        console.print(
+            f"{len(result.problems)} of {result.rows_read} entries were not envelopes "
+            "(kept raw, kind 'unparseable'); the others went in"
+        )
+        raise typer.Exit(PARTLY_INGESTED)
 
 
 def _plain(value: Any) -> Any:

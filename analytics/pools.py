@@ -8,6 +8,10 @@ from dataclasses import dataclass
 __all__ = ["Pool", "region_of_zone", "region_of_zone_id"]
 
 _ZONE_ID = re.compile(r"^([a-z]+\d+)-az\d+$")
+# A zone name is its region (letters and dashes, then the region's number) and then either the
+# zone's letter (us-east-1a) or a dash and the Local Zone or Wavelength zone's own name
+# (us-west-2-lax-1a, us-east-1-wl1-bos-wlz-1): the region is always what precedes.
+_ZONE_NAME = re.compile(r"^([a-z]{2}(?:-[a-z]+)+-\d+)(?:[a-z]|-[a-z0-9]+(?:-[a-z0-9]+)*)$")
 
 # Zone IDs (use1-az1) name a region by a short code; the public price archives use them.
 _REGION_CODES = {
@@ -46,13 +50,18 @@ _REGION_CODES = {
 
 
 def region_of_zone(zone: str) -> str:
-    """The zone without its last letter (and a dash before it).
+    """The region a zone name is in, for every kind of AWS zone.
 
-    ``us-east-1a`` → ``us-east-1``; ``us-central1-a`` → ``us-central1``.
+    ``us-east-1a`` → ``us-east-1``; the Local Zone ``us-west-2-lax-1a`` → ``us-west-2``; the
+    Wavelength zone ``us-east-1-wl1-bos-wlz-1`` → ``us-east-1``.
     """
-    if len(zone) < 2 or not zone[-1].isalpha() or (not zone[-2].isalnum() and zone[-2] != "-"):
-        raise ValueError(f"{zone!r} is not an availability zone name (expected e.g. us-east-1a)")
-    return zone[:-1].rstrip("-")
+    match = _ZONE_NAME.match(zone)
+    if not match:
+        raise ValueError(
+            f"{zone!r} is not an availability zone name (expected e.g. us-east-1a or "
+            "the Local Zone us-west-2-lax-1a)"
+        )
+    return match.group(1)
 
 
 def region_of_zone_id(zone_id: str) -> str:

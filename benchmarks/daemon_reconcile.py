@@ -45,7 +45,10 @@ def build(path: Path, days: int) -> FleetTarget:
             + ", ".join(f"('us-east-1/{z}/{t}', '{z}', '{t}')" for z in ZONES for t in TYPES)
             + ") v(pool, zone, itype)"
         )
-        con.execute("INSERT INTO pools SELECT pool, 'us-east-1', zone, itype, NULL FROM p")
+        con.execute(
+            "INSERT INTO pools (pool, region, zone, instance_type) "
+            "SELECT pool, 'us-east-1', zone, itype FROM p"
+        )
         con.execute(
             "INSERT INTO capacity_observations SELECT pool, ts, "
             "CAST(greatest(0, 8 + 6 * sin(hash(pool) % 97 + epoch(ts) / 86400.0)) AS INTEGER), "
@@ -54,7 +57,8 @@ def build(path: Path, days: int) -> FleetTarget:
             [NOW.replace(tzinfo=None), days, NOW.replace(tzinfo=None)],
         )
         con.execute(
-            "INSERT INTO spot_prices SELECT 'us-east-1', zone, itype, 'Linux/UNIX', ts, "
+            "INSERT INTO spot_prices (region, zone, instance_type, product, ts, price, source) "
+            "SELECT 'us-east-1', zone, itype, 'Linux/UNIX', ts, "
             "0.3 + (hash(pool || ts::VARCHAR) % 1000) / 2000.0, 'bench' FROM p, "
             "range(?::TIMESTAMP - INTERVAL (?) DAY, ?::TIMESTAMP, INTERVAL 1 HOUR) r(ts)",
             [NOW.replace(tzinfo=None), days, NOW.replace(tzinfo=None)],

@@ -28,6 +28,7 @@ class InterruptionNotice:
     observed_at: datetime
     deadline: datetime | None  # when the node goes away; None: the drain's default applies
     detail: str
+    issued_at: datetime | None = None  # when AWS issued it, where it says (noticeTime)
 
     @property
     def drains(self) -> bool:

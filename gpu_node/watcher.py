@@ -61,13 +61,24 @@ def _spot_action(payload: str, now: datetime) -> InterruptionNotice | None:
 
 
 def _rebalance(payload: str, now: datetime) -> InterruptionNotice | None:
+    """``{"noticeTime": "2020-10-27T08:22:00Z"}``: when EC2 issued the recommendation."""
+    try:
+        data = json.loads(payload)
+    except json.JSONDecodeError:
+        data = {}
+    issued = _parse_time(data.get("noticeTime")) if isinstance(data, dict) else None
     kind = NoticeKind.REBALANCE_RECOMMENDATION
     return InterruptionNotice(
         kind=kind,
         id=notice_id(kind, payload),
         observed_at=now,
         deadline=None,
-        detail=f"rebalance recommendation {payload.strip()}",
+        detail=(
+            f"rebalance recommendation issued at {issued:%Y-%m-%dT%H:%M:%SZ}"
+            if issued
+            else f"rebalance recommendation {payload.strip()}"
+        ),
+        issued_at=issued,
     )
 
 

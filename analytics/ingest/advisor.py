@@ -6,14 +6,13 @@ Advisor data is restated, not appended: a newer file replaces the band of every
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from analytics.errors import IngestError
-from analytics.ingest.common import IngestResult, transaction, upsert
+from analytics.ingest.common import IngestResult, load_json, read_text, transaction, upsert
 from analytics.store import History
 
 __all__ = ["advisor_table", "ingest_advisor"]
@@ -78,12 +77,7 @@ def advisor_table(document: Any, *, source: str) -> pa.Table:
 
 def ingest_advisor(history: History, path: Path) -> IngestResult:
     source = str(path)
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise IngestError(source, "", "no such file") from exc
-    except json.JSONDecodeError as exc:
-        raise IngestError(source, f"line {exc.lineno}", f"is not JSON ({exc.msg})") from exc
+    document = load_json(read_text(path), source)
     table = advisor_table(document, source=source)
     with transaction(history.con):
         before = _count(history)

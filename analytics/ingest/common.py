@@ -2,16 +2,50 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from analytics.errors import IngestError
 from analytics.store import first_row
 
-__all__ = ["IngestResult", "insert_new", "transaction", "upsert"]
+__all__ = ["IngestResult", "insert_new", "load_json", "read_text", "transaction", "upsert"]
+
+
+def read_text(path: Path) -> str:
+    """The file as UTF-8; a file that is missing or not UTF-8 is refused naming the line."""
+    source = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise IngestError(source, "", "no such file") from exc
+    except OSError as exc:
+        raise IngestError(source, "", f"cannot be read ({exc.strerror})") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise IngestError(
+            source, f"line {line}", f"is not UTF-8 text (byte {exc.start}: {exc.reason})"
+        ) from exc
+
+
+def load_json(text: str, source: str, where: str = "") -> Any:
+    """Parse JSON, refusing it with one line that names the file (and line): never a
+    traceback, however deep the nesting."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        at = where or f"line {exc.lineno}"
+        raise IngestError(source, at, f"is not JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise IngestError(source, where, "is not the expected JSON: nested too deeply") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +56,7 @@ class IngestResult:
     rows_read: int
     inserted: Mapping[str, int] = field(default_factory=dict)
     skipped: int = 0  # well-formed input that names nothing the history keeps (unknown event kinds)
+    problems: tuple[str, ...] = ()  # entries kept raw rather than parsed, each "where: what"
 
     @property
     def rows_inserted(self) -> int:

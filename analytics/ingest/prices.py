@@ -15,7 +15,8 @@ import duckdb
 import pyarrow as pa
 
 from analytics.errors import IngestError
-from analytics.ingest.common import IngestResult, insert_new, transaction
+from analytics.ingest.common import IngestResult, insert_new, load_json, read_text, transaction
+from analytics.ingest.whole import check_whole
 from analytics.pools import _REGION_CODES, Pool
 from analytics.store import History, first_row
 
@@ -24,11 +25,31 @@ __all__ = [
     "ingest_on_demand_prices",
     "ingest_price_snapshot",
     "ingest_spot_price_pages",
+    "normalise_product",
     "read_price_pages",
     "spot_price_table",
 ]
 
-SPOT_PRICE_COLUMNS = ("region", "zone", "instance_type", "product", "ts", "price", "source")
+SPOT_PRICE_COLUMNS = (
+    "region",
+    "zone",
+    "instance_type",
+    "product",
+    "ts",
+    "price",
+    "source",
+    "zone_id",
+)
+_VPC = " (Amazon VPC)"
+
+
+def normalise_product(product: str) -> str:
+    """'Linux/UNIX (Amazon VPC)' is 'Linux/UNIX' in a VPC, where every instance now runs;
+    the same for every product AWS also names with the suffix: one name per product, the one
+    the queries and the planner use."""
+    return product.removesuffix(_VPC)
+
+
 _SPOT_PRICE_KEY = ("zone", "instance_type", "product", "ts")
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
 
@@ -88,16 +109,20 @@ def spot_price_table(pages: Iterable[Mapping[str, Any]], *, source: str) -> pa.T
             columns["region"].append(pool.region)
             columns["zone"].append(pool.zone)
             columns["instance_type"].append(pool.instance_type)
-            columns["product"].append(str(record.get("ProductDescription") or "Linux/UNIX"))
+            product = str(record.get("ProductDescription") or "Linux/UNIX")
+            columns["product"].append(normalise_product(product))
             columns["ts"].append(_utc(record["Timestamp"], where, source))
             columns["price"].append(_price(record["SpotPrice"], where, source, "SpotPrice"))
             columns["source"].append(source)
+            zone_id = record.get("AvailabilityZoneId")
+            columns["zone_id"].append(str(zone_id) if zone_id else None)
     return pa.table(
         {
             **{name: pa.array(columns[name], pa.string()) for name in SPOT_PRICE_COLUMNS[:4]},
             "ts": pa.array(columns["ts"], pa.timestamp("us")),
             "price": pa.array(columns["price"], pa.float64()),
             "source": pa.array(columns["source"], pa.string()),
+            "zone_id": pa.array(columns["zone_id"], pa.string()),
         }
     )
 
@@ -108,9 +133,10 @@ def _write_spot_prices(con: duckdb.DuckDBPyConnection, staged: str) -> dict[str,
         "pools",
         # Distinct first: building the name for every price row first costs seconds at 10M.
         "(SELECT region || '/' || zone || '/' || instance_type AS pool, region, zone, "
-        f"instance_type FROM (SELECT DISTINCT region, zone, instance_type FROM {staged}))",
+        "instance_type, zone_id FROM (SELECT region, zone, instance_type, "
+        f"any_value(zone_id) AS zone_id FROM {staged} GROUP BY ALL))",
         ("pool",),
-        ("pool", "region", "zone", "instance_type"),
+        ("pool", "region", "zone", "instance_type", "zone_id"),
     )
     prices = insert_new(
         con, "spot_prices", staged, _SPOT_PRICE_KEY, SPOT_PRICE_COLUMNS, time_column="ts"
@@ -135,18 +161,16 @@ def ingest_spot_price_pages(
 
 def read_price_pages(path: Path) -> Iterator[Mapping[str, Any]]:
     """Pages saved from boto3 or the AWS CLI: one page, a list of pages, or one page per line."""
-    text = path.read_text()
+    text = read_text(path)
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
         for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IngestError(str(path), f"line {number}", f"is not JSON ({exc.msg})") from exc
+            if line.strip():
+                yield load_json(line, str(path), f"line {number}")
         return
+    except RecursionError as exc:
+        raise IngestError(str(path), "", "is not price pages: JSON nested too deeply") from exc
     if isinstance(document, list) and all(
         isinstance(item, Mapping) and "SpotPriceHistory" not in item for item in document
     ):
@@ -166,6 +190,7 @@ def ingest_price_snapshot(history: History, path: Path) -> IngestResult:
     source = str(path)
     if not path.is_file():
         raise IngestError(source, "", "no such file")
+    check_whole(path)
     con = history.con
     compression = "zstd" if path.suffix == ".zst" else "auto"
     codes = pa.table({"code": list(_REGION_CODES), "region": list(_REGION_CODES.values())})
@@ -174,8 +199,9 @@ def ingest_price_snapshot(history: History, path: Path) -> IngestResult:
         # Staged in memory as Arrow: de-duplicating there is several times faster than in a
         # temporary table of a file-backed database.
         staged = con.sql(
-            "SELECT r.region, s.zone_id AS zone, s.instance_type, s.product, "
-            "s.ts::TIMESTAMP AS ts, s.price, $source AS source "
+            "SELECT r.region, s.zone_id AS zone, s.instance_type, "
+            "regexp_replace(s.product, ' \\(Amazon VPC\\)$', '') AS product, "
+            "s.ts::TIMESTAMP AS ts, s.price, $source AS source, s.zone_id "
             "FROM read_csv($path, delim='\t', header=false, auto_detect=false, quote='', "
             "compression=$compression, columns={'zone_id': 'VARCHAR', 'instance_type': 'VARCHAR', "
             "'product': 'VARCHAR', 'price': 'DOUBLE', 'ts': 'TIMESTAMPTZ'}) s "
@@ -199,6 +225,8 @@ def ingest_price_snapshot(history: History, path: Path) -> IngestResult:
 def _csv_error(source: str, exc: duckdb.Error) -> IngestError:
     message = str(exc)
     line = _CSV_LINE.search(message)
+    if "Invalid unicode" in message:
+        return IngestError(source, f"line {line.group(1)}" if line else "", "is not UTF-8 text")
     detail = [
         part.strip()
         for part in message.splitlines()
@@ -240,10 +268,7 @@ def ingest_on_demand_prices(
     the region its ``region`` key names, us-east-1 by default) or a list of
     ``{"region", "instance_type", "price", "operating_system"?, "effective_at"?}``."""
     source = str(path)
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IngestError(source, "", f"is not readable JSON ({exc})") from exc
+    document = load_json(read_text(path), source)
     moment = effective_at or datetime(2000, 1, 1)
     if isinstance(document, Mapping) and "accelerators" in document:
         region = str(document.get("region", "us-east-1"))

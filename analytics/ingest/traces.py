@@ -8,7 +8,6 @@ One folder is one collection: ``<zone>_<accelerator tag>.json`` per pool, all sa
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from analytics.errors import IngestError
-from analytics.ingest.common import IngestResult, insert_new, transaction
+from analytics.ingest.common import IngestResult, insert_new, load_json, read_text, transaction
 from analytics.pools import Pool
 from analytics.store import History
 
@@ -96,10 +95,7 @@ def read_trace(path: Path) -> Trace:
         raise IngestError(
             source, "file name", "expected <zone>_<accelerator>.json, e.g. us-west-2a_v100_1.json"
         )
-    try:
-        document: Any = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise IngestError(source, f"line {exc.lineno}", f"is not JSON ({exc.msg})") from exc
+    document: Any = load_json(read_text(path), source)
     if not isinstance(document, dict):
         raise IngestError(source, "", "expected an object with metadata and data")
     metadata = document.get("metadata")

@@ -1,7 +1,9 @@
 """The fleet as AWS sees it: its groups' instances into ``nodes``; the job queues' backlog.
 
 An instance that left the group is marked terminated (not deleted): the history keeps
-every node the fleet ever ran.
+every node the fleet ever ran, with what it cost an hour (its launch price), when it was
+first seen in service (``ready_at``) and why it ended (``termination_reason``): see
+``node_facts``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from reconciler.collect.aws import aws_call
+from reconciler.collect.node_facts import price_new_nodes, termination_reason
+from reconciler.daemon.errors import AwsCallError
 from reconciler.daemon.ledger import Ledger, naive
 from reconciler.daemon.settings import FleetTarget
 
@@ -68,14 +72,16 @@ def observe_fleet(
         zone = m.get("AvailabilityZone") or inst.get("Placement", {}).get("AvailabilityZone")
         itype = m.get("InstanceType") or inst.get("InstanceType")
         launched = inst.get("LaunchTime")
+        state = str(m.get("LifecycleState", "InService"))
         rows.append(
             (
                 m["InstanceId"],
                 fleet.name,
                 f"{fleet.region}/{zone}/{itype}",
                 lifecycle,
-                str(m.get("LifecycleState", "InService")),
+                state,
                 naive(launched) if isinstance(launched, datetime) else None,
+                naive(now) if state == "InService" else None,
                 naive(now),
             )
         )
@@ -83,18 +89,55 @@ def observe_fleet(
         if rows:
             con.executemany(
                 "INSERT INTO nodes (instance_id, fleet, pool, lifecycle, state, launched_at, "
-                "observed_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id) DO UPDATE "
+                "ready_at, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (instance_id) DO UPDATE "
                 "SET state = excluded.state, pool = excluded.pool, "
+                "ready_at = coalesce(nodes.ready_at, excluded.ready_at), "
                 "observed_at = excluded.observed_at",
                 rows,
             )
-        con.execute(
-            "UPDATE nodes SET state = 'terminated', terminated_at = ?, observed_at = ? "
-            "WHERE fleet = ? AND state != 'terminated' AND NOT list_contains(?, instance_id)",
-            [naive(now), naive(now), fleet.name, ids],
-        )
+        price_new_nodes(con, fleet.name)
+        gone = [
+            str(r[0])
+            for r in con.execute(
+                "SELECT instance_id FROM nodes WHERE fleet = ? AND state != 'terminated' "
+                "AND NOT list_contains(?, instance_id)",
+                [fleet.name, ids],
+            ).fetchall()
+        ]
+    if gone:
+        _mark_gone(ledger, ec2, fleet, gone, now)
     by_group = {str(g["AutoScalingGroupName"]): int(g.get("DesiredCapacity", 0)) for g in groups}
     return GroupView(sum(by_group.values()), len(members), by_group)
+
+
+def _mark_gone(
+    ledger: Ledger, ec2: Any, fleet: FleetTarget, gone: list[str], now: datetime
+) -> None:
+    described: dict[str, dict[str, Any]] = {}
+    try:
+        with aws_call("ec2:DescribeInstances"):
+            for page in ec2.get_paginator("describe_instances").paginate(InstanceIds=gone):
+                for reservation in page["Reservations"]:
+                    for inst in reservation["Instances"]:
+                        described[inst["InstanceId"]] = inst
+    except AwsCallError:
+        pass  # long gone (EC2 forgets terminated instances after about an hour): no reason
+    with ledger.con() as con:
+        for instance_id in gone:
+            events = con.execute(
+                "SELECT kind, detail FROM interruption_events WHERE instance_id = ? "
+                "ORDER BY ts DESC LIMIT 1",
+                [instance_id],
+            ).fetchall()
+            reason = termination_reason(
+                described.get(instance_id), (str(events[0][0]), events[0][1]) if events else None
+            )
+            con.execute(
+                "UPDATE nodes SET state = 'terminated', terminated_at = ?, observed_at = ?, "
+                "termination_reason = ? WHERE instance_id = ?",
+                [naive(now), naive(now), reason, instance_id],
+            )
 
 
 def read_backlog(sqs: Any, queue_urls: tuple[str, ...]) -> Backlog:

@@ -4,7 +4,9 @@ Karpenter's pipe: a message is parsed by ``analytics.events.parse_envelope`` (a 
 keyed by source and detail-type; unknown kinds are a no-op); one that cannot be parsed is
 logged, kept raw in the history and deleted so it cannot loop. The queue is account-wide,
 so only events about the daemon's own instances are kept. Events are de-duplicated by id:
-a redelivered warning reacts once. A message is deleted only after it was recorded.
+a redelivered warning reacts once. A message is deleted only after it was recorded. What an
+event asks for is ``reactions.react``'s pure answer, given the time and the node's state
+(a stale event is recorded and reacts not).
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from analytics.events import EventParseError, InterruptionEvent, parse_envelope, unparseable_event
 from analytics.ingest.events import record_events
 from reconciler.collect.aws import aws_call
 from reconciler.daemon.ledger import Ledger, naive
-from reconciler.daemon.reactions import Reaction, react
+from reconciler.daemon.reactions import Reaction, act_by, react
 
 __all__ = ["Consumed", "consume_interruptions"]
 
@@ -44,6 +46,7 @@ def consume_interruptions(
     own_instances: Callable[[set[str]], set[str]],
     now: datetime,
     max_batches: int = 10,
+    grace: timedelta = timedelta(0),
 ) -> Consumed:
     out = Consumed()
     for _ in range(max_batches):
@@ -59,7 +62,7 @@ def consume_interruptions(
         ours = own_instances(named) if named else set()
         for message, (problem, events) in zip(messages, parsed, strict=True):
             out.received += 1
-            _handle(ledger, message, problem, events, ours, now, out)
+            _handle(ledger, message, problem, events, ours, now, out, grace)
             with aws_call("sqs:DeleteMessage"):
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return out
@@ -80,6 +83,7 @@ def _handle(
     ours: set[str],
     now: datetime,
     out: Consumed,
+    grace: timedelta,
 ) -> None:
     body = str(message.get("Body", ""))
     if events is None:
@@ -100,6 +104,7 @@ def _handle(
         return
     # Point lookups by the primary key: the table also holds millions of trace events.
     lookup = "SELECT pool FROM interruption_events WHERE event_id = ?"
+    state = "SELECT state FROM nodes WHERE instance_id = ?"
     with ledger.con() as con:
         known = {e.event_id for e in kept if con.execute(lookup, [e.event_id]).fetchall()}
         out.recorded += record_events(ledger.history, kept)
@@ -107,10 +112,30 @@ def _handle(
             e.event_id: (con.execute(lookup, [e.event_id]).fetchall() or [(None,)])[0][0]
             for e in kept
         }
+        states = {
+            e.event_id: (con.execute(state, [e.instance_id]).fetchall() or [(None,)])[0][0]
+            for e in kept
+        }
     for event in kept:
         if event.event_id in known:
             continue  # a redelivery: it already reacted
         pool = event.pool or pools.get(event.event_id)
-        reaction = react(dataclasses.replace(event, pool=pool))
-        if reaction is not None:
-            out.reactions.append(reaction)
+        reaction = react(
+            dataclasses.replace(event, pool=pool),
+            now=naive(now),
+            node_state=states.get(event.event_id),
+            grace=grace,
+        )
+        if reaction is None:
+            stale = naive(now) >= act_by(event) + grace
+            log.info(
+                "%s %s about %s recorded; no action%s",
+                event.kind.value,
+                event.event_id,
+                event.instance_id,
+                f" (stale: its deadline {act_by(event):%Y-%m-%dT%H:%M:%S}Z has passed)"
+                if stale
+                else "",
+            )
+            continue
+        out.reactions.append(reaction)

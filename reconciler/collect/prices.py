@@ -30,8 +30,6 @@ __all__ = ["collect_prices", "record_on_demand"]
 
 log = logging.getLogger(__name__)
 
-_VPC_LINUX = "Linux/UNIX (Amazon VPC)"
-
 
 def _clean(pages: list[Mapping[str, Any]], source: str) -> list[Mapping[str, Any]]:
     good: list[Any] = []
@@ -44,22 +42,6 @@ def _clean(pages: list[Mapping[str, Any]], source: str) -> list[Mapping[str, Any
                 continue
             good.append(record)
     return [{"SpotPriceHistory": good}]
-
-
-def _linux(pages: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """'Linux/UNIX (Amazon VPC)' is the same product in a VPC, where every node runs: the
-    history (and the planner) know it as 'Linux/UNIX'."""
-    return [
-        {
-            "SpotPriceHistory": [
-                {**r, "ProductDescription": "Linux/UNIX"}
-                if isinstance(r, Mapping) and r.get("ProductDescription") == _VPC_LINUX
-                else r
-                for r in page.get("SpotPriceHistory") or []
-            ]
-        }
-        for page in pages
-    ]
 
 
 def collect_prices(
@@ -80,7 +62,8 @@ def collect_prices(
         ).fetchall()
     since = row[0][0] or naive(now - timedelta(days=1))
     with aws_call("ec2:DescribeSpotPriceHistory"):
-        pages = _linux(
+        # The ingest keeps 'Linux/UNIX (Amazon VPC)' as 'Linux/UNIX' (normalise_product).
+        pages = list(
             ec2.get_paginator("describe_spot_price_history").paginate(
                 InstanceTypes=list(fleet.instance_types),
                 ProductDescriptions=["Linux/UNIX"],

@@ -88,7 +88,10 @@ class Reconciler:
         since = now - timedelta(seconds=self.settings.safety.risky_mark_s)
         cold = self.settings.cold_start_s
         nodes = []
-        for row in self.ledger.live_nodes(fleet.name, warned_since=since):
+        live = self.ledger.live_nodes(
+            fleet.name, warned_since=since, now=now, grace_s=self.settings.safety.event_grace_s
+        )
+        for row in live:
             start = row.launched_at.timestamp() if row.launched_at is not None else 0.0
             spot = row.lifecycle == "spot" and row.pool is not None
             pool = Pool.parse(row.pool) if spot and row.pool is not None else None

@@ -150,6 +150,7 @@ class Daemon:
                 url,
                 own_instances=self._own_instances,
                 now=self.clock(),
+                grace=timedelta(seconds=self.settings.safety.event_grace_s),
             )
             for reaction in consumed.reactions:
                 self.react(reaction)

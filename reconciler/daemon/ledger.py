@@ -61,8 +61,14 @@ class ActionRecord:
     nodes_rolled: int | None = None
 
 
-# Events after which AWS takes the instance: its replacement goes elsewhere at once.
-WARNED_KINDS = ("spot_interruption_warning",)
+# Events after which AWS takes the instance, until their deadline: the node is planned
+# without, drained, and replaced elsewhere at once (reactions.py says the same of each event).
+WARNED_KINDS = (
+    "spot_interruption_warning",
+    "capacity_reservation_interruption_warning",
+    "scheduled_change",
+)
+LOST_STATES = ("stopping", "stopped", "shutting-down", "terminated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,16 +247,35 @@ class Ledger:
         )
         return int(rows[0][0])
 
-    def live_nodes(self, fleet: str, *, warned_since: datetime) -> list[LiveNode]:
-        """The fleet's live nodes; ``warned``: AWS said it goes (a warning since then)."""
+    def live_nodes(
+        self,
+        fleet: str,
+        *,
+        warned_since: datetime,
+        now: datetime | None = None,
+        grace_s: float = 0.0,
+    ) -> list[LiveNode]:
+        """The fleet's live nodes; ``warned``: AWS said it goes (a warning, a reservation's
+        interruption, a scheduled change or a state change to stopping... since
+        ``warned_since``, whose deadline, plus ``grace_s``, has not passed at ``now``)."""
+        at = naive(now) if now is not None else None
         rows = self.rows(
             "SELECT n.instance_id, n.pool, n.lifecycle, n.launched_at, EXISTS ("
             "  SELECT 1 FROM interruption_events e WHERE e.instance_id = n.instance_id"
-            "  AND e.kind IN (SELECT unnest(?)) AND e.ts > ?) "
+            "  AND e.ts > ? AND ("
+            "    (e.kind IN (SELECT unnest(?)) AND (CAST(? AS TIMESTAMP) IS NULL"
+            "      OR coalesce(e.deadline, e.ts + INTERVAL 2 MINUTE)"
+            "         + to_seconds(CAST(? AS DOUBLE)) > CAST(? AS TIMESTAMP)))"
+            "    OR (e.kind = 'instance_state_change' AND lower(e.detail) IN (SELECT unnest(?))"
+            "      AND (CAST(? AS TIMESTAMP) IS NULL OR e.ts + INTERVAL 300 SECOND"
+            "         + to_seconds(CAST(? AS DOUBLE)) > CAST(? AS TIMESTAMP))))) "
             "FROM nodes n WHERE n.fleet = ? AND n.state IN (" + _LIVE + ") "
             "ORDER BY n.instance_id",
-            [list(WARNED_KINDS), naive(warned_since), fleet],
-        )
+            [
+                naive(warned_since), list(WARNED_KINDS), at, grace_s, at,
+                list(LOST_STATES), at, grace_s, at, fleet,
+            ],
+        )  # fmt: skip
         return [
             LiveNode(
                 str(i), p, str(lc), ts.replace(tzinfo=UTC) if ts is not None else None, bool(w)

@@ -154,6 +154,9 @@ class SafetySettings(_Model):
     risky_mark_s: float = Field(default=1800.0, gt=0)  # how long a warned pool stays risky
     warning_loss: float = Field(default=0.95, ge=0, le=1)  # loss a warned pool is taken to have
     rebalance_loss: float = Field(default=0.40, ge=0, le=1)  # ... after a rebalance recommendation
+    # An event still acts this long past its own deadline: 0 on AWS; the embedded default,
+    # whose market clock runs faster than its queue is read, gives its longer notice.
+    event_grace_s: float = Field(default=0.0, ge=0)
     # A pool that refused a launch takes none for this long (Karpenter's unavailable offerings).
     unavailable_s: float = Field(default=180.0, gt=0)
     # How long a reconcile waits (wall seconds) for a raised group to launch or say it cannot.

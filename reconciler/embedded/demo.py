@@ -45,6 +45,7 @@ from reconciler.daemon.settings import (
     Cadences,
     DaemonSettings,
     FleetTarget,
+    SafetySettings,
     ScalingSettings,
 )
 from reconciler.embedded.audit import JobAudit, audit_jobs, dead_letters, result_ids
@@ -160,6 +161,11 @@ def _daemon_settings(
         # Job durations are wall seconds (the nodes measure them): a backlog of more than
         # ten seconds of work per node asks for more nodes.
         scaling=ScalingSettings(acceptable_latency_s=10.0, default_seconds_per_job=0.5),
+        # The spot notice here is longer than AWS's two minutes (notice_min_wall_s of wall
+        # time): a warning acts until the node is really taken, not only for two minutes.
+        safety=SafetySettings(
+            event_grace_s=max(0.0, s.notice_min_wall_s * clock.compression - 120.0)
+        ),
     )
 
 

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics.errors import IngestError
 from analytics.events import EventParseError, Kind, parse_envelope, unparseable_event
 from analytics.ingest.events import ingest_events, record_events
 from analytics.store import History
-
-from .conftest import count
 
 
 def envelope(detail_type: str, detail: dict, source: str = "aws.ec2", **extra) -> dict:
@@ -141,7 +138,7 @@ def test_recorded_events_take_their_pool_from_the_nodes_table_and_are_kept_once(
     ]
 
 
-def test_event_files_in_every_shape_and_a_bad_line_refuses_the_file(
+def test_event_files_in_every_shape_and_a_bad_line_is_kept_raw(
     history: History, tmp_path: Path
 ) -> None:
     good = envelope("EC2 Instance Rebalance Recommendation", {"instance-id": "i-1"})
@@ -152,7 +149,20 @@ def test_event_files_in_every_shape_and_a_bad_line_refuses_the_file(
     assert (result.rows_read, result.skipped, result.inserted) == (2, 1, {"interruption_events": 1})
     assert ingest_events(history, listed).rows_inserted == 0
     lines = tmp_path / "events.jsonl"
-    lines.write_text(json.dumps({**good, "id": "e-3"}) + "\n" + '{"source": "aws.ec2"}\n')
-    with pytest.raises(IngestError, match="events.jsonl, line 2: not an EventBridge envelope"):
-        ingest_events(history, lines)
-    assert count(history, "interruption_events") == 1
+    lines.write_text(json.dumps({**good, "id": "e-3"}) + "\n" + '{"source": "aws.ec2"}\n' + "{cut")
+    result = ingest_events(history, lines)
+    assert result.problems == (
+        "line 2: not an EventBridge envelope: needs 'source' and 'detail-type'",
+        "line 3: not JSON (Expecting property name enclosed in double quotes at position 1)",
+    )
+    assert result.inserted == {"interruption_events": 3}
+    kept = history.con.execute(
+        "SELECT kind, raw, detail FROM interruption_events WHERE event_id <> 'e-1' ORDER BY kind, raw"
+    ).fetchall()
+    assert [(k, r) for k, r, _ in kept] == [
+        ("rebalance_recommendation", json.dumps({**good, "id": "e-3"})),
+        ("unparseable", '{"source": "aws.ec2"}'),
+        ("unparseable", "{cut"),
+    ]
+    assert kept[2][2].startswith(f"{lines}, line 3: not JSON")
+    assert ingest_events(history, lines).rows_inserted == 0  # kept once, by content

@@ -53,11 +53,12 @@ def test_a_new_export_swaps_in_whole_and_keeps_the_previous_one_for_readers(
     seeded(history, tmp_path)
     target = tmp_path / "export"
     export_history(history, target)
-    first = os.readlink(target / "capacity_observations")
+    first = os.readlink(target / "current")
+    assert os.readlink(target / "capacity_observations") == "current/capacity_observations"
     history.con.execute("DELETE FROM capacity_observations WHERE pool LIKE '%1b%'")
     export_history(history, target)
     export_history(history, target)
-    assert os.readlink(target / "capacity_observations") != first
+    assert os.readlink(target / "current") != first
     assert len(list((target / ".snapshots").iterdir())) == 2
     assert run_canned(open_export(target), "pool-availability").rows[0][1] == 1800
 

@@ -13,9 +13,13 @@ from analytics.ingest.prices import (
     ingest_on_demand_prices,
     ingest_price_snapshot,
     ingest_spot_price_pages,
+    normalise_product,
     read_price_pages,
 )
+from analytics.pools import region_of_zone
+from analytics.queries import run_canned
 from analytics.store import History, open_history
+from tests.fixtures import FIXTURES
 
 from .conftest import count
 
@@ -192,3 +196,76 @@ def test_on_demand_prices_from_replay_prices_and_from_records(
     )
     with pytest.raises(IngestError, match=r"\[0\]: price 'x' is not a number"):
         ingest_on_demand_prices(history, bad)
+
+
+# --- zones, zone IDs and products as AWS writes them -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "region"),
+    [
+        ("us-east-1a", "us-east-1"),
+        ("ap-northeast-1d", "ap-northeast-1"),
+        ("us-gov-west-1a", "us-gov-west-1"),
+        ("us-west-2-lax-1a", "us-west-2"),  # a Local Zone
+        ("us-east-1-bos-1a", "us-east-1"),
+        ("us-east-1-wl1-bos-wlz-1", "us-east-1"),  # a Wavelength zone
+        ("ap-northeast-1-wl1-nrt-wlz-1", "ap-northeast-1"),
+    ],
+)
+def test_the_region_of_every_kind_of_zone(zone: str, region: str) -> None:
+    assert region_of_zone(zone) == region
+
+
+@pytest.mark.parametrize("bad", ["", "us-east-1", "use1-az1", "lax-1a", "us-east-1-"])
+def test_what_is_no_zone_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="is not an availability zone name"):
+        region_of_zone(bad)
+
+
+def test_the_cli_documented_output_is_normalised_and_answers_price_percentiles(
+    history: History, tmp_path: Path
+) -> None:
+    pages = read_price_pages(FIXTURES / "prices" / "describe-spot-price-history-vpc.json")
+    result = ingest_spot_price_pages(history, pages, source="cli-example")
+    assert result.inserted["spot_prices"] == 2
+    assert history.con.execute("SELECT DISTINCT product FROM spot_prices").fetchall() == [
+        ("Linux/UNIX",)
+    ]
+    rows = run_canned(history.con, "price-percentiles").rows
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        ("us-west-1/us-west-1a/m1.xlarge", 1, 0.08),
+        ("us-west-1/us-west-1c/m1.xlarge", 1, 0.08),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("Linux/UNIX (Amazon VPC)", "Linux/UNIX"),
+        ("SUSE Linux (Amazon VPC)", "SUSE Linux"),
+        ("Windows (Amazon VPC)", "Windows"),
+        ("Red Hat Enterprise Linux (Amazon VPC)", "Red Hat Enterprise Linux"),
+        ("Linux/UNIX", "Linux/UNIX"),
+    ],
+)
+def test_every_vpc_product_is_kept_as_its_plain_name(given: str, kept: str) -> None:
+    assert normalise_product(given) == kept
+
+
+def test_the_zone_id_is_kept_beside_the_zone_name(history: History) -> None:
+    record = {
+        "AvailabilityZone": "us-west-2-lax-1a",
+        "AvailabilityZoneId": "usw2-lax1-az1",
+        "InstanceType": "g5.xlarge",
+        "ProductDescription": "Linux/UNIX",
+        "SpotPrice": "0.5",
+        "Timestamp": "2026-01-01T00:00:00Z",
+    }
+    ingest_spot_price_pages(history, [{"SpotPriceHistory": [record]}], source="t")
+    assert history.con.execute("SELECT region, zone, zone_id FROM spot_prices").fetchall() == [
+        ("us-west-2", "us-west-2-lax-1a", "usw2-lax1-az1")
+    ]
+    assert history.con.execute("SELECT pool, zone_id FROM pools").fetchall() == [
+        ("us-west-2/us-west-2-lax-1a/g5.xlarge", "usw2-lax1-az1")
+    ]

@@ -23,7 +23,9 @@ def test_a_trace_becomes_observations_per_tick_and_losses_where_capacity_drops(
     write_trace(folder, "us-west-2a_v100_1", [1, 1, 0, 0, 1, 2, 0], gap=60)
     result = ingest_traces(history, folder)
     assert result.inserted == {"pools": 1, "capacity_observations": 7, "interruption_events": 2}
-    pool = history.con.execute("SELECT * FROM pools").fetchall()
+    pool = history.con.execute(
+        "SELECT pool, region, zone, instance_type, accelerator FROM pools"
+    ).fetchall()
     assert pool == [
         ("us-west-2/us-west-2a/p3.2xlarge", "us-west-2", "us-west-2a", "p3.2xlarge", "v100_1")
     ]

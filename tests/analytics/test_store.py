@@ -38,7 +38,9 @@ def test_new_file_gets_every_table_and_records_its_version(tmp_path: Path) -> No
 def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "h.duckdb"
     with open_history(path) as history:
-        history.con.execute("INSERT INTO pools VALUES ('r/z/t', 'r', 'z', 't', NULL)")
+        history.con.execute(
+            "INSERT INTO pools (pool, region, zone, instance_type) VALUES ('r/z/t', 'r', 'z', 't')"
+        )
     with open_history(path) as history:
         assert count(history, "pools") == 1
         assert count(history, "schema_version") == len(store.migrations())
@@ -47,7 +49,9 @@ def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path: Path) -> None:
 def test_an_older_file_is_upgraded_on_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "h.duckdb"
     with open_history(path) as history:
-        history.con.execute("INSERT INTO pools VALUES ('r/z/t', 'r', 'z', 't', NULL)")
+        history.con.execute(
+            "INSERT INTO pools (pool, region, zone, instance_type) VALUES ('r/z/t', 'r', 'z', 't')"
+        )
     shipped = store.migrations()
     newer = Migration(
         shipped[-1].version + 1, "add_pool_note", "ALTER TABLE pools ADD COLUMN note VARCHAR"

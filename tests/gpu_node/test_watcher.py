@@ -57,6 +57,25 @@ def test_a_rebalance_recommendation_is_reported_but_does_not_drain(imds: FakeImd
     assert not seen[0].drains
 
 
+def test_a_rebalance_recommendations_notice_time_is_parsed(imds: FakeImds) -> None:
+    # The response the EC2 User Guide documents for events/recommendations/rebalance
+    # ("Rebalance recommendations", "Monitor rebalance recommendation signals").
+    imds.set("meta-data/events/recommendations/rebalance", '{"noticeTime": "2020-10-27T08:22:00Z"}')
+    watcher, seen = _watcher(imds)
+    watcher.poll_once()
+    [notice] = seen
+    assert notice.issued_at == datetime(2020, 10, 27, 8, 22, tzinfo=UTC)
+    assert notice.detail == "rebalance recommendation issued at 2020-10-27T08:22:00Z"
+
+
+def test_an_unreadable_rebalance_recommendation_is_still_reported(imds: FakeImds) -> None:
+    imds.set("meta-data/events/recommendations/rebalance", "not json")
+    watcher, seen = _watcher(imds)
+    watcher.poll_once()
+    [notice] = seen
+    assert notice.issued_at is None and notice.kind is NoticeKind.REBALANCE_RECOMMENDATION
+
+
 def test_the_group_terminating_this_node_drains_it(imds: FakeImds) -> None:
     watcher, seen = _watcher(imds)
     watcher.poll_once()
