@@ -4,7 +4,8 @@
     ├── FleetConfigError        ``spotfleet:fleets`` is malformed (names the fleet and the key)
     ├── PlacementError          ``spotfleet:placements`` is malformed or names a type or subnet
     │                           the fleet did not declare (names the fleet and the key)
-    └── NamingError             a derived AWS resource name would break AWS's naming rules
+    ├── NamingError             a derived AWS resource name would break AWS's naming rules
+    └── UnknownConfigKeyError   a ``spotfleet:`` key the program does not read (a typo)
 
 All are ``ValueError`` subclasses: a config value was wrong, and the message says what was
 allowed. pydantic's ``ValidationError`` is translated where it enters (``stacks.spec``), with
@@ -13,7 +14,13 @@ the original kept as ``__cause__``.
 
 from __future__ import annotations
 
-__all__ = ["FleetConfigError", "NamingError", "PlacementError", "StackConfigError"]
+__all__ = [
+    "FleetConfigError",
+    "NamingError",
+    "PlacementError",
+    "StackConfigError",
+    "UnknownConfigKeyError",
+]
 
 
 class StackConfigError(ValueError):
@@ -44,3 +51,8 @@ class PlacementError(StackConfigError):
 class NamingError(StackConfigError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("spotfleet:namePrefix", problems)
+
+
+class UnknownConfigKeyError(StackConfigError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("stack config", problems)

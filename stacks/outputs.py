@@ -14,7 +14,8 @@ FLEETS: Final = "fleets"
 DAEMON_POLICY: Final = "daemonPolicy"
 
 FLEET_OUTPUT_KEYS: Final = (
-    "autoScalingGroupName",  # the daemon sets desired capacity on it
+    "poolGroups",  # [{instanceType, subnetId, groupName}]: each candidate pool's spot group
+    "onDemandGroupName",  # the fleet's on-demand group
     "jobQueueUrl",  # the application sends jobs here
     "priorityQueueUrl",  # jobs nodes take first
     "deadLetterQueueUrl",  # jobs that failed maxReceiveCount times or could not be parsed

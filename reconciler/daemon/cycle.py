@@ -41,12 +41,12 @@ log = logging.getLogger(__name__)
 
 
 def core(placement: dict[str, Any] | None) -> Any:
-    """What makes two placements the same: pools in order and the on-demand base."""
+    """What makes two placements the same: pools in order with their counts, and on-demand."""
     if placement is None:
         return None
     return (
-        tuple((p["instanceType"], p["subnetId"], p.get("weight", 1)) for p in placement["pools"]),
-        placement["onDemandBase"],
+        tuple((p["instanceType"], p["subnetId"], p.get("nodes", 0)) for p in placement["pools"]),
+        placement.get("onDemand", 0),
     )
 
 

@@ -162,8 +162,8 @@ def planned_cost(planned: Planned, fleet: FleetTarget) -> float:
 def to_stack_placement(planned: Planned, fleet: FleetTarget) -> dict[str, Any] | None:
     """The placement as ``spotfleet:placements.<fleet>`` JSON (camelCase, stacks/spec.py).
 
-    A group cannot tie a type to a subnet: each (type, subnet) appears once, best first.
-    None when the planner kept no pool (the stack then keeps what it has).
+    Each (type, subnet) appears once, best first, with the nodes the planner put there (0 for
+    a ranked fallback). None when the planner kept no pool (the stack then keeps what it has).
     """
     placement = planned.plan.placement
     seen: set[tuple[str, str]] = set()
@@ -174,12 +174,12 @@ def to_stack_placement(planned: Planned, fleet: FleetTarget) -> dict[str, Any] |
         if subnet is None or (itype, subnet) in seen:
             continue
         seen.add((itype, subnet))
-        pools.append({"instanceType": itype, "subnetId": subnet, "weight": 1})
+        pools.append({"instanceType": itype, "subnetId": subnet, "nodes": pp.weight})
     if not pools:
         return None
     return {
         "pools": pools,
-        "onDemandBase": placement.on_demand_base,
+        "onDemand": placement.on_demand_base,
         "decisionId": planned.plan.decision_id,
         "reason": placement.reason[:500],
     }

@@ -2,9 +2,10 @@
 
 It takes what the daemon gives a real group (the placement, through the same stack contract,
 and the desired capacity) and behaves as AWS's does with them, so the demo does not flatter
-the planner: a group cannot tie a type to a subnet, so a placement is the types in priority
-order and a set of subnets (``stacks.spec.resolve``); launches balance across zones, and within
-a zone take the highest-priority type with capacity (capacity-optimized-prioritized); an
+the planner: one mixed-instances group cannot tie a type to a subnet, so a placement is read
+as the types in priority order and a set of subnets (its pools' first appearances,
+``_Priorities``); launches balance across zones, and within a zone take the highest-priority
+type with capacity (capacity-optimized-prioritized); an
 instance whose type or zone the placement no longer allows is replaced launch-before-terminate,
 one at a time (instance refresh at 100 % minimum healthy); scale-in picks disallowed instances
 first, then the zone with the most, newest first.
@@ -21,7 +22,7 @@ from typing import Any
 from analytics.pools import Pool
 from reconciler.actuate.base import Applied
 from reconciler.embedded.cloud import Instance, InsufficientCapacity, LocalCloud
-from stacks.spec import FleetSpec, ResolvedFleet, parse_placement, resolve
+from stacks.spec import FleetSpec, Placement, parse_placement
 
 __all__ = ["Activity", "LocalAutoScalingGroup"]
 
@@ -33,6 +34,27 @@ class Activity:
     launched: list[Instance] = field(default_factory=list)
     terminated: list[Instance] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Priorities:
+    """A placement as this one mixed-instances group can take it (the stack now runs one group
+    per pool; this local group is the demo's until it follows them)."""
+
+    instance_types: tuple[str, ...]
+    subnet_ids: tuple[str, ...]
+    on_demand_base: int
+
+
+def _priorities(fleet: FleetSpec, placement: Placement | None) -> _Priorities:
+    if placement is None or not placement.pools:
+        on_demand = fleet.on_demand_base if placement is None else placement.on_demand
+        return _Priorities(fleet.instance_types, fleet.subnet_ids, on_demand)
+    return _Priorities(
+        tuple(dict.fromkeys(p.instance_type for p in placement.pools)),
+        tuple(dict.fromkeys(p.subnet_id for p in placement.pools)),
+        placement.on_demand,
+    )
 
 
 class LocalAutoScalingGroup:
@@ -50,14 +72,14 @@ class LocalAutoScalingGroup:
             raise ValueError(f"fleet {fleet.name}: no zone for subnets {', '.join(unknown)}")
         self.name, self.fleet, self.region = name, fleet, region
         self._zone_of_subnet, self._cloud = dict(zone_of_subnet), cloud
-        self.resolved: ResolvedFleet = resolve(fleet)
+        self.resolved = _priorities(fleet, None)
         self.desired = fleet.min_nodes
         self._members: list[str] = []
 
     # The stack actuator's side: what `pulumi up` would do to the group's configuration.
     def apply(self, fleet: str, placement: dict[str, Any]) -> Applied:
-        self.resolved = resolve(self.fleet, parse_placement(self.fleet, placement))
-        types = ", ".join(o.instance_type for o in self.resolved.overrides)
+        self.resolved = _priorities(self.fleet, parse_placement(self.fleet, placement))
+        types = ", ".join(self.resolved.instance_types)
         zones = ", ".join(self._zone_of_subnet[s] for s in self.resolved.subnet_ids)
         return Applied(
             changed=True,
@@ -79,7 +101,7 @@ class LocalAutoScalingGroup:
         return [i for i in self.members() if i.notice_deadline is None]
 
     def _allowed(self, instance: Instance) -> bool:
-        types = {o.instance_type for o in self.resolved.overrides}
+        types = set(self.resolved.instance_types)
         zones = {self._zone_of_subnet[s] for s in self.resolved.subnet_ids}
         return instance.pool.instance_type in types and instance.pool.zone in zones
 
@@ -93,8 +115,8 @@ class LocalAutoScalingGroup:
             key=lambda z: per_zone[z],  # stable: ties keep the placement's subnet order
         )
         for zone in zones:
-            for override in self.resolved.overrides:
-                pool = Pool(self.region, zone, override.instance_type)
+            for instance_type in self.resolved.instance_types:
+                pool = Pool(self.region, zone, instance_type)
                 try:
                     instance = self._cloud.launch(pool, lifecycle, now)
                 except InsufficientCapacity:
@@ -102,7 +124,7 @@ class LocalAutoScalingGroup:
                 self._members.append(instance.instance_id)
                 activity.launched.append(instance)
                 return instance
-        types = ", ".join(o.instance_type for o in self.resolved.overrides)
+        types = ", ".join(self.resolved.instance_types)
         activity.failures.append(
             f"{self.name}: no {lifecycle} capacity in any allowed pool "
             f"(zones {', '.join(zones)}; types {types})"

@@ -83,8 +83,8 @@ def test_a_placement_moves_nodes_launch_before_terminate_one_at_a_time() -> None
     applied = asg.apply(
         "gen",
         {
-            "pools": [{"instanceType": "g5.2xlarge", "subnetId": "subnet-0aaaa003", "weight": 1}],
-            "onDemandBase": 0,
+            "pools": [{"instanceType": "g5.2xlarge", "subnetId": "subnet-0aaaa003", "nodes": 1}],
+            "onDemand": 0,
             "decisionId": "d-1",
             "reason": "1a and 1b at risk",
         },

@@ -115,8 +115,8 @@ def test_the_price_collector_reads_the_market_prices_in_force(region: LocalRegio
 def test_the_local_actuator_applies_a_placement_or_says_why_not(region: LocalRegion) -> None:
     actuator = LocalStackActuator(region, {"gen": "sf-gen"})
     placement = {
-        "pools": [{"instanceType": "g5.2xlarge", "subnetId": "subnet-0abc0002", "weight": 1}],
-        "onDemandBase": 0,
+        "pools": [{"instanceType": "g5.2xlarge", "subnetId": "subnet-0abc0002", "nodes": 1}],
+        "onDemand": 0,
         "decisionId": "d-1",
         "reason": "a test",
     }
