@@ -177,9 +177,16 @@ def to_stack_placement(planned: Planned, fleet: FleetTarget) -> dict[str, Any] |
         pools.append({"instanceType": itype, "subnetId": subnet, "nodes": pp.weight})
     if not pools:
         return None
+    # The stack refuses more nodes in all than maxNodes: spares beyond it are dropped from the
+    # lowest-priority pools first.
+    excess = sum(p["nodes"] for p in pools) + placement.on_demand_base - fleet.max_nodes
+    for pool in reversed(pools):
+        cut = min(max(excess, 0), pool["nodes"])
+        pool["nodes"] -= cut
+        excess -= cut
     return {
         "pools": pools,
-        "onDemand": placement.on_demand_base,
+        "onDemand": min(placement.on_demand_base, fleet.max_nodes),
         "decisionId": planned.plan.decision_id,
         "reason": placement.reason[:500],
     }
