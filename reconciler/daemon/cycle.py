@@ -41,11 +41,13 @@ log = logging.getLogger(__name__)
 
 
 def core(placement: dict[str, Any] | None) -> Any:
-    """What makes two placements the same: pools in order with their counts, and on-demand."""
+    """What makes two placements the same: pools in order and the on-demand count. Spot counts
+    are left out while the backlog scaler still sizes the fleet with SetDesiredCapacity (a
+    count that follows it is not a new placement)."""
     if placement is None:
         return None
     return (
-        tuple((p["instanceType"], p["subnetId"], p.get("nodes", 0)) for p in placement["pools"]),
+        tuple((p["instanceType"], p["subnetId"]) for p in placement["pools"]),
         placement.get("onDemand", 0),
     )
 
