@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gpu_node.userdata import NODE_SETTING_TAGS
-from stacks.outputs import FLEET_OUTPUT_KEYS
+from stacks.errors import OutputsError
+from stacks.outputs import FLEET_OUTPUT_KEYS, parse_fleet_outputs
 from stacks.spec import fleet_groups, parse_fleets
 from tests.stacks.conftest import BATCH, GEN, GEN_PLACEMENT, deploy
 
@@ -120,3 +121,23 @@ def test_a_node_setting_the_program_does_not_fill_fails_the_preview(monkeypatch)
     )
     with pytest.raises(RuntimeError, match="SPOTFLEET_NEW_SETTING"):
         deploy([GEN])
+
+
+def test_the_daemon_reads_the_fleets_output_into_typed_outputs(placed_stack):
+    read = parse_fleet_outputs(placed_stack.outputs)
+    assert sorted(read) == ["batch", "gen"]
+    gen = read["gen"]
+    (spec,) = parse_fleets([GEN])
+    assert gen.groups == fleet_groups(spec, "spotfleet-dev")
+    assert gen.job_queue_url == placed_stack.outputs["gen"]["jobQueueUrl"]
+    assert gen.decision_id == "d-20261122-0001"
+    assert read["batch"].decision_id == ""
+
+
+def test_an_output_of_an_older_stack_is_refused_naming_the_keys():
+    old = {"gen": {"autoScalingGroupName": "spotfleet-dev-gen"}}
+    with pytest.raises(OutputsError) as caught:
+        parse_fleet_outputs(old)
+    message = str(caught.value)
+    assert "fleets.gen: autoScalingGroupName: unknown key" in message
+    assert "fleets.gen: poolGroups: missing; it is required" in message
