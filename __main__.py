@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+from pulumi.runtime.config import CONFIG, get_config_env
 
 from stacks.errors import StackConfigError
 from stacks.naming import AwsAccount, default_prefix, validate_prefix
 from stacks.outputs import DAEMON_POLICY, FLEETS
 from stacks.program import StackInputs, build_fleets, daemon_policy_json, fleet_outputs
 from stacks.spec import parse_fleets, parse_placements
+from stacks.stack_config import check_keys
 
 
 def read_inputs(config: pulumi.Config, account: AwsAccount) -> StackInputs:
@@ -19,6 +21,8 @@ def read_inputs(config: pulumi.Config, account: AwsAccount) -> StackInputs:
     (Text that is not JSON at all is refused by ``Config.get_object`` itself, as a RunError.)
     """
     try:
+        # The keys Pulumi passed (the stack file's, or PULUMI_CONFIG's when run by hand).
+        check_keys([*CONFIG.get(), *get_config_env()])
         fleets = parse_fleets(config.require_object("fleets"))
         placements = parse_placements(config.get_object("placements"), fleets)
         # Empty (Pulumi.yaml's default) means: derive it from the stack name.

@@ -16,17 +16,43 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
+from analytics.pools import Pool
 from analytics.store import open_history
 from benchmarks.analytics_history import TYPES  # the same 20 g5/g6 types
+from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler
 from reconciler.daemon.ledger import Ledger
+from reconciler.daemon.scaling import ScaleDecision
 from reconciler.daemon.settings import DaemonSettings, FleetTarget
+from reconciler.embedded.autoscaling import LocalAutoScalingGroup
+from reconciler.embedded.aws_api import LocalAutoScalingClient, LocalRegion
+from reconciler.embedded.cloud import LocalCloud
+from reconciler.embedded.market import MarketPool
 from reconciler.live import read_market
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ZONES = [f"us-east-1{chr(ord('a') + i)}" for i in range(25)]
+
+
+def local_region(fleet: FleetTarget) -> LocalRegion:
+    """The fleet's 500 spot groups and its on-demand group in a local cloud with room."""
+    pools = [Pool.parse(p) for p in fleet.pools()]
+    cloud = LocalCloud([MarketPool(p, np.full(2, 8, dtype=np.int32), 0.5, 1.0, "b") for p in pools])
+    groups = {
+        fleet.spot_groups[p.name]: LocalAutoScalingGroup(
+            name=fleet.spot_groups[p.name], pools=(p,), lifecycle="spot", max_size=40, cloud=cloud
+        )
+        for p in pools
+    }
+    groups[fleet.on_demand_group] = LocalAutoScalingGroup(
+        name=fleet.on_demand_group, pools=tuple(pools), lifecycle="on-demand", max_size=40,
+        cloud=cloud,
+    )  # fmt: skip
+    return LocalRegion(fleet.region, cloud, groups, lambda: NOW)
 
 
 def build(path: Path, days: int) -> FleetTarget:
@@ -35,7 +61,6 @@ def build(path: Path, days: int) -> FleetTarget:
         instance_types=tuple(TYPES),
         subnets={z: f"subnet-{i:08x}" for i, z in enumerate(ZONES)},
         max_nodes=40,
-        autoscaling_group="bench",
         on_demand_prices={t: 1.0 + i / 10 for i, t in enumerate(TYPES)},
     )
     with open_history(path) as h:
@@ -97,13 +122,20 @@ def main() -> None:
             settings = DaemonSettings(fleets=(fleet,), lookback_s=lookback_days * 86400.0)
             with open_history(path) as h:
                 ledger = Ledger(h)
+                region = local_region(fleet)
                 reconciler = Reconciler(
                     ledger=ledger,
                     settings=settings,
-                    actuators={"shadow": ShadowActuator()},
+                    actuators={"shadow": ShadowActuator(), "pulumi": ShadowActuator()},
                     breaker=Breaker(ledger, threshold=3),
                     clock=lambda: NOW,
-                    mode=lambda: "shadow",
+                    # Acting, so the timing includes the guards, the groups' targets and the
+                    # Auto Scaling calls (to local groups over 500 pools, AWS's semantics).
+                    mode=lambda: "pulumi",
+                    executor=lambda f, region=region: AutoScalingGroups(  # type: ignore[misc]
+                        LocalAutoScalingClient(region), f, cold_start_s=300.0, settle_s=0.0
+                    ),
+                    demand=lambda _f, _now: ScaleDecision(8, "bench: K=8"),
                 )
                 reconciler.reconcile(fleet)  # warm: imports, caches
                 times = []

@@ -26,6 +26,8 @@ NODE_SETTING_TAGS = (
     # Appended after the launch template first shipped: append only, never reorder.
     "SPOTFLEET_PORT",
     "SPOTFLEET_CPU_THREADS",
+    "SPOTFLEET_MODEL_NAME",
+    "SPOTFLEET_DRAIN_DEADLINE_SECONDS",
 )
 
 _TEMPLATE = r"""#!/bin/bash

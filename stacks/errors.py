@@ -1,10 +1,13 @@
-"""Errors raised while reading a fleet declaration or a placement.
+"""Errors raised while reading the stack config (a fleet declaration, a placement) or its outputs.
 
     StackConfigError            anything in the stack config the program refuses
     ├── FleetConfigError        ``spotfleet:fleets`` is malformed (names the fleet and the key)
     ├── PlacementError          ``spotfleet:placements`` is malformed or names a type or subnet
-    │                           the fleet did not declare (names the fleet and the key)
-    └── NamingError             a derived AWS resource name would break AWS's naming rules
+    │                           the fleet did not declare, or holds more than maxNodes
+    ├── NamingError             a derived AWS resource name would break AWS's naming rules
+    └── UnknownConfigKeyError   a ``spotfleet:`` key the program does not read (a typo)
+    OutputsError                the ``fleets`` output is not what this program exports (an
+                                older stack: run ``pulumi up``)
 
 All are ``ValueError`` subclasses: a config value was wrong, and the message says what was
 allowed. pydantic's ``ValidationError`` is translated where it enters (``stacks.spec``), with
@@ -13,7 +16,14 @@ the original kept as ``__cause__``.
 
 from __future__ import annotations
 
-__all__ = ["FleetConfigError", "NamingError", "PlacementError", "StackConfigError"]
+__all__ = [
+    "FleetConfigError",
+    "NamingError",
+    "OutputsError",
+    "PlacementError",
+    "StackConfigError",
+    "UnknownConfigKeyError",
+]
 
 
 class StackConfigError(ValueError):
@@ -44,3 +54,12 @@ class PlacementError(StackConfigError):
 class NamingError(StackConfigError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("spotfleet:namePrefix", problems)
+
+
+class UnknownConfigKeyError(StackConfigError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("stack config", problems)
+
+
+class OutputsError(ValueError):
+    """The stack's ``fleets`` output is not what this version of the program exports."""

@@ -1,14 +1,15 @@
-"""The fleet's Auto Scaling group: spot first, in the placement's order, drained on the way out."""
+"""One Auto Scaling group of a fleet: a spot pool's (one type, one subnet) or the on-demand one
+(every type in declared order, every subnet), drained on the way out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from stacks.spec import ResolvedFleet
+from stacks.spec import GroupKind
 
 __all__ = ["NodeGroup", "NodeGroupArgs"]
 
@@ -24,20 +25,24 @@ WARMUP_SECONDS = 600
 @dataclass
 class NodeGroupArgs:
     group_name: str
+    kind: GroupKind
+    instance_types: Sequence[str]  # a spot group: one; the on-demand group: all, by priority
+    subnet_ids: Sequence[str]  # a spot group: one; the on-demand group: all
+    desired_capacity: int
+    max_nodes: int
     lifecycle_hook_name: str
     drain_timeout_seconds: int
-    min_nodes: int
-    max_nodes: int
-    resolved: ResolvedFleet
     launch_template_id: pulumi.Input[str]
     launch_template_version: pulumi.Input[str]
     tags: Mapping[str, pulumi.Input[str]]
 
 
 class NodeGroup(pulumi.ComponentResource):
-    """Spot capacity from the overrides in priority order, an on-demand base and nothing
-    on-demand above it, capacity rebalancing, a termination hook that lets a node finish its
-    job, and rolling instance refresh with rollback. Desired capacity belongs to the daemon.
+    """A group that holds exactly its desired capacity: the placement's count for it.
+
+    Desired capacity is the stack's (no ignore_changes): the daemon may set it at once with
+    SetDesiredCapacity for an urgent change and writes it into the placement at its next stack
+    update, so the stack and AWS agree again after one reconcile. min 0, max the fleet's max.
     """
 
     group: aws.autoscaling.Group
@@ -46,29 +51,32 @@ class NodeGroup(pulumi.ComponentResource):
         self, name: str, args: NodeGroupArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("spotfleet:stacks:NodeGroup", name, None, opts)
-        resolved = args.resolved
+        spot = args.kind == "spot"
         self.group = aws.autoscaling.Group(
             name,
             aws.autoscaling.GroupArgs(
                 name=args.group_name,
-                min_size=args.min_nodes,
+                min_size=0,
                 max_size=args.max_nodes,
-                # Only the first value counts: afterwards the daemon sets it (ignore_changes).
-                desired_capacity=args.min_nodes,
-                vpc_zone_identifiers=list(resolved.subnet_ids),
-                capacity_rebalance=True,
+                desired_capacity=args.desired_capacity,
+                vpc_zone_identifiers=list(args.subnet_ids),
+                # Off: a rebalance recommendation would make the group launch a replacement in
+                # its own pool, the one at risk. The daemon reads the recommendation and places
+                # the replacement in another pool's group instead.
+                capacity_rebalance=False,
                 health_check_type="EC2",
                 health_check_grace_period=WARMUP_SECONDS,
                 default_instance_warmup=WARMUP_SECONDS,
-                # GPU spot capacity can be short for a while; the daemon watches capacity, so
-                # `pulumi up` must not block waiting for it.
+                # GPU spot capacity can be short for a while; the daemon reads the failed
+                # launches from the scaling activities, so `pulumi up` must not block on them.
                 wait_for_capacity_timeout="0",
                 mixed_instances_policy=aws.autoscaling.GroupMixedInstancesPolicyArgs(
                     instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
-                        on_demand_base_capacity=resolved.on_demand_base,
-                        on_demand_percentage_above_base_capacity=0,
+                        on_demand_base_capacity=0,
+                        on_demand_percentage_above_base_capacity=0 if spot else 100,
                         on_demand_allocation_strategy="prioritized",
-                        spot_allocation_strategy=resolved.spot_allocation_strategy,
+                        # One pool per spot group: there is nothing for EC2 to choose between.
+                        spot_allocation_strategy="price-capacity-optimized",
                     ),
                     launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
                         launch_template_specification=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
@@ -77,10 +85,9 @@ class NodeGroup(pulumi.ComponentResource):
                         ),
                         overrides=[
                             aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(
-                                instance_type=override.instance_type,
-                                weighted_capacity=str(override.weighted_capacity),
+                                instance_type=instance_type
                             )
-                            for override in resolved.overrides
+                            for instance_type in args.instance_types
                         ],
                     ),
                 ),
@@ -110,6 +117,6 @@ class NodeGroup(pulumi.ComponentResource):
                     for key, value in args.tags.items()
                 ],
             ),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"name": self.group.name, "arn": self.group.arn})

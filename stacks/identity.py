@@ -27,13 +27,13 @@ class NodeIdentityArgs:
     results_bucket_arn: pulumi.Input[str]
     results_prefix: str
     events_topic_arn: pulumi.Input[str]
-    group_arn: str
+    group_arns: Sequence[str]
     partition: str
 
 
 class NodeIdentity(pulumi.ComponentResource):
     """What a node is allowed to do: take its fleet's jobs, read the model, write results,
-    publish job events, finish its own termination hook. Nothing else."""
+    publish job events, finish its termination hook in any of its fleet's groups. Nothing else."""
 
     role: aws.iam.Role
     policy: aws.iam.RolePolicy
@@ -67,7 +67,7 @@ class NodeIdentity(pulumi.ComponentResource):
                 results_bucket_arn=results_bucket,
                 results_prefix=args.results_prefix,
                 events_topic_arn=topic,
-                group_arn=args.group_arn,
+                group_arns=args.group_arns,
                 partition=args.partition,
             )
             return json.dumps(node_policy(grants))

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from stacks.naming import AwsAccount, FleetNames, fleet_names
-from stacks.spec import FleetSpec
+from stacks.spec import FleetGroups, FleetSpec, fleet_groups
 
 __all__ = [
     "DEAD_LETTER_RETENTION_SECONDS",
@@ -109,6 +109,7 @@ class BucketLayout:
 @dataclass(frozen=True, slots=True)
 class FleetLayout:
     names: FleetNames
+    groups: FleetGroups
     job_queue: QueueLayout
     priority_queue: QueueLayout
     events_topic: str
@@ -147,6 +148,7 @@ def fleet_layout(fleet: FleetSpec, *, prefix: str, account: AwsAccount) -> Fleet
 
     return FleetLayout(
         names=names,
+        groups=fleet_groups(fleet, prefix),
         job_queue=job_queue(names.job_queue, names.job_dead_letter_queue),
         priority_queue=job_queue(names.priority_queue, names.priority_dead_letter_queue),
         events_topic=names.events_topic,

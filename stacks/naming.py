@@ -2,7 +2,8 @@
 
 A pure function, so the Pulumi program and the embedded default (which creates the same queues,
 buckets, topic and rules in a local AWS emulation without Pulumi) agree on names, and the daemon
-can find a fleet's group and queues from the declaration alone.
+can find a fleet's queues from the declaration alone. The groups' names are
+``stacks.spec.fleet_groups``'s.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ class FleetNames:
 
     fleet: str
     base: str
-    group: str
     lifecycle_hook: str
     launch_template: str
     security_group: str
@@ -100,7 +100,6 @@ def fleet_names(fleet: str, *, prefix: str, account: AwsAccount) -> FleetNames:
     names = FleetNames(
         fleet=fleet,
         base=base,
-        group=base,
         lifecycle_hook=f"{base}-drain",
         launch_template=f"{base}-node",
         security_group=f"{base}-node",

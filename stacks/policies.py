@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stacks.daemon_actions import DAEMON_ACTIONS, Scope
+
 __all__ = [
     "DaemonGrants",
     "NodeGrants",
@@ -36,25 +38,13 @@ _TAKE_JOBS = [
     "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
 ]
-_READ_QUEUE = [
-    "sqs:ReceiveMessage",
-    "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibility",
-    "sqs:GetQueueAttributes",
-]
-# Describe and pricing calls have no resource-level permissions in IAM: "*" is their only
-# possible resource. The actions themselves are all named.
-_OBSERVE_MARKET = [
-    "ec2:DescribeSpotPriceHistory",
-    "ec2:DescribeInstances",
-    "ec2:DescribeInstanceTypes",
-    "ec2:DescribeInstanceTypeOfferings",
-    "ec2:DescribeAvailabilityZones",
-    "ec2:GetSpotPlacementScores",
-    "autoscaling:DescribeAutoScalingGroups",
-    "autoscaling:DescribeScalingActivities",
-    "pricing:GetProducts",
-]
+# One statement per scope of the daemon's declared actions (stacks.daemon_actions).
+_DAEMON_STATEMENTS = {
+    Scope.ANY: "ObserveMarketAndFleet",
+    Scope.FLEET_GROUPS: "ResizeOwnGroups",
+    Scope.EVENT_QUEUES: "ConsumeFleetEvents",
+    Scope.JOB_QUEUES: "ReadJobBacklog",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +58,7 @@ class NodeGrants:
     results_bucket_arn: str
     results_prefix: str
     events_topic_arn: str
-    group_arn: str
+    group_arns: Sequence[str]  # every group of the fleet: a node may be in any of them
     partition: str = "aws"
 
 
@@ -76,8 +66,9 @@ class NodeGrants:
 class DaemonGrants:
     """What the daemon may touch of one fleet."""
 
-    group_arn: str
-    queue_arns: Sequence[str]
+    group_arns: Sequence[str]
+    event_queue_arns: Sequence[str]  # the interruption queue and the job-events queue
+    job_queue_arns: Sequence[str]
 
 
 def node_trust_policy() -> PolicyDocument:
@@ -123,28 +114,26 @@ def node_policy(grants: NodeGrants) -> PolicyDocument:
                     "autoscaling:CompleteLifecycleAction",
                     "autoscaling:RecordLifecycleActionHeartbeat",
                 ],
-                [grants.group_arn],
+                list(grants.group_arns),
             ),
         ],
     }
 
 
 def daemon_policy(fleets: Sequence[DaemonGrants]) -> PolicyDocument:
-    """The daemon's own API calls for these fleets (its ``pulumi up`` runs as the deployer)."""
+    """The daemon's own API calls for these fleets: exactly ``DAEMON_ACTIONS``, each on the
+    resources its scope names (its ``pulumi up`` runs as the deployer)."""
+    resources = {
+        Scope.ANY: ["*"],
+        Scope.FLEET_GROUPS: [arn for fleet in fleets for arn in fleet.group_arns],
+        Scope.EVENT_QUEUES: [arn for fleet in fleets for arn in fleet.event_queue_arns],
+        Scope.JOB_QUEUES: [arn for fleet in fleets for arn in fleet.job_queue_arns],
+    }
     return {
         "Version": _VERSION,
         "Statement": [
-            _allow("ObserveMarketAndFleet", _OBSERVE_MARKET, ["*"]),
-            _allow(
-                "ScaleOwnGroups",
-                ["autoscaling:SetDesiredCapacity"],
-                [fleet.group_arn for fleet in fleets],
-            ),
-            _allow(
-                "ReadFleetEvents",
-                _READ_QUEUE,
-                [arn for fleet in fleets for arn in fleet.queue_arns],
-            ),
+            _allow(sid, [a.action for a in DAEMON_ACTIONS if a.scope is scope], resources[scope])
+            for scope, sid in _DAEMON_STATEMENTS.items()
         ],
     }
 

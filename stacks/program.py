@@ -44,22 +44,30 @@ def build_fleets(inputs: StackInputs) -> dict[str, GpuFleet]:
     }
 
 
-def fleet_outputs(fleets: Mapping[str, GpuFleet]) -> dict[str, dict[str, pulumi.Input[str]]]:
+def fleet_outputs(fleets: Mapping[str, GpuFleet]) -> dict[str, dict[str, pulumi.Input[Any]]]:
     return {name: fleet.outputs() for name, fleet in fleets.items()}
 
 
 def daemon_policy_json(fleets: Mapping[str, GpuFleet], account: AwsAccount) -> pulumi.Output[str]:
     """The daemon's IAM policy for every fleet of the stack, as JSON text."""
     queue_arns = [
-        pulumi.Output.all(fleet.interruptions.events.queue.arn, fleet.job_events.history.queue.arn)
+        pulumi.Output.all(
+            pulumi.Output.all(
+                fleet.interruptions.events.queue.arn, fleet.job_events.history.queue.arn
+            ),
+            pulumi.Output.all(fleet.queues.jobs.queue.arn, fleet.queues.priority.queue.arn),
+        )
         for fleet in fleets.values()
     ]
-    groups = [group_arn_pattern(account, fleet.names.group) for fleet in fleets.values()]
+    groups = [
+        [group_arn_pattern(account, name) for name in fleet.groups.names]
+        for fleet in fleets.values()
+    ]
 
     def document(per_fleet: list[Any]) -> str:
         grants = [
-            DaemonGrants(group_arn=group, queue_arns=list(arns))
-            for group, arns in zip(groups, per_fleet, strict=True)
+            DaemonGrants(group_arns=group_arns, event_queue_arns=events, job_queue_arns=jobs)
+            for group_arns, (events, jobs) in zip(groups, per_fleet, strict=True)
         ]
         return json.dumps(daemon_policy(grants))
 

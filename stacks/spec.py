@@ -1,8 +1,13 @@
-"""The config contract: what people declare (``spotfleet:fleets``) and what the daemon writes
-(``spotfleet:placements``), and how a fleet plus its placement becomes the group's settings.
+"""The config contract: what people declare (``spotfleet:fleets``), what the daemon writes
+(``spotfleet:placements``), and the Auto Scaling groups a fleet is run on.
 
 Plain pydantic, no Pulumi: the daemon imports this to build and check a placement before it
-writes one, the Pulumi program imports it to refuse a bad one, and both get the same message.
+writes one and to name the groups it resizes; the Pulumi program imports it to refuse a bad
+placement and to build the same groups; both get the same names and the same messages.
+
+A fleet runs on one spot group per candidate pool (one instance type in one subnet) and one
+on-demand group (every type, every subnet). A placement is a node count per pool plus an
+on-demand count; each group's desired capacity is its count.
 
 Keys are camelCase in config (``instanceTypes``) and snake_case in Python (``instance_types``);
 models accept either.
@@ -10,251 +15,79 @@ models accept either.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic.alias_generators import to_camel
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError, field_validator
 
+from stacks.config_messages import describe, shown
 from stacks.errors import FleetConfigError, PlacementError
+from stacks.fleet_spec import FleetSpec, config_model, matching
+from stacks.naming import validate_prefix
 
 __all__ = [
-    "PRICE_STRATEGY",
-    "PRIORITIZED_STRATEGY",
+    "GROUP_NAME_MAX",
+    "DesiredCapacity",
+    "FleetGroups",
     "FleetSpec",
-    "InstanceOverride",
+    "GroupKind",
     "Placement",
-    "PoolChoice",
-    "ResolvedFleet",
-    "SpotAllocationStrategy",
+    "PoolCount",
+    "PoolGroup",
+    "candidate_pools",
     "check_placement",
+    "desired_capacity",
+    "fleet_groups",
     "parse_fleets",
     "parse_placement",
     "parse_placements",
     "placement_to_config",
     "placements_to_config",
     "placements_to_config_value",
-    "resolve",
 ]
 
-SpotAllocationStrategy = Literal["capacity-optimized-prioritized", "price-capacity-optimized"]
-# With a placement the daemon has ranked the pools, so the group must honour its order; without
-# one nobody has, so let EC2 weigh price against the depth of each pool.
-PRIORITIZED_STRATEGY: Final[SpotAllocationStrategy] = "capacity-optimized-prioritized"
-PRICE_STRATEGY: Final[SpotAllocationStrategy] = "price-capacity-optimized"
-
-# A fleet name ends up inside bucket, queue, role and group names; 20 characters keeps the
-# longest of them (a bucket: 63 characters at most) within AWS's limits.
-_FLEET_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_SUBNET_ID = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-_AMI_ID = re.compile(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
-_MODEL = re.compile(r"^[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*$")
-_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:/[^\s]*)?$")
-_KEY_PREFIX = re.compile(r"^[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*/$")
-_DEVICE = re.compile(r"^/dev/[a-z0-9]+$")
 _DECISION_ID = re.compile(r"^\S{1,128}$")
+# AWS's limit on an Auto Scaling group's name.
+GROUP_NAME_MAX: Final = 255
 
-_FOUR_DAYS = 4 * 24 * 3600
-_FOURTEEN_DAYS = 14 * 24 * 3600
-
-
-def _config() -> ConfigDict:
-    return ConfigDict(
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-        # model_s3_uri, model_dir are ours, not pydantic's.
-        protected_namespaces=(),
-    )
+GroupKind = Literal["spot", "on-demand"]
 
 
-def _matching(pattern: re.Pattern[str], allowed: str) -> Any:
-    """A field validator body: the value must match ``pattern``; the error says what is allowed."""
+class PoolCount(BaseModel):
+    """How many nodes one spot pool (an instance type in a subnet, so in a zone) holds."""
 
-    def check(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise ValueError(f"{value!r} is not allowed; expected {allowed}")
-        return value
-
-    return check
-
-
-def _unique(values: Sequence[str], what: str) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{value!r} is listed twice; list each {what} once")
-        seen.add(value)
-
-
-class FleetSpec(BaseModel):
-    """One fleet as a platform engineer declares it in ``spotfleet:fleets``."""
-
-    model_config = _config()
-
-    name: StrictStr
-    instance_types: tuple[StrictStr, ...] = Field(min_length=1)
-    subnet_ids: tuple[StrictStr, ...] = Field(min_length=1)
-    ami_id: StrictStr
-    min_nodes: StrictInt = Field(ge=0)
-    max_nodes: StrictInt = Field(ge=1, le=1000)
-    on_demand_base: StrictInt = Field(default=0, ge=0)
-    model: StrictStr
-    model_s3_uri: StrictStr | None = None
-    model_dir: StrictStr = "/opt/spotfleet/models"
-    visibility_timeout_seconds: StrictInt = Field(default=900, ge=30, le=43200)
-    max_receive_count: StrictInt = Field(default=3, ge=1, le=1000)
-    message_retention_seconds: StrictInt = Field(default=_FOUR_DAYS, ge=60, le=_FOURTEEN_DAYS)
-    lifecycle_hook_timeout_seconds: StrictInt | None = Field(default=None, ge=30, le=7200)
-    root_volume_gib: StrictInt = Field(default=200, ge=30, le=16384, alias="rootVolumeGiB")
-    root_device_name: StrictStr = "/dev/sda1"
-    budget_usd_per_hour: StrictFloat | None = Field(default=None, gt=0)
-    idle_scale_to_zero_minutes: StrictInt | None = Field(default=None, ge=1, le=10080)
-    results_prefix: StrictStr = "results/"
-    results_expiry_days: StrictInt = Field(default=30, ge=1, le=3650)
-    node_package: StrictStr = "spotfleet[node]"
-
-    _check_name = field_validator("name")(
-        _matching(
-            _FLEET_NAME,
-            "1-20 lowercase letters, digits and hyphens, starting with a letter and not "
-            "ending with a hyphen (it becomes part of bucket and queue names)",
-        )
-    )
-    _check_ami = field_validator("ami_id")(_matching(_AMI_ID, "an AMI id like ami-0abc1234"))
-    _check_model = field_validator("model")(
-        _matching(_MODEL, "a model name like stabilityai/sdxl-turbo (no spaces)")
-    )
-    _check_results_prefix = field_validator("results_prefix")(
-        _matching(_KEY_PREFIX, "an S3 key prefix ending in '/', like results/ (no '*')")
-    )
-    _check_device = field_validator("root_device_name")(
-        _matching(_DEVICE, "the AMI's root device, like /dev/sda1 or /dev/xvda")
-    )
-
-    @field_validator("instance_types")
-    @classmethod
-    def _check_instance_types(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            _matching(_INSTANCE_TYPE, "instance types like g5.xlarge")(value)
-        _unique(values, "instance type")
-        return values
-
-    @field_validator("subnet_ids")
-    @classmethod
-    def _check_subnet_ids(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            _matching(_SUBNET_ID, "subnet ids like subnet-0abc1234")(value)
-        _unique(values, "subnet")
-        return values
-
-    @field_validator("model_s3_uri")
-    @classmethod
-    def _check_model_s3_uri(cls, value: str | None) -> str | None:
-        if value is not None:
-            _matching(_S3_URI, "an S3 URI like s3://bucket/models/sdxl/")(value)
-        return value
-
-    @field_validator("model_dir")
-    @classmethod
-    def _check_model_dir(cls, value: str) -> str:
-        if not value.startswith("/") or any(ch.isspace() for ch in value):
-            raise ValueError(f"{value!r} is not allowed; expected an absolute path without spaces")
-        return value
-
-    @field_validator("node_package")
-    @classmethod
-    def _check_node_package(cls, value: str) -> str:
-        if not value.strip() or "\n" in value:
-            raise ValueError(
-                f"{value!r} is not allowed; expected what pip installs on the node, "
-                "like spotfleet[node]==0.1.0, on one line"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _check_sizes(self) -> FleetSpec:
-        if self.min_nodes > self.max_nodes:
-            raise ValueError(
-                f"minNodes ({self.min_nodes}) is above maxNodes ({self.max_nodes}); "
-                "minNodes must be at most maxNodes"
-            )
-        if self.on_demand_base > self.max_nodes:
-            raise ValueError(
-                f"onDemandBase ({self.on_demand_base}) is above maxNodes ({self.max_nodes}); "
-                "it must be at most maxNodes"
-            )
-        if self.idle_scale_to_zero_minutes is not None and self.min_nodes != 0:
-            raise ValueError(
-                f"idleScaleToZeroMinutes needs minNodes 0 (it is {self.min_nodes}); "
-                "set minNodes to 0 or drop idleScaleToZeroMinutes"
-            )
-        return self
-
-    @property
-    def drain_timeout_seconds(self) -> int:
-        """How long a leaving node may take to finish its job: the termination hook's timeout.
-
-        By default a job's visibility timeout (a job fits in it), at least two minutes and at
-        most the two hours a lifecycle hook allows.
-        """
-        if self.lifecycle_hook_timeout_seconds is not None:
-            return self.lifecycle_hook_timeout_seconds
-        return min(7200, max(120, self.visibility_timeout_seconds))
-
-
-class PoolChoice(BaseModel):
-    """One chosen pool: an instance type in a subnet (so in a zone), with its capacity weight.
-
-    ``weight`` is the group's ``weightedCapacity`` for that instance type: how many units of
-    ``minNodes``/``maxNodes``/desired capacity one instance counts for. A type has one weight.
-    """
-
-    model_config = _config()
+    model_config = config_model()
 
     instance_type: StrictStr
     subnet_id: StrictStr
-    weight: StrictInt = Field(default=1, ge=1, le=999)
+    nodes: StrictInt = Field(ge=0)
 
 
 class Placement(BaseModel):
-    """What the daemon decided for one fleet: pools in priority order, the on-demand base."""
+    """What the daemon decided for one fleet: nodes per spot pool, nodes on-demand.
 
-    model_config = _config()
+    A pool it leaves out holds no node. ``pools`` may be empty (all on-demand, or idle).
+    """
 
-    pools: tuple[PoolChoice, ...] = Field(min_length=1)
-    on_demand_base: StrictInt = Field(ge=0)
+    model_config = config_model()
+
+    pools: tuple[PoolCount, ...] = ()
+    on_demand: StrictInt = Field(ge=0)
     decision_id: StrictStr
     reason: StrictStr
 
     _check_decision_id = field_validator("decision_id")(
-        _matching(_DECISION_ID, "1-128 characters without spaces")
+        matching(_DECISION_ID, "1-128 characters without spaces")
     )
 
-    @model_validator(mode="after")
-    def _check_pools(self) -> Placement:
+    @field_validator("pools")
+    @classmethod
+    def _each_pool_once(cls, pools: tuple[PoolCount, ...]) -> tuple[PoolCount, ...]:
         seen: set[tuple[str, str]] = set()
-        weights: dict[str, int] = {}
-        for index, pool in enumerate(self.pools):
+        for index, pool in enumerate(pools):
             pair = (pool.instance_type, pool.subnet_id)
             if pair in seen:
                 raise ValueError(
@@ -262,37 +95,108 @@ class Placement(BaseModel):
                     "list each pool once"
                 )
             seen.add(pair)
-            weight = weights.setdefault(pool.instance_type, pool.weight)
-            if weight != pool.weight:
-                raise ValueError(
-                    f"pools[{index}] gives {pool.instance_type} weight {pool.weight} but an "
-                    f"earlier pool gave it {weight}; an instance type has one weight"
-                )
-        return self
+        return pools
+
+    @property
+    def total_nodes(self) -> int:
+        return sum(pool.nodes for pool in self.pools) + self.on_demand
+
+    def nodes_in(self, instance_type: str, subnet_id: str) -> int:
+        """The pool's count; 0 for a pool the placement leaves out."""
+        return next(
+            (
+                p.nodes
+                for p in self.pools
+                if (p.instance_type, p.subnet_id) == (instance_type, subnet_id)
+            ),
+            0,
+        )
 
 
 @dataclass(frozen=True, slots=True)
-class InstanceOverride:
-    """One entry of the group's mixed-instances overrides."""
+class PoolGroup:
+    """The spot group of one candidate pool."""
 
     instance_type: str
-    weighted_capacity: int
+    subnet_id: str
+    group_name: str
 
 
 @dataclass(frozen=True, slots=True)
-class ResolvedFleet:
-    """A fleet plus its placement, as the Auto Scaling group takes it.
+class FleetGroups:
+    """Every group a fleet runs on: the spot groups in pool order, then the on-demand group."""
 
-    ``overrides`` and ``subnet_ids`` are in priority order. A group cannot tie an instance type
-    to a subnet, so the pools a placement names become every chosen type in every chosen
-    subnet; the order of first appearance is the priority.
+    pools: tuple[PoolGroup, ...]
+    on_demand_group: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*(pool.group_name for pool in self.pools), self.on_demand_group)
+
+    def of_pool(self, instance_type: str, subnet_id: str) -> PoolGroup:
+        for pool in self.pools:
+            if (pool.instance_type, pool.subnet_id) == (instance_type, subnet_id):
+                return pool
+        raise KeyError(f"no group for {instance_type} in {subnet_id}: not a candidate pool")
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredCapacity:
+    """What each of a fleet's groups should hold: every candidate pool (0s included), in pool
+    order, and the on-demand group."""
+
+    pools: tuple[PoolCount, ...]
+    on_demand: int
+
+
+def candidate_pools(fleet: FleetSpec) -> tuple[tuple[str, str], ...]:
+    """Every (instance type, subnet) the fleet declared, in pool order: type by type in
+    declared order (the preferred type first), each across the subnets in declared order."""
+    return tuple((t, s) for t in fleet.instance_types for s in fleet.subnet_ids)
+
+
+def fleet_groups(fleet: FleetSpec, name_prefix: str) -> FleetGroups:
+    """The fleet's group names: ``<prefix>-<fleet>-<type>-<subnet>`` per pool (a type has a
+    dot, so none can clash with ``<prefix>-<fleet>-on-demand``). At most 20 + 20 + ~16 + 24
+    characters, far under AWS's 255."""
+    base = f"{validate_prefix(name_prefix)}-{fleet.name}"
+    pools = tuple(
+        PoolGroup(instance_type=t, subnet_id=s, group_name=f"{base}-{t}-{s}")
+        for t, s in candidate_pools(fleet)
+    )
+    groups = FleetGroups(pools=pools, on_demand_group=f"{base}-on-demand")
+    too_long = [name for name in groups.names if len(name) > GROUP_NAME_MAX]
+    if too_long:  # cannot happen with validated names; say so loudly if the rules change
+        raise FleetConfigError([f"group name {too_long[0]!r} is over {GROUP_NAME_MAX} characters"])
+    return groups
+
+
+def desired_capacity(fleet: FleetSpec, placement: Placement | None) -> DesiredCapacity:
+    """Each group's desired capacity: the placement's counts (0 for a pool it leaves out).
+
+    Without a placement: ``onDemandBase`` nodes on-demand, and the rest of ``minNodes`` one by
+    one over the spot pools in pool order, so the preferred type is spread across the subnets
+    before a second type is used.
     """
-
-    overrides: tuple[InstanceOverride, ...]
-    subnet_ids: tuple[str, ...]
-    on_demand_base: int
-    spot_allocation_strategy: SpotAllocationStrategy
-    decision_id: str | None
+    pools = candidate_pools(fleet)
+    if placement is not None:
+        problems = check_placement(fleet, placement)
+        if problems:
+            raise PlacementError(problems)
+        counts = [placement.nodes_in(t, s) for t, s in pools]
+        on_demand = placement.on_demand
+    else:
+        counts = [0] * len(pools)
+        for index in range(max(0, fleet.min_nodes - fleet.on_demand_base)):
+            counts[index % len(pools)] += 1
+        on_demand = fleet.on_demand_base
+    return DesiredCapacity(
+        pools=tuple(
+            PoolCount(instance_type=t, subnet_id=s, nodes=n)
+            for (t, s), n in zip(pools, counts, strict=True)
+        ),
+        on_demand=on_demand,
+    )
 
 
 def parse_fleets(raw: object) -> tuple[FleetSpec, ...]:
@@ -300,7 +204,7 @@ def parse_fleets(raw: object) -> tuple[FleetSpec, ...]:
     every fleet and key that is wrong."""
     if not isinstance(raw, list) or not raw:
         raise FleetConfigError(
-            [f"expected a non-empty list of fleets, got {_shown(raw)}; see docs/pulumi.md"]
+            [f"expected a non-empty list of fleets, got {shown(raw)}; see docs/pulumi.md"]
         )
     fleets: list[FleetSpec] = []
     problems: list[str] = []
@@ -312,7 +216,7 @@ def parse_fleets(raw: object) -> tuple[FleetSpec, ...]:
         try:
             fleets.append(FleetSpec.model_validate(item))
         except ValidationError as exc:
-            problems.extend(f"{where}: {_describe(error, FleetSpec)}" for error in exc.errors())
+            problems.extend(f"{where}: {describe(error, FleetSpec)}" for error in exc.errors())
     names = [fleet.name for fleet in fleets]
     for name in sorted({name for name in names if names.count(name) > 1}):
         problems.append(f"fleet '{name}' is declared twice; fleet names must be unique")
@@ -326,15 +230,18 @@ def parse_placement(fleet: FleetSpec, raw: object) -> Placement:
     if not isinstance(raw, dict):
         raise PlacementError(
             [
-                f"fleet '{fleet.name}': expected an object with pools, onDemandBase, decisionId, "
-                f"reason; got {_shown(raw)}"
+                f"fleet '{fleet.name}': expected an object with pools, onDemand, decisionId, "
+                f"reason; got {shown(raw)}"
             ]
         )
     try:
         placement = Placement.model_validate(raw)
     except ValidationError as exc:
         raise PlacementError(
-            [f"fleet '{fleet.name}': {_describe(error, Placement)}" for error in exc.errors()]
+            [
+                f"fleet '{fleet.name}': {describe(error, Placement, {'pools': PoolCount})}"
+                for error in exc.errors()
+            ]
         ) from exc
     problems = check_placement(fleet, placement)
     if problems:
@@ -349,7 +256,7 @@ def parse_placements(raw: object, fleets: Iterable[FleetSpec]) -> dict[str, Plac
     by_name = {fleet.name: fleet for fleet in fleets}
     if not isinstance(raw, dict):
         raise PlacementError(
-            [f"expected an object mapping a fleet name to its placement, got {_shown(raw)}"]
+            [f"expected an object mapping a fleet name to its placement, got {shown(raw)}"]
         )
     placements: dict[str, Placement] = {}
     problems: list[str] = []
@@ -372,57 +279,36 @@ def parse_placements(raw: object, fleets: Iterable[FleetSpec]) -> dict[str, Plac
 
 
 def check_placement(fleet: FleetSpec, placement: Placement) -> list[str]:
-    """What is wrong with ``placement`` for ``fleet`` (empty when it fits the declaration)."""
+    """What is wrong with ``placement`` for ``fleet`` (empty when it fits the declaration):
+    a pool outside the fleet's candidates, or more nodes in all than twice ``maxNodes``."""
     problems: list[str] = []
     where = f"fleet '{fleet.name}'"
     for index, pool in enumerate(placement.pools):
+        named = f"pools[{index}] ({pool.instance_type} in {pool.subnet_id})"
         if pool.instance_type not in fleet.instance_types:
             problems.append(
-                f"{where}: pools[{index}].instanceType {pool.instance_type!r} is not one the "
-                f"fleet declared; allowed: {', '.join(fleet.instance_types)}"
+                f"{where}: {named}: instanceType {pool.instance_type!r} is not one the fleet "
+                f"declared; allowed: {', '.join(fleet.instance_types)}"
             )
         if pool.subnet_id not in fleet.subnet_ids:
             problems.append(
-                f"{where}: pools[{index}].subnetId {pool.subnet_id!r} is not one the fleet "
+                f"{where}: {named}: subnetId {pool.subnet_id!r} is not one the fleet "
                 f"declared; allowed: {', '.join(fleet.subnet_ids)}"
             )
-    if placement.on_demand_base > fleet.max_nodes:
+    total = placement.total_nodes
+    # A move launches before it drains, so for a while a fleet may hold up to twice its
+    # maxNodes (as an instance refresh's 200 % maximum healthy); never more.
+    if total > 2 * fleet.max_nodes:
+        counts = ", ".join(
+            f"{p.instance_type} in {p.subnet_id}: {p.nodes}" for p in placement.pools if p.nodes
+        )
         problems.append(
-            f"{where}: onDemandBase {placement.on_demand_base} is above the fleet's maxNodes "
-            f"({fleet.max_nodes}); allowed: 0 to {fleet.max_nodes}"
+            f"{where}: the placement holds {total} nodes ({counts or 'no spot'}; on-demand "
+            f"{placement.on_demand}), above twice the fleet's maxNodes ({fleet.max_nodes}); "
+            f"allowed: at most {2 * fleet.max_nodes} in all (maxNodes, and as many again "
+            "while moves launch before they drain)"
         )
     return problems
-
-
-def resolve(fleet: FleetSpec, placement: Placement | None = None) -> ResolvedFleet:
-    """The group's overrides, subnets, on-demand base and strategy for ``fleet``.
-
-    Without a placement every declared candidate is used, in declared order, weight 1, with the
-    fleet's own ``onDemandBase``.
-    """
-    if placement is None:
-        return ResolvedFleet(
-            overrides=tuple(InstanceOverride(t, 1) for t in fleet.instance_types),
-            subnet_ids=fleet.subnet_ids,
-            on_demand_base=fleet.on_demand_base,
-            spot_allocation_strategy=PRICE_STRATEGY,
-            decision_id=None,
-        )
-    problems = check_placement(fleet, placement)
-    if problems:
-        raise PlacementError(problems)
-    weights: dict[str, int] = {}
-    subnets: dict[str, None] = {}
-    for pool in placement.pools:
-        weights.setdefault(pool.instance_type, pool.weight)
-        subnets.setdefault(pool.subnet_id, None)
-    return ResolvedFleet(
-        overrides=tuple(InstanceOverride(t, w) for t, w in weights.items()),
-        subnet_ids=tuple(subnets),
-        on_demand_base=placement.on_demand_base,
-        spot_allocation_strategy=PRIORITIZED_STRATEGY,
-        decision_id=placement.decision_id,
-    )
 
 
 def placement_to_config(placement: Placement) -> dict[str, Any]:
@@ -443,50 +329,3 @@ def placements_to_config_value(placements: Mapping[str, Placement]) -> str:
 def _fleet_label(index: int, item: object) -> str:
     name = item.get("name") if isinstance(item, dict) else None
     return f"fleet #{index} '{name}'" if isinstance(name, str) else f"fleet #{index}"
-
-
-def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
-    """One pydantic error as 'key: what was wrong; what is allowed'."""
-    key = _key(error["loc"])
-    kind = error["type"]
-    if kind == "missing":
-        return f"{key}: missing; it is required"
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, error["loc"])
-        close = difflib.get_close_matches(str(error["loc"][-1]), allowed, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        return f"{key}: unknown key{hint}; allowed keys: {', '.join(allowed)}"
-    if kind == "too_short":
-        at_least = (error.get("ctx") or {}).get("min_length", 1)
-        return f"{key}: must list at least {at_least}, got {_shown(error['input'])}"
-    if kind in {"tuple_type", "list_type"}:
-        return f"{key}: expected a list, got {_shown(error['input'])}"
-    if kind == "value_error":
-        cause = (error.get("ctx") or {}).get("error")
-        message = str(cause) if cause is not None else error["msg"]
-        return f"{key}: {message}" if key else message
-    message = f"{error['msg']}, got {_shown(error['input'])}"
-    return f"{key}: {message}" if key else message
-
-
-def _key(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part.startswith("function-after") or part in {"int", "float", "str", "none"}:
-            continue  # pydantic names the branch of a union it tried; the key is enough
-        else:
-            text += f".{part}" if text else part
-    return text
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    # An unknown key inside pools[i] belongs to PoolChoice, not to Placement.
-    target = PoolChoice if model is Placement and len(loc) > 1 else model
-    return [field.alias or name for name, field in target.model_fields.items()]
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

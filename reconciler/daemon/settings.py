@@ -108,8 +108,9 @@ class FleetTarget(_Model):
         return self
 
     def _group_name(self, pool: str) -> str:
+        """The stack's name for the pool's group (``stacks.spec.fleet_groups``)."""
         p = Pool.parse(pool)
-        return f"{self.group_prefix}-{self.name}-{p.zone}-{p.instance_type.replace('.', '-')}"
+        return f"{self.group_prefix}-{self.name}-{p.instance_type}-{self.subnets[p.zone]}"
 
     def groups(self) -> tuple[str, ...]:
         """Every group of the fleet: the spot groups in pool order, then the on-demand group."""

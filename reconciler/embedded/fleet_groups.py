@@ -1,9 +1,9 @@
 """The declared fleet's groups in the local cloud, and the daemon's view of them.
 
-As the stack declares them (``stacks/``): one spot group per candidate pool (an instance
-type in a subnet, so in a zone) and one on-demand group over every type and zone in the
-declared order. The daemon's ``FleetTarget`` names the same groups, as the stack's outputs
-would.
+As the stack declares and names them (``stacks.spec.fleet_groups``): one spot group per
+candidate pool (an instance type in a subnet, so in a zone) and one on-demand group over every
+type and zone in the declared order. The daemon's ``FleetTarget`` names the same groups, as
+the stack's outputs would.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from reconciler.daemon.settings import FleetTarget
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.local_aws import FleetEndpoints
-from stacks.spec import FleetSpec
+from stacks.spec import FleetSpec, fleet_groups
 
 __all__ = ["LocalFleet", "local_fleet"]
 
@@ -25,12 +25,6 @@ __all__ = ["LocalFleet", "local_fleet"]
 class LocalFleet:
     target: FleetTarget
     groups: tuple[LocalAutoScalingGroup, ...]
-
-
-def _group_name(prefix: str, fleet: str, pool: Pool | None) -> str:
-    if pool is None:
-        return f"{prefix}-{fleet}-on-demand"
-    return f"{prefix}-{fleet}-{pool.zone}-{pool.instance_type.replace('.', '-')}"
 
 
 def local_fleet(
@@ -50,10 +44,12 @@ def local_fleet(
         raise ValueError(f"fleet {spec.name}: no zone for subnets {', '.join(unknown)}")
     low, high = (nodes, 2 * nodes) if nodes is not None else (spec.min_nodes, spec.max_nodes)
     zones = [zone_of_subnet[s] for s in spec.subnet_ids]
+    subnet_of = {zone_of_subnet[s]: s for s in spec.subnet_ids}
     pools = [Pool(region, zone, itype) for zone in zones for itype in spec.instance_types]
+    names = fleet_groups(spec, prefix)
     spot = {
         p: LocalAutoScalingGroup(
-            name=_group_name(prefix, spec.name, p),
+            name=names.of_pool(p.instance_type, subnet_of[p.zone]).group_name,
             pools=(p,),
             lifecycle="spot",
             max_size=high,
@@ -66,7 +62,7 @@ def local_fleet(
         Pool(region, zone, itype) for itype in spec.instance_types for zone in zones
     )
     on_demand = LocalAutoScalingGroup(
-        name=_group_name(prefix, spec.name, None),
+        name=names.on_demand_group,
         pools=on_demand_order,
         lifecycle="on-demand",
         max_size=high,

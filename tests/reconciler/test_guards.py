@@ -48,9 +48,7 @@ def test_without_the_lease_or_in_shadow_nothing_goes_and_everything_says_why() -
 
 
 def test_recovery_goes_through_a_breaker_stale_data_and_the_dwell() -> None:
-    v = check(
-        [FILL, SPARE, FALLBACK], breaker_open=True, market_age_s=5000.0, last_move_at=NOW - 1
-    )
+    v = check([FILL, SPARE, FALLBACK], breaker_open=True, market_age_s=5000.0, last_move_at=NOW - 1)
     assert v.allowed == (FILL, SPARE, FALLBACK) and v.reason == "applied"
 
 

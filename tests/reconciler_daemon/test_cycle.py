@@ -70,7 +70,7 @@ def test_an_acting_mode_sizes_the_groups_to_the_plan_and_then_holds_still(
     groups = LocalGroups()
     reconciler = make_reconciler(ledger, clock, groups=groups, k=2)
     d = reconciler.reconcile(FLEET)
-    assert d.applied and d.changed and d.desired_nodes == 2
+    assert d.applied and d.changed and d.desired_nodes == 2 and d.placement is not None
     assert sum(groups.counts().values()) == 2 and "on-demand" not in groups.counts()
     # The decision's placement is what the groups hold, in the stack's terms.
     held = {(p["instanceType"], p["subnetId"]): p["nodes"] for p in d.placement["pools"]}

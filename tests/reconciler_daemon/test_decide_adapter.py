@@ -5,8 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.daemon.decide_adapter import DecideError, load_model
+from analytics.pools import Pool
+from reconciler.control import GroupTargets
+from reconciler.daemon.decide_adapter import DecideError, load_model, to_stack_placement
 from reconciler.daemon.errors import DaemonError
+from reconciler.planner.types import Placement as PlannerPlacement
+from reconciler.planner.types import Plan
+
+from .helpers import FLEET
 
 
 def test_a_model_not_trained_yet_leaves_the_baseline_deciding(
@@ -23,3 +29,30 @@ def test_a_corrupt_model_is_a_daemon_error_naming_the_path(tmp_path: Path) -> No
     with pytest.raises(DecideError, match=str(tmp_path)) as caught:
         load_model(tmp_path)
     assert isinstance(caught.value, DaemonError)  # the CLI reports it in one line, exit 2
+
+
+def test_the_stack_placement_is_what_the_groups_hold_per_pool() -> None:
+    """Each pool's count (zone -> the fleet's subnet), pools at 0 and pools the fleet does
+    not declare left out, the on-demand group's count."""
+    placement = PlannerPlacement(
+        fleet="gen", pools=(), on_demand_base=1, desired_nodes=6, spare=1, reason="r"
+    )
+    targets = GroupTargets(
+        spot={
+            Pool.parse("us-east-1/us-east-1a/g5.xlarge"): 4,
+            Pool.parse("us-east-1/us-east-1b/g5.xlarge"): 1,
+            Pool.parse("us-east-1/us-east-1b/g5.2xlarge"): 0,
+            Pool.parse("us-east-1/us-east-1c/g5.xlarge"): 1,  # no subnet there: not ours
+        },
+        on_demand=1,
+    )
+    stack = to_stack_placement(targets, FLEET, "d-1", Plan("p-1", placement, (), (), "s"))
+    assert stack == {
+        "pools": [
+            {"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111", "nodes": 4},
+            {"instanceType": "g5.xlarge", "subnetId": "subnet-0bbb2222", "nodes": 1},
+        ],
+        "onDemand": 1,
+        "decisionId": "d-1",
+        "reason": "r",
+    }

@@ -42,7 +42,8 @@ def test_savings_and_cost_per_image_give_the_cost_the_history_implies(
         SubnetId=subnet, InstanceMarketOptions={"MarketType": "spot"},
     )["Instances"][0]  # fmt: skip
     f.autoscaling.attach_instances(
-        AutoScalingGroupName=f.fleet.autoscaling_group, InstanceIds=[spot["InstanceId"]]
+        AutoScalingGroupName=f.fleet.spot_groups["us-east-1/us-east-1a/g5.xlarge"],
+        InstanceIds=[spot["InstanceId"]],
     )
     launched = {
         i["InstanceId"]: i["LaunchTime"]

@@ -43,14 +43,14 @@ FLEETS = [
     },
 ]
 OTHER = {
-    "pools": [{"instanceType": "g5.xlarge", "subnetId": "subnet-0ccc3333", "weight": 1}],
-    "onDemandBase": 0,
+    "pools": [{"instanceType": "g5.xlarge", "subnetId": "subnet-0ccc3333", "nodes": 1}],
+    "onDemand": 0,
     "decisionId": "d-old",
     "reason": "kept",
 }
 NEW = {
-    "pools": [{"instanceType": "g5.2xlarge", "subnetId": "subnet-0bbb2222", "weight": 1}],
-    "onDemandBase": 1,
+    "pools": [{"instanceType": "g5.2xlarge", "subnetId": "subnet-0bbb2222", "nodes": 1}],
+    "onDemand": 1,
     "decisionId": "d-new",
     "reason": "us-east-1a warned",
 }
@@ -112,7 +112,7 @@ def test_sets_only_the_placements_key_keeping_other_fleets_then_runs_up() -> Non
     assert stack.set_keys == [PLACEMENTS_KEY] and stack.ups == 1
     written = json.loads(stack.config[PLACEMENTS_KEY].value)
     assert written["other"] == OTHER  # the other fleet's placement survives
-    assert written["gen"]["pools"] == NEW["pools"] and written["gen"]["onDemandBase"] == 1
+    assert written["gen"]["pools"] == NEW["pools"] and written["gen"]["onDemand"] == 1
     assert json.loads(stack.config["spotfleet:fleets"].value) == FLEETS  # people's key untouched
     assert applied.changed and "succeeded" in applied.summary and "update=1" in applied.summary
 
@@ -141,7 +141,10 @@ def test_a_failed_up_is_an_actuation_error_with_the_cause() -> None:
 
 def test_a_placement_the_fleet_did_not_declare_is_refused_before_any_write() -> None:
     stack = FakeStack()
-    bad = {**NEW, "pools": [{"instanceType": "p4d.24xlarge", "subnetId": "subnet-0aaa1111"}]}
+    bad = {
+        **NEW,
+        "pools": [{"instanceType": "p4d.24xlarge", "subnetId": "subnet-0aaa1111", "nodes": 1}],
+    }
     with pytest.raises(ActuationError, match="refused"):
         driver(stack, []).apply("gen", bad)
     assert stack.set_keys == [] and stack.ups == 0

@@ -44,11 +44,11 @@ BATCH: dict[str, Any] = {
 }
 GEN_PLACEMENT: dict[str, Any] = {
     "pools": [
-        {"instanceType": "g5.4xlarge", "subnetId": "subnet-0ccc3333", "weight": 1},
-        {"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111", "weight": 1},
-        {"instanceType": "g5.4xlarge", "subnetId": "subnet-0aaa1111", "weight": 1},
+        {"instanceType": "g5.4xlarge", "subnetId": "subnet-0ccc3333", "nodes": 2},
+        {"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111", "nodes": 3},
+        {"instanceType": "g5.4xlarge", "subnetId": "subnet-0aaa1111", "nodes": 0},
     ],
-    "onDemandBase": 3,
+    "onDemand": 2,
     "decisionId": "d-20261122-0001",
     "reason": "us-east-1b/g5.xlarge predicted loss 0.42 > 0.30",
 }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gpu_node.userdata import NODE_SETTING_TAGS
-from stacks.outputs import FLEET_OUTPUT_KEYS
+from stacks.errors import OutputsError
+from stacks.outputs import FLEET_OUTPUT_KEYS, parse_fleet_outputs
+from stacks.spec import fleet_groups, parse_fleets
 from tests.stacks.conftest import BATCH, GEN, GEN_PLACEMENT, deploy
 
 COMPONENTS = {
@@ -49,9 +51,14 @@ def test_two_fleets_give_two_independent_sets(placed_stack):
     assert all("-batch" in name for name in batch)
     gen_resources = [r for r in placed_stack.resources if r.name.split("-")[0] == "gen"]
     batch_resources = [r for r in placed_stack.resources if r.name.split("-")[0] == "batch"]
-    assert len(gen_resources) == len(batch_resources)
+    # The same set but for the groups: one per pool (gen 9, batch 2) and one on-demand, each a
+    # component and its group.
+    groups = {"spotfleet:stacks:NodeGroup", "aws:autoscaling/group:Group"}
+    assert len([r for r in gen_resources if r.typ in groups]) == 2 * 10
+    assert len([r for r in batch_resources if r.typ in groups]) == 2 * 3
+    assert len(gen_resources) - 20 == len(batch_resources) - 6
     # Every output that names a resource differs (version numbers and decision ids may not).
-    for key in set(FLEET_OUTPUT_KEYS) - {"launchTemplateVersion", "decisionId"}:
+    for key in set(FLEET_OUTPUT_KEYS) - {"launchTemplateVersion", "decisionId", "poolGroups"}:
         assert placed_stack.outputs["gen"][key] != placed_stack.outputs["batch"][key], key
 
 
@@ -63,23 +70,44 @@ def test_one_fleet_alone_builds_the_same_set_as_beside_another(placed_stack):
     assert {(r.typ, r.name): r.inputs for r in alone.resources} == beside
 
 
-def test_a_placement_changes_only_the_group():
+def test_a_placement_changes_only_the_desired_capacity_of_the_groups_whose_count_changes():
     unplaced = deploy([GEN])
     placed = deploy([GEN], {"gen": GEN_PLACEMENT})
     before = {(r.typ, r.name): r.inputs for r in unplaced.resources}
     after = {(r.typ, r.name): r.inputs for r in placed.resources}
     assert before.keys() == after.keys()
     changed = {key for key in before if before[key] != after[key]}
-    assert changed == {("aws:autoscaling/group:Group", "gen")}
+    assert changed == {
+        ("aws:autoscaling/group:Group", "gen-g5.4xlarge-subnet-0ccc3333"),
+        ("aws:autoscaling/group:Group", "gen-g5.xlarge-subnet-0aaa1111"),
+        ("aws:autoscaling/group:Group", "gen-on-demand"),
+    }
+    for key in changed:
+        assert {k: v for k, v in before[key].items() if k != "desiredCapacity"} == {
+            k: v for k, v in after[key].items() if k != "desiredCapacity"
+        }
 
 
 def test_each_fleet_exports_every_output(placed_stack):
     for name in ("gen", "batch"):
         outputs = placed_stack.outputs[name]
         assert tuple(outputs) == FLEET_OUTPUT_KEYS
-        assert all(isinstance(v, str) for v in outputs.values())
+        assert all(isinstance(v, str) for k, v in outputs.items() if k != "poolGroups")
     gen = placed_stack.outputs["gen"]
-    assert gen["autoScalingGroupName"] == "spotfleet-dev-gen"
+    assert gen["onDemandGroupName"] == "spotfleet-dev-gen-on-demand"
+    assert len(gen["poolGroups"]) == 9
+    assert gen["poolGroups"][0] == {
+        "instanceType": "g5.xlarge",
+        "subnetId": "subnet-0aaa1111",
+        "groupName": "spotfleet-dev-gen-g5.xlarge-subnet-0aaa1111",
+    }
+    # The groups the stack exports are the ones the daemon derives from the declaration.
+    (spec,) = parse_fleets([GEN])
+    derived = fleet_groups(spec, "spotfleet-dev")
+    assert [(g["instanceType"], g["subnetId"], g["groupName"]) for g in gen["poolGroups"]] == [
+        (p.instance_type, p.subnet_id, p.group_name) for p in derived.pools
+    ]
+    assert gen["onDemandGroupName"] == derived.on_demand_group
     assert gen["deadLetterQueueUrl"].endswith("/spotfleet-dev-gen-jobs-dlq")
     assert gen["interruptionQueueUrl"].endswith("/spotfleet-dev-gen-interruptions")
     assert gen["modelCacheBucket"] == "spotfleet-dev-gen-models-123456789012"
@@ -93,3 +121,23 @@ def test_a_node_setting_the_program_does_not_fill_fails_the_preview(monkeypatch)
     )
     with pytest.raises(RuntimeError, match="SPOTFLEET_NEW_SETTING"):
         deploy([GEN])
+
+
+def test_the_daemon_reads_the_fleets_output_into_typed_outputs(placed_stack):
+    read = parse_fleet_outputs(placed_stack.outputs)
+    assert sorted(read) == ["batch", "gen"]
+    gen = read["gen"]
+    (spec,) = parse_fleets([GEN])
+    assert gen.groups == fleet_groups(spec, "spotfleet-dev")
+    assert gen.job_queue_url == placed_stack.outputs["gen"]["jobQueueUrl"]
+    assert gen.decision_id == "d-20261122-0001"
+    assert read["batch"].decision_id == ""
+
+
+def test_an_output_of_an_older_stack_is_refused_naming_the_keys():
+    old = {"gen": {"autoScalingGroupName": "spotfleet-dev-gen"}}
+    with pytest.raises(OutputsError) as caught:
+        parse_fleet_outputs(old)
+    message = str(caught.value)
+    assert "fleets.gen: autoScalingGroupName: unknown key" in message
+    assert "fleets.gen: poolGroups: missing; it is required" in message

@@ -61,7 +61,12 @@ def test_the_inline_policy_names_this_fleets_resources_only(placed_stack):
     assert statement(document, "PublishJobEvents")["Resource"] == [
         "arn:aws:sns:us-east-1:123456789012:spotfleet-dev-gen-job-events"
     ]
-    assert statement(document, "DrainOnTermination")["Resource"] == [
-        "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:"
-        "autoScalingGroupName/spotfleet-dev-gen"
-    ]
+    # A node completes the hook of whichever of the fleet's groups it is in.
+    group_arn = (
+        "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/"
+    )
+    drain = statement(document, "DrainOnTermination")["Resource"]
+    assert drain == [group_arn + name for name in placed_stack.fleets["gen"].groups.names]
+    assert len(drain) == 10  # 3 types x 3 subnets + on-demand
+    assert group_arn + "spotfleet-dev-gen-on-demand" in drain
+    assert group_arn + "spotfleet-dev-gen-g5.xlarge-subnet-0aaa1111" in drain

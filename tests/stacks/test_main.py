@@ -13,6 +13,7 @@ import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 
 from stacks.outputs import DAEMON_POLICY, FLEET_OUTPUT_KEYS, FLEETS
 from stacks.policies import allowed_actions
+from stacks.stack_config import KNOWN_KEYS
 from tests.stacks.conftest import BATCH, GEN, GEN_PLACEMENT, install_mocks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +58,7 @@ def test_the_program_exports_every_output_of_every_fleet(stack_config, monkeypat
     assert sorted(fleets) == ["batch", "gen"]
     for outputs in fleets.values():
         assert tuple(outputs) == FLEET_OUTPUT_KEYS
-    assert fleets["gen"]["autoScalingGroupName"] == "spotfleet-dev-gen"
+    assert fleets["gen"]["onDemandGroupName"] == "spotfleet-dev-gen-on-demand"
     assert fleets["gen"]["decisionId"] == "d-20261122-0001"
     assert fleets["batch"]["decisionId"] == ""
 
@@ -66,17 +67,26 @@ def test_the_daemon_policy_covers_every_fleet_without_wildcard_actions(stack_con
     stack_config({"spotfleet:fleets": [GEN, BATCH]})
     document = json.loads(run_main(monkeypatch)[DAEMON_POLICY])
     assert not [a for a in allowed_actions(document) if "*" in a]
-    (scale,) = [s for s in document["Statement"] if s["Sid"] == "ScaleOwnGroups"]
-    assert [arn.rsplit("/", 1)[1] for arn in scale["Resource"]] == [
-        "spotfleet-dev-gen",
-        "spotfleet-dev-batch",
-    ]
-    (read,) = [s for s in document["Statement"] if s["Sid"] == "ReadFleetEvents"]
-    assert [arn.rsplit(":", 1)[1] for arn in read["Resource"]] == [
+
+    def names(sid, sep):
+        (found,) = [s for s in document["Statement"] if s["Sid"] == sid]
+        return [arn.rsplit(sep, 1)[1] for arn in found["Resource"]]
+
+    groups = names("ResizeOwnGroups", "/")
+    assert len(groups) == 10 + 3  # gen: 3 types x 3 subnets + 1; batch: 2 types x 1 + 1
+    assert "spotfleet-dev-gen-g5.4xlarge-subnet-0ccc3333" in groups
+    assert "spotfleet-dev-batch-on-demand" in groups
+    assert names("ConsumeFleetEvents", ":") == [
         "spotfleet-dev-gen-interruptions",
         "spotfleet-dev-gen-job-events",
         "spotfleet-dev-batch-interruptions",
         "spotfleet-dev-batch-job-events",
+    ]
+    assert names("ReadJobBacklog", ":") == [
+        "spotfleet-dev-gen-jobs",
+        "spotfleet-dev-gen-jobs-priority",
+        "spotfleet-dev-batch-jobs",
+        "spotfleet-dev-batch-jobs-priority",
     ]
 
 
@@ -87,7 +97,9 @@ def test_name_prefix_from_config_names_everything(stack_config, monkeypatch):
 
 def test_an_empty_name_prefix_means_the_stack_default(stack_config, monkeypatch):
     stack_config({"spotfleet:fleets": [GEN], "spotfleet:namePrefix": ""})
-    assert run_main(monkeypatch)[FLEETS]["gen"]["autoScalingGroupName"] == "spotfleet-dev-gen"
+    assert (
+        run_main(monkeypatch)[FLEETS]["gen"]["onDemandGroupName"] == "spotfleet-dev-gen-on-demand"
+    )
 
 
 @pytest.mark.parametrize(
@@ -104,11 +116,34 @@ def test_an_empty_name_prefix_means_the_stack_default(stack_config, monkeypatch)
                 "spotfleet:placements": {
                     "gen": {
                         **GEN_PLACEMENT,
-                        "pools": [{"instanceType": "p4d.24xlarge", "subnetId": "subnet-0aaa1111"}],
+                        "pools": [
+                            {
+                                "instanceType": "p4d.24xlarge",
+                                "subnetId": "subnet-0aaa1111",
+                                "nodes": 1,
+                            }
+                        ],
                     }
                 },
             },
-            "pools[0].instanceType 'p4d.24xlarge' is not one the fleet declared",
+            "pools[0] (p4d.24xlarge in subnet-0aaa1111): instanceType 'p4d.24xlarge' is not one "
+            "the fleet declared",
+        ),
+        (
+            {
+                "spotfleet:fleets": [GEN],
+                "spotfleet:placements": {"gen": {**GEN_PLACEMENT, "onDemand": 4}},
+            },
+            "fleet 'gen': the placement holds 9 nodes (g5.4xlarge in subnet-0ccc3333: 2, g5.xlarge "
+            "in subnet-0aaa1111: 3; on-demand 4), above the fleet's maxNodes (8)",
+        ),
+        (
+            {"spotfleet:fleets": [GEN], "spotfleet:placement": {"gen": GEN_PLACEMENT}},
+            "spotfleet:placement: unknown key (did you mean spotfleet:placements?)",
+        ),
+        (
+            {"spotfleet:fleets": [GEN], "spotfleet:namePrefx": "sf-prod"},
+            "spotfleet:namePrefx: unknown key (did you mean spotfleet:namePrefix?)",
         ),
         ({"spotfleet:fleets": "[not json"}, "is not a valid 'JSON object'"),
         ({"spotfleet:fleets": [GEN], "spotfleet:namePrefix": "Bad_Prefix"}, "namePrefix"),
@@ -138,13 +173,14 @@ def test_the_project_file_documents_every_key():
     assert project["runtime"]["options"]["virtualenv"] == ".venv"
     config = project["config"]
     assert set(config) == {"spotfleet:fleets", "spotfleet:placements", "spotfleet:namePrefix"}
-    from stacks.spec import FleetSpec, Placement, PoolChoice
+    assert set(config) == set(KNOWN_KEYS)
+    from stacks.spec import FleetSpec, Placement, PoolCount
 
     fleet_doc = config["spotfleet:fleets"]["description"]
     for name, field in FleetSpec.model_fields.items():
         assert f"{field.alias or name} (" in fleet_doc, f"{field.alias or name} undocumented"
     placement_doc = config["spotfleet:placements"]["description"]
-    for model in (Placement, PoolChoice):
+    for model in (Placement, PoolCount):
         for name, field in model.model_fields.items():
             assert (field.alias or name) in placement_doc
     # Optional keys need a default, or Pulumi reports them missing on every stack.

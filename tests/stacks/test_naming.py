@@ -10,13 +10,12 @@ import pytest
 from stacks.errors import NamingError
 from stacks.layout import DEAD_LETTER_RETENTION_SECONDS, INTERRUPTION_EVENT_PATTERNS, fleet_layout
 from stacks.naming import default_prefix, fleet_names, group_arn_pattern, validate_prefix
-from stacks.spec import parse_fleets
+from stacks.spec import fleet_groups, parse_fleets
 from tests.stacks.conftest import ACCOUNT, BATCH, GEN, fleet
 
 
 def test_names_are_derived_from_prefix_and_fleet_only():
     names = fleet_names("gen", prefix="spotfleet-dev", account=ACCOUNT)
-    assert names.group == "spotfleet-dev-gen"
     assert names.job_queue == "spotfleet-dev-gen-jobs"
     assert names.job_dead_letter_queue == "spotfleet-dev-gen-jobs-dlq"
     assert names.priority_queue == "spotfleet-dev-gen-jobs-priority"
@@ -118,3 +117,41 @@ def test_buckets_are_versioned_or_expiring_as_their_job_needs():
     assert layout.model_bucket.expiry_days is None
     assert not layout.results_bucket.versioned
     assert layout.results_bucket.expiry_days == 7
+
+
+def test_a_fleet_has_one_group_per_candidate_pool_and_one_on_demand_group():
+    (gen,) = parse_fleets([GEN])
+    groups = fleet_groups(gen, "spotfleet-dev")
+    assert [(p.instance_type, p.subnet_id) for p in groups.pools] == [
+        (t, s) for t in GEN["instanceTypes"] for s in GEN["subnetIds"]
+    ]
+    assert groups.pools[0].group_name == "spotfleet-dev-gen-g5.xlarge-subnet-0aaa1111"
+    assert groups.on_demand_group == "spotfleet-dev-gen-on-demand"
+    assert groups.of_pool("g5.4xlarge", "subnet-0ccc3333").group_name == (
+        "spotfleet-dev-gen-g5.4xlarge-subnet-0ccc3333"
+    )
+    assert len(set(groups.names)) == 10
+    assert fleet_groups(gen, "spotfleet-dev") == groups  # deterministic
+    with pytest.raises(KeyError, match="not a candidate pool"):
+        groups.of_pool("g5.12xlarge", "subnet-0aaa1111")
+
+
+def test_group_names_are_aws_valid_and_never_clash_across_fleets():
+    long_fleet = fleet(
+        name="a" * 20,
+        instanceTypes=["g5.48xlarge", "g5.xlarge"],
+        subnetIds=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+    )
+    (spec,) = parse_fleets([long_fleet])
+    names = fleet_groups(spec, "b" * 20).names
+    # AWS: 1-255 characters, no ':' (it would break the group's ARN).
+    assert all(0 < len(name) <= 255 and ":" not in name for name in names)
+    assert max(len(name) for name in names) < 100
+    gen, batch = parse_fleets([GEN, BATCH])
+    assert set(fleet_groups(gen, "sf").names).isdisjoint(fleet_groups(batch, "sf").names)
+
+
+def test_the_layout_carries_the_fleets_groups():
+    (gen,) = parse_fleets([GEN])
+    layout = fleet_layout(gen, prefix="spotfleet-dev", account=ACCOUNT)
+    assert layout.groups == fleet_groups(gen, "spotfleet-dev")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from stacks.daemon_actions import DAEMON_ACTIONS
 from stacks.policies import (
     DaemonGrants,
     NodeGrants,
@@ -17,7 +18,13 @@ from stacks.policies import (
     tls_only_bucket_policy,
 )
 
-GROUP = "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:*:autoScalingGroupName/sf-gen"
+GROUP = (
+    "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:*:"
+    "autoScalingGroupName/sf-gen-g5.xlarge-subnet-0aaa1111"
+)
+GROUP_ON_DEMAND = (
+    "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:*:autoScalingGroupName/sf-gen-on-demand"
+)
 GRANTS = NodeGrants(
     job_queue_arns=["arn:aws:sqs:us-east-1:1:sf-gen-jobs", "arn:aws:sqs:us-east-1:1:sf-gen-jobs-p"],
     dead_letter_queue_arns=["arn:aws:sqs:us-east-1:1:sf-gen-jobs-dlq"],
@@ -26,7 +33,7 @@ GRANTS = NodeGrants(
     results_bucket_arn="arn:aws:s3:::sf-gen-results",
     results_prefix="results/",
     events_topic_arn="arn:aws:sns:us-east-1:1:sf-gen-job-events",
-    group_arn=GROUP,
+    group_arns=[GROUP, GROUP_ON_DEMAND],
 )
 
 
@@ -67,13 +74,13 @@ def test_node_reads_the_model_cache_writes_results_under_its_prefix_and_publishe
     assert statement(document, "PublishJobEvents")["Resource"] == [GRANTS.events_topic_arn]
 
 
-def test_node_completes_lifecycle_actions_on_its_own_group_only():
+def test_node_completes_lifecycle_actions_on_its_fleets_groups_only():
     drain = statement(node_policy(GRANTS), "DrainOnTermination")
     assert drain["Action"] == [
         "autoscaling:CompleteLifecycleAction",
         "autoscaling:RecordLifecycleActionHeartbeat",
     ]
-    assert drain["Resource"] == [GROUP]
+    assert drain["Resource"] == [GROUP, GROUP_ON_DEMAND]
 
 
 def test_a_model_kept_elsewhere_is_readable_only_under_its_prefix():
@@ -97,28 +104,36 @@ def test_only_ec2_may_assume_the_node_role():
     assert stmt["Action"] == "sts:AssumeRole"
 
 
-def test_daemon_scales_only_its_groups_and_reads_only_its_queues():
+def test_the_daemon_policy_is_exactly_the_declared_actions_each_on_its_scope():
     document = daemon_policy(
         [
-            DaemonGrants(group_arn=GROUP, queue_arns=["q-int-gen", "q-events-gen"]),
-            DaemonGrants(group_arn="g-batch", queue_arns=["q-int-batch", "q-events-batch"]),
+            DaemonGrants(
+                group_arns=[GROUP, GROUP_ON_DEMAND],
+                event_queue_arns=["q-int-gen", "q-events-gen"],
+                job_queue_arns=["q-jobs-gen", "q-prio-gen"],
+            ),
+            DaemonGrants(
+                group_arns=["g-batch"],
+                event_queue_arns=["q-int-batch", "q-events-batch"],
+                job_queue_arns=["q-jobs-batch"],
+            ),
         ]
     )
+    assert sorted(allowed_actions(document)) == sorted(a.action for a in DAEMON_ACTIONS)
     assert not [a for a in allowed_actions(document) if "*" in a]
-    scale = statement(document, "ScaleOwnGroups")
-    assert scale["Action"] == ["autoscaling:SetDesiredCapacity"]
-    assert scale["Resource"] == [GROUP, "g-batch"]
-    assert statement(document, "ReadFleetEvents")["Resource"] == [
-        "q-int-gen",
-        "q-events-gen",
-        "q-int-batch",
-        "q-events-batch",
-    ]
-    observe = statement(document, "ObserveMarketAndFleet")["Action"]
-    assert {"ec2:DescribeSpotPriceHistory", "ec2:DescribeInstances", "pricing:GetProducts"} <= set(
-        observe
-    )
-    assert not [a for a in observe if a.split(":")[1].startswith(("Set", "Put", "Delete"))]
+    resize = statement(document, "ResizeOwnGroups")
+    assert resize["Action"] == ["autoscaling:SetDesiredCapacity"]
+    assert resize["Resource"] == [GROUP, GROUP_ON_DEMAND, "g-batch"]
+    consume = statement(document, "ConsumeFleetEvents")
+    assert consume["Action"] == ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
+    assert consume["Resource"] == ["q-int-gen", "q-events-gen", "q-int-batch", "q-events-batch"]
+    backlog = statement(document, "ReadJobBacklog")
+    assert backlog["Action"] == ["sqs:GetQueueAttributes"]
+    assert backlog["Resource"] == ["q-jobs-gen", "q-prio-gen", "q-jobs-batch"]
+    observe = statement(document, "ObserveMarketAndFleet")
+    assert observe["Resource"] == ["*"]
+    # Only calls IAM cannot scope to a resource get "*", and none of them changes anything.
+    assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in observe["Action"])
 
 
 def test_queue_policies_let_only_their_source_send():

@@ -14,17 +14,14 @@ from hypothesis import strategies as st
 
 from stacks.errors import FleetConfigError, PlacementError, StackConfigError
 from stacks.spec import (
-    PRICE_STRATEGY,
-    PRIORITIZED_STRATEGY,
-    InstanceOverride,
     Placement,
-    PoolChoice,
+    PoolCount,
+    desired_capacity,
     parse_fleets,
     parse_placement,
     parse_placements,
     placement_to_config,
     placements_to_config_value,
-    resolve,
 )
 from tests.stacks.conftest import BATCH, GEN, GEN_PLACEMENT, fleet
 
@@ -146,8 +143,11 @@ def test_config_errors_are_value_errors():
 def test_a_valid_placement_parses_and_round_trips_through_config():
     spec = gen_fleet()
     parsed = parse_placement(spec, GEN_PLACEMENT)
-    assert parsed.pools[0] == PoolChoice(instance_type="g5.4xlarge", subnet_id="subnet-0ccc3333")
-    assert parsed.on_demand_base == 3
+    assert parsed.pools[0] == PoolCount(
+        instance_type="g5.4xlarge", subnet_id="subnet-0ccc3333", nodes=2
+    )
+    assert parsed.on_demand == 2
+    assert parsed.total_nodes == 7
     as_config = placement_to_config(parsed)
     assert as_config == {**GEN_PLACEMENT}
     assert parse_placement(spec, json.loads(json.dumps(as_config))) == parsed
@@ -164,9 +164,14 @@ def test_absent_placements_mean_none():
     assert parse_placements({}, [gen_fleet()]) == {}
 
 
-def test_a_placement_weight_defaults_to_one():
-    pools = [{"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111"}]
-    assert parse_placement(gen_fleet(), placement(pools=pools)).pools[0].weight == 1
+def test_a_placement_may_list_no_pool_all_on_demand_or_idle():
+    parsed = parse_placement(gen_fleet(), placement(pools=[], onDemand=0))
+    assert parsed.pools == () and parsed.total_nodes == 0
+    assert parse_placement(gen_fleet(), {**placement(onDemand=4), "pools": []}).on_demand == 4
+
+
+def pools(*counts: tuple[str, str, int]) -> list[dict[str, Any]]:
+    return [{"instanceType": t, "subnetId": s, "nodes": n} for t, s, n in counts]
 
 
 @pytest.mark.parametrize(
@@ -175,64 +180,60 @@ def test_a_placement_weight_defaults_to_one():
         ([], "expected an object mapping a fleet name to its placement"),
         ({"other": GEN_PLACEMENT}, "placement for fleet 'other', which is not declared; declared"),
         ({"gen": "first"}, "fleet 'gen': expected an object with pools"),
-        ({"gen": placement(pools=[])}, "fleet 'gen': pools: must list at least 1, got []"),
         ({"gen": placement(pools=None)}, "fleet 'gen': pools: expected a list, got None"),
         (
             {"gen": {k: v for k, v in GEN_PLACEMENT.items() if k != "decisionId"}},
             "fleet 'gen': decisionId: missing; it is required",
         ),
+        (
+            {"gen": {k: v for k, v in GEN_PLACEMENT.items() if k != "onDemand"}},
+            "fleet 'gen': onDemand: missing; it is required",
+        ),
         ({"gen": placement(decisionId="has space")}, "decisionId: 'has space' is not allowed"),
-        ({"gen": placement(onDemandBase=-1)}, "onDemandBase: Input should be greater than or"),
+        ({"gen": placement(onDemand=-1)}, "onDemand: Input should be greater than or"),
         (
-            {"gen": placement(onDemandBase=9)},
-            "fleet 'gen': onDemandBase 9 is above the fleet's maxNodes (8); allowed: 0 to 8",
-        ),
-        ({"gen": placement(order=1)}, "fleet 'gen': order: unknown key; allowed keys: pools"),
-        (
-            {
-                "gen": placement(
-                    pools=[
-                        {"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111", "wieght": 2}
-                    ]
-                )
-            },
-            "pools[0].wieght: unknown key (did you mean weight?); allowed keys: instanceType",
+            {"gen": placement(onDemandBase=1)},
+            "fleet 'gen': onDemandBase: unknown key (did you mean onDemand?); allowed keys: pools",
         ),
         (
             {
                 "gen": placement(
-                    pools=[{"instanceType": "g5.12xlarge", "subnetId": "subnet-0aaa1111"}]
+                    pools=[{"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111"}]
                 )
             },
-            "fleet 'gen': pools[0].instanceType 'g5.12xlarge' is not one the fleet declared; "
-            "allowed: g5.xlarge, g5.2xlarge, g5.4xlarge",
-        ),
-        (
-            {
-                "gen": placement(
-                    pools=[{"instanceType": "g5.xlarge", "subnetId": "subnet-0fff9999"}]
-                )
-            },
-            "fleet 'gen': pools[0].subnetId 'subnet-0fff9999' is not one the fleet declared; "
-            "allowed: subnet-0aaa1111, subnet-0bbb2222, subnet-0ccc3333",
+            "fleet 'gen': pools[0].nodes: missing; it is required",
         ),
         (
             {
                 "gen": placement(
                     pools=[
-                        {"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111", "weight": 0}
+                        {"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111", "weight": 1}
                     ]
                 )
             },
-            "pools[0].weight: Input should be greater than or equal to 1",
+            "pools[0].weight: unknown key; allowed keys: instanceType, subnetId, nodes",
+        ),
+        (
+            {"gen": placement(pools=pools(("g5.xlarge", "subnet-0aaa1111", -1)))},
+            "pools[0].nodes: Input should be greater than or equal to 0",
+        ),
+        (
+            {"gen": placement(pools=pools(("g5.12xlarge", "subnet-0aaa1111", 1)))},
+            "fleet 'gen': pools[0] (g5.12xlarge in subnet-0aaa1111): instanceType 'g5.12xlarge' "
+            "is not one the fleet declared; allowed: g5.xlarge, g5.2xlarge, g5.4xlarge",
+        ),
+        (
+            {"gen": placement(pools=pools(("g5.xlarge", "subnet-0fff9999", 1)))},
+            "fleet 'gen': pools[0] (g5.xlarge in subnet-0fff9999): subnetId 'subnet-0fff9999' "
+            "is not one the fleet declared; allowed: subnet-0aaa1111, subnet-0bbb2222, "
+            "subnet-0ccc3333",
         ),
         (
             {
                 "gen": placement(
-                    pools=[
-                        {"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111"},
-                        {"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111"},
-                    ]
+                    pools=pools(
+                        ("g5.xlarge", "subnet-0aaa1111", 1), ("g5.xlarge", "subnet-0aaa1111", 2)
+                    )
                 )
             },
             "pools[1] repeats g5.xlarge in subnet-0aaa1111; list each pool once",
@@ -240,13 +241,18 @@ def test_a_placement_weight_defaults_to_one():
         (
             {
                 "gen": placement(
-                    pools=[
-                        {"instanceType": "g5.xlarge", "subnetId": "subnet-0aaa1111"},
-                        {"instanceType": "g5.xlarge", "subnetId": "subnet-0bbb2222", "weight": 2},
-                    ]
+                    pools=pools(
+                        ("g5.xlarge", "subnet-0aaa1111", 5), ("g5.2xlarge", "subnet-0bbb2222", 2)
+                    ),
+                    onDemand=2,
                 )
             },
-            "pools[1] gives g5.xlarge weight 2 but an earlier pool gave it 1",
+            "fleet 'gen': the placement holds 9 nodes (g5.xlarge in subnet-0aaa1111: 5, "
+            "g5.2xlarge in subnet-0bbb2222: 2; on-demand 2), above the fleet's maxNodes (8)",
+        ),
+        (
+            {"gen": placement(pools=[], onDemand=9)},
+            "the placement holds 9 nodes (no spot; on-demand 9), above the fleet's maxNodes (8)",
         ),
     ],
 )
@@ -257,47 +263,50 @@ def test_a_malformed_placement_is_refused_naming_fleet_key_and_what_is_allowed(r
     assert expected in str(caught.value)
 
 
-def test_without_a_placement_a_fleet_uses_every_candidate_at_the_market_price():
-    resolved = resolve(gen_fleet())
-    assert resolved.overrides == (
-        InstanceOverride("g5.xlarge", 1),
-        InstanceOverride("g5.2xlarge", 1),
-        InstanceOverride("g5.4xlarge", 1),
-    )
-    assert resolved.subnet_ids == ("subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333")
-    assert resolved.on_demand_base == 1
-    assert resolved.spot_allocation_strategy == PRICE_STRATEGY
-    assert resolved.decision_id is None
-
-
-def test_a_placement_orders_types_and_subnets_by_first_appearance():
+def test_desired_capacity_is_the_placements_count_per_pool_and_zero_elsewhere():
     spec = gen_fleet()
-    resolved = resolve(spec, parse_placement(spec, GEN_PLACEMENT))
-    assert [o.instance_type for o in resolved.overrides] == ["g5.4xlarge", "g5.xlarge"]
-    assert resolved.subnet_ids == ("subnet-0ccc3333", "subnet-0aaa1111")
-    assert resolved.on_demand_base == 3
-    assert resolved.spot_allocation_strategy == PRIORITIZED_STRATEGY
-    assert resolved.decision_id == "d-20261122-0001"
-
-
-def test_a_placement_carries_its_weights_into_the_overrides():
-    spec = gen_fleet()
-    pools = [
-        {"instanceType": "g5.2xlarge", "subnetId": "subnet-0bbb2222", "weight": 2},
-        {"instanceType": "g5.xlarge", "subnetId": "subnet-0bbb2222", "weight": 1},
+    desired = desired_capacity(spec, parse_placement(spec, GEN_PLACEMENT))
+    assert len(desired.pools) == 9
+    assert [(p.instance_type, p.subnet_id) for p in desired.pools[:4]] == [
+        ("g5.xlarge", "subnet-0aaa1111"),
+        ("g5.xlarge", "subnet-0bbb2222"),
+        ("g5.xlarge", "subnet-0ccc3333"),
+        ("g5.2xlarge", "subnet-0aaa1111"),
     ]
-    resolved = resolve(spec, parse_placement(spec, placement(pools=pools)))
-    assert resolved.overrides == (
-        InstanceOverride("g5.2xlarge", 2),
-        InstanceOverride("g5.xlarge", 1),
-    )
+    nonzero = {(p.instance_type, p.subnet_id): p.nodes for p in desired.pools if p.nodes}
+    assert nonzero == {("g5.4xlarge", "subnet-0ccc3333"): 2, ("g5.xlarge", "subnet-0aaa1111"): 3}
+    assert desired.on_demand == 2
 
 
-def test_resolve_refuses_a_placement_built_for_another_fleet():
+@pytest.mark.parametrize(
+    ("min_nodes", "on_demand_base", "spot", "on_demand"),
+    [
+        (0, 0, [0] * 9, 0),
+        (0, 1, [0] * 9, 1),  # the on-demand floor holds even above minNodes
+        (3, 1, [1, 1, 0, 0, 0, 0, 0, 0, 0], 1),
+        (8, 0, [1, 1, 1, 1, 1, 1, 1, 1, 0], 0),
+        (8, 8, [0] * 9, 8),
+    ],
+)
+def test_without_a_placement_the_floor_is_on_demand_and_the_rest_of_min_goes_round_robin(
+    min_nodes, on_demand_base, spot, on_demand
+):
+    spec = parse_fleets([fleet(minNodes=min_nodes, onDemandBase=on_demand_base)])[0]
+    desired = desired_capacity(spec, None)
+    assert [p.nodes for p in desired.pools] == spot
+    assert desired.on_demand == on_demand
+
+
+def test_round_robin_wraps_when_min_nodes_exceeds_the_pools():
+    spec = parse_fleets([{**BATCH, "minNodes": 3, "maxNodes": 3}])[0]
+    assert [p.nodes for p in desired_capacity(spec, None).pools] == [2, 1]
+
+
+def test_desired_capacity_refuses_a_placement_built_for_another_fleet():
     batch = parse_fleets([BATCH])[0]
     foreign = Placement.model_validate(GEN_PLACEMENT)
-    with pytest.raises(PlacementError, match=r"fleet 'batch': pools\[0\]\.instanceType"):
-        resolve(batch, foreign)
+    with pytest.raises(PlacementError, match=r"fleet 'batch': pools\[0\] \(g5.4xlarge"):
+        desired_capacity(batch, foreign)
 
 
 def test_a_budget_may_be_written_as_an_integer():
@@ -310,15 +319,21 @@ def placements_for_gen(draw):
     pairs = draw(
         st.lists(
             st.tuples(st.sampled_from(spec.instance_types), st.sampled_from(spec.subnet_ids)),
-            min_size=1,
             max_size=9,
             unique=True,
         )
     )
-    weights = {t: draw(st.integers(1, 999)) for t in spec.instance_types}
+    budget = spec.max_nodes
+    counts = []
+    for _ in pairs:
+        counts.append(draw(st.integers(0, budget)))
+        budget -= counts[-1]
     return {
-        "pools": [{"instanceType": t, "subnetId": s, "weight": weights[t]} for t, s in pairs],
-        "onDemandBase": draw(st.integers(0, spec.max_nodes)),
+        "pools": [
+            {"instanceType": t, "subnetId": s, "nodes": n}
+            for (t, s), n in zip(pairs, counts, strict=True)
+        ],
+        "onDemand": draw(st.integers(0, budget)),
         "decisionId": draw(st.from_regex(r"\A[a-z0-9-]{1,20}\Z")),
         "reason": draw(st.text(max_size=40)),
     }
@@ -326,14 +341,13 @@ def placements_for_gen(draw):
 
 @settings(max_examples=60, deadline=None)
 @given(placements_for_gen())
-def test_any_fitting_placement_round_trips_and_resolves_in_first_appearance_order(raw):
+def test_any_fitting_placement_round_trips_and_every_group_gets_its_count(raw):
     spec = gen_fleet()
     parsed = parse_placement(spec, raw)
     assert parse_placement(spec, placement_to_config(parsed)) == parsed
-    resolved = resolve(spec, parsed)
-    types = list(dict.fromkeys(pool["instanceType"] for pool in raw["pools"]))
-    subnets = list(dict.fromkeys(pool["subnetId"] for pool in raw["pools"]))
-    assert [o.instance_type for o in resolved.overrides] == types
-    assert list(resolved.subnet_ids) == subnets
-    assert resolved.on_demand_base == raw["onDemandBase"]
-    assert resolved.spot_allocation_strategy == PRIORITIZED_STRATEGY
+    desired = desired_capacity(spec, parsed)
+    asked = {(p["instanceType"], p["subnetId"]): p["nodes"] for p in raw["pools"]}
+    for pool in desired.pools:
+        assert pool.nodes == asked.get((pool.instance_type, pool.subnet_id), 0)
+    assert sum(p.nodes for p in desired.pools) + desired.on_demand == parsed.total_nodes
+    assert desired.on_demand == raw["onDemand"]
