@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from pathlib import Path
 
 import typer
@@ -28,11 +29,28 @@ def run() -> None:
 
     _logging()
     try:
-        code = run_node(load_settings())
+        standby = os.environ.get("SPOTFLEET_STANDBY_FILE")
+        code = _run_after_standby(Path(standby)) if standby else run_node(load_settings())
     except NodeError as exc:
         logging.getLogger("gpu_node").error("%s", exc)
         raise typer.Exit(2) from exc
     raise typer.Exit(code)
+
+
+def _run_after_standby(path: Path) -> int:
+    """Load the model now, become the instance named in ``path`` when it appears."""
+    from gpu_node.backend import load_backend
+    from gpu_node.node import run_node
+    from gpu_node.settings import load_settings
+    from gpu_node.standby import wait_for_identity
+
+    ahead = load_settings()
+    backend = load_backend(
+        model_dir=ahead.model_dir, model_name=ahead.served_model, cpu_threads=ahead.cpu_threads
+    )
+    logging.getLogger("gpu_node").info("standby: model loaded, waiting for %s", path)
+    os.environ.update(wait_for_identity(path))
+    return run_node(load_settings(), backend=backend)
 
 
 @app.command("make-tiny-model")

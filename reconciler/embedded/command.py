@@ -92,6 +92,11 @@ def _print_summary(summary: DemoSummary) -> None:
             f"${summary.spot_cost_usd:.2f} / ${summary.on_demand_cost_usd:.2f} = "
             f"{summary.cost_ratio:.3f}",
         ),
+        (
+            "the backtest of this window",
+            f"ready {summary.replayed_ready_fraction:.3f} "
+            f"at cost {summary.replayed_cost_ratio:.3f}",
+        ),
     ]
     for label, value in rows:
         table.add_row(label, str(value))
@@ -137,6 +142,12 @@ def register(app: typer.Typer) -> None:
         drain: Annotated[
             float, typer.Option(help="at the end, wait up to this long for queued jobs")
         ] = _DEFAULTS.drain_s,
+        cold_start: Annotated[
+            float, typer.Option(help="market seconds from a launch to a serving node")
+        ] = _DEFAULTS.cold_start_s,
+        warm_nodes: Annotated[
+            int, typer.Option(help="node processes started ahead, each taking the next launch")
+        ] = _DEFAULTS.warm_nodes,
         port: Annotated[
             int, typer.Option(help="the daemon's status API and page (0: any free port)")
         ] = _DEFAULTS.api_port,
@@ -174,6 +185,8 @@ def register(app: typer.Typer) -> None:
                 jobs_per_minute=job_rate,
                 malformed_every=malformed_every,
                 drain_s=drain,
+                cold_start_s=cold_start,
+                warm_nodes=warm_nodes,
                 api_port=port,
             )
         except ValueError as exc:

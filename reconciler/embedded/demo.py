@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -60,6 +61,7 @@ from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.fleet_groups import local_fleet
 from reconciler.embedded.local_aws import create_fleet, local_aws
 from reconciler.embedded.nodes import NodeProcesses
+from reconciler.embedded.parity import Replayed, replay_demo_window
 from reconciler.embedded.replay import ReplayedMarket, load_market, record_prices, record_ticks
 from reconciler.embedded.settings import DemoSettings
 from reconciler.embedded.world import LiveStatus, World, completed_jobs
@@ -110,6 +112,9 @@ class DemoSummary:
     spot_cost_usd: float
     on_demand_cost_usd: float
     cost_ratio: float
+    # The backtest of the same market window, K and cold start, through the same acting path.
+    replayed_ready_fraction: float
+    replayed_cost_ratio: float
     history: str
     export: str
     model: str
@@ -145,7 +150,7 @@ def _daemon_settings(
         api_host="127.0.0.1",
         api_port=api_port,
         grid_s=clock.gap_s,
-        cold_start_s=s.node_start_wall_s * clock.compression,
+        cold_start_s=s.cold_start_s,
         capacity_from_prices=False,
         fleets=(fleet,),
         cadences=Cadences(
@@ -347,6 +352,7 @@ def run_demo(
             model_dir=model_dir,
             log_dir=logs,
             extra_env={"SPOTFLEET_POLL_WAIT_SECONDS": "1"},
+            keep_warm=s.warm_nodes,
         )
         stack.enter_context(_stopping("the node processes", nodes.stop_all))
 
@@ -424,11 +430,20 @@ def run_demo(
             [m for url in endpoints.dead_letter_queue_urls for m in dead_letters(sqs, url)],
             read_backlog(sqs, endpoints.job_queue_urls).total,
         )
+        replayed = replay_demo_window(
+            market,
+            target,
+            start=seeded.seed_ticks,
+            end=world.tick + 1,
+            k=_typical_k(world.counters.k_samples, target.min_nodes),
+            cold_start_s=s.cold_start_s,
+        )
         return _summary(
             s,
             ledger,
             audit,
             world,
+            replayed,
             started=started,
             start_at=seeded.start_at,
             end=end,
@@ -436,6 +451,11 @@ def run_demo(
             status_url=status_url,
         )
     raise AssertionError("unreachable")  # pragma: no cover (the with block returns)
+
+
+def _typical_k(samples: list[int], fallback: int) -> int:
+    """The K the run served most of the time (its demand is steady by design)."""
+    return Counter(samples).most_common(1)[0][0] if samples else fallback
 
 
 def _port(server: Any) -> int:
@@ -450,6 +470,7 @@ def _summary(
     ledger: Ledger,
     audit: JobAudit,
     world: World,
+    replayed: Replayed,
     *,
     started: float,
     start_at: datetime,
@@ -457,7 +478,7 @@ def _summary(
     stopped_early: bool,
     status_url: str,
 ) -> DemoSummary:
-    spot, on_demand = world.costs()
+    spot, on_demand = world.costs(at=end)  # as the history sees it: to the last collection
     [(warnings,)] = ledger.rows(
         "SELECT count(*) FROM interruption_events WHERE kind = 'spot_interruption_warning' "
         "AND instance_id IS NOT NULL"
@@ -492,6 +513,8 @@ def _summary(
         spot_cost_usd=round(spot, 4),
         on_demand_cost_usd=round(on_demand, 4),
         cost_ratio=round(spot / on_demand, 4) if on_demand > 0 else 0.0,
+        replayed_ready_fraction=round(replayed.ready_fraction, 4),
+        replayed_cost_ratio=round(replayed.cost_ratio, 4),
         history=str(s.out / "history.duckdb"),
         export=str(s.out / "export"),
         model=str(s.out / "model"),

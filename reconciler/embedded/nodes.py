@@ -37,6 +37,14 @@ class NodeSpec:
     hourly_price: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Standby:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    identity: Path  # where its identity is written when it becomes an instance
+
+
 @dataclass
 class RunningNode:
     spec: NodeSpec
@@ -64,25 +72,28 @@ class NodeProcesses:
         log_dir: Path,
         workdir: Path = _REPO,
         extra_env: dict[str, str] | None = None,
+        keep_warm: int = 0,
     ) -> None:
+        """``keep_warm``: node processes kept started ahead, model loaded, each waiting to
+        become the next instance launched (``gpu_node.standby``); 0 starts each at launch."""
         self._aws, self._imds, self._endpoints = aws, imds, endpoints
         self._fleet, self._model_dir, self._log_dir = fleet, model_dir, log_dir
         self._workdir = workdir
         self._extra_env = extra_env or {}
         self._nodes: dict[str, RunningNode] = {}
         self._logs: list[IO[bytes]] = []
+        self._keep_warm = keep_warm
+        self._standby: list[_Standby] = []
+        self._spawned = 0
         log_dir.mkdir(parents=True, exist_ok=True)
+        self.warm()
 
     @property
     def nodes(self) -> dict[str, RunningNode]:
         return dict(self._nodes)
 
-    def launch(self, spec: NodeSpec) -> RunningNode:
-        imds_url = self._imds.add(
-            spec.instance_id, instance_type=spec.pool.instance_type, zone=spec.pool.zone
-        )
-        port = free_port()
-        env = {
+    def _env(self, port: int, **settings: str) -> dict[str, str]:
+        return {
             **os.environ,
             **self._aws.environ(),
             "SPOTFLEET_QUEUE_URL": self._endpoints.job_queue_url,
@@ -91,15 +102,16 @@ class NodeProcesses:
             "SPOTFLEET_EVENTS_TOPIC_ARN": self._endpoints.events_topic_arn,
             "SPOTFLEET_FLEET": self._fleet,
             "SPOTFLEET_MODEL_DIR": str(self._model_dir),
-            "SPOTFLEET_IMDS_URL": imds_url,
             "SPOTFLEET_PORT": str(port),
             "SPOTFLEET_CPU_THREADS": "1",
             **self._extra_env,
+            **settings,
         }
-        log_path = self._log_dir / f"{spec.instance_id}.log"
+
+    def _spawn(self, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = log_path.open("ab")
         self._logs.append(log)
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "gpu_node", "run"],
             cwd=self._workdir,
             env=env,
@@ -107,8 +119,39 @@ class NodeProcesses:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopping it stops its children
         )
-        node = RunningNode(spec, process, port, log_path)
+
+    def warm(self) -> None:
+        """Start standby processes until ``keep_warm`` are waiting."""
+        self._standby = [w for w in self._standby if w.process.poll() is None]
+        while len(self._standby) < self._keep_warm:
+            self._spawned += 1
+            name = f"standby-{self._spawned}"
+            port = free_port()
+            identity = self._log_dir / f"{name}.identity.json"
+            log_path = self._log_dir / f"{name}.log"
+            env = self._env(port, SPOTFLEET_STANDBY_FILE=str(identity))
+            self._standby.append(_Standby(self._spawn(log_path, env), port, log_path, identity))
+
+    def launch(self, spec: NodeSpec) -> RunningNode:
+        imds_url = self._imds.add(
+            spec.instance_id, instance_type=spec.pool.instance_type, zone=spec.pool.zone
+        )
+        log_path = self._log_dir / f"{spec.instance_id}.log"
+        standby = next((w for w in self._standby if w.process.poll() is None), None)
+        if standby is not None:
+            # Become this instance: its metadata, written whole (a rename) so it reads it once.
+            self._standby.remove(standby)
+            staged = standby.identity.with_suffix(".tmp")
+            staged.write_text(json.dumps({"SPOTFLEET_IMDS_URL": imds_url}))
+            staged.rename(standby.identity)
+            log_path.symlink_to(standby.log_path.name)
+            node = RunningNode(spec, standby.process, standby.port, log_path)
+        else:
+            port = free_port()
+            process = self._spawn(log_path, self._env(port, SPOTFLEET_IMDS_URL=imds_url))
+            node = RunningNode(spec, process, port, log_path)
         self._nodes[spec.instance_id] = node
+        self.warm()
         return node
 
     def interrupt(self, instance_id: str, *, deadline: datetime, at: datetime) -> None:
@@ -170,6 +213,12 @@ class NodeProcesses:
 
     def stop_all(self, *, grace_s: float = 10.0) -> None:
         """Terminate every node and wait for them all: no process is left behind."""
+        self._keep_warm = 0
+        for waiting in self._standby:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(waiting.process.pid, signal.SIGKILL)
+            waiting.process.wait()
+        self._standby.clear()
         for instance_id in list(self._nodes):
             self.terminate(instance_id, grace_s=grace_s)
         deadline = time.monotonic() + grace_s

@@ -31,6 +31,9 @@ class DemoSettings(BaseModel):
     image_size: int = Field(default=32, ge=8, le=512)
     steps: int = Field(default=2, ge=1, le=50)
     notice_min_wall_s: float = Field(default=4.0, gt=0)  # a node always gets this long to drain
-    node_start_wall_s: float = Field(default=8.0, gt=0)  # about how long a node takes to start
+    # Market seconds from a launch to a serving node (the backtest's default); node processes
+    # are started ahead (``warm_nodes`` of them), so the demo plays this, not their start-up.
+    cold_start_s: float = Field(default=300.0, ge=0)
+    warm_nodes: int = Field(default=3, ge=0, le=20)
     drain_s: float = Field(default=60.0, ge=0)  # at the end: wait this long for queued jobs
     api_port: int = Field(default=8700, ge=0, le=65535)  # the daemon's status API and page

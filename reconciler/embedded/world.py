@@ -58,6 +58,7 @@ class Counters:
     launch_failures: int = 0
     ready: int = 0  # nodes answering healthy at the last sample
     ready_samples: list[float] = field(default_factory=list)
+    k_samples: list[int] = field(default_factory=list)  # K (demand) at each sample
     failures: deque[str] = field(default_factory=lambda: deque(maxlen=5))
 
 
@@ -143,6 +144,7 @@ class World:
         if self.clock.elapsed_s() >= self._next_sample:
             self._next_sample = self.clock.elapsed_s() + 1.0
             self.counters.ready_samples.append(self._ready_fraction())
+            self.counters.k_samples.append(self.demand())
 
     def _submit(self) -> None:
         due = jobs_due(self.clock.elapsed_s(), self.s.jobs_per_minute) - len(self.jobs)
@@ -159,8 +161,15 @@ class World:
         self.jobs.extend(new)
 
     def _ready_nodes(self) -> int:
+        """Nodes that serve: healthy, and launched at least the cold start ago in market time
+        (a node process is started ahead, so its own start-up does not stand for the cold
+        start of a g5 at the market's speed)."""
         ready = 0
+        started_by = self.clock.now() - timedelta(seconds=self.s.cold_start_s)
         for node in self.nodes.nodes.values():
+            instance = self.cloud.instances.get(node.spec.instance_id)
+            if instance is None or instance.launched_at > started_by:
+                continue
             with contextlib.suppress(httpx.HTTPError):
                 health = httpx.get(f"http://127.0.0.1:{node.port}/health", timeout=0.5)
                 ready += health.status_code == 200 and health.json().get("status") == "ok"
@@ -173,9 +182,10 @@ class World:
         self.counters.ready = self._ready_nodes()
         return 1.0 if desired == 0 else min(self.counters.ready, desired) / desired
 
-    def costs(self) -> tuple[float, float]:
-        """(what the fleet cost so far, what the same node-hours would cost on demand)."""
-        now = self.clock.now()
+    def costs(self, at: datetime | None = None) -> tuple[float, float]:
+        """(what the fleet cost up to ``at`` (default: now), what the same node-hours would
+        cost on demand)."""
+        now = at or self.clock.now()
         od = {m.pool: m.on_demand_price for m in self.market.pools}
         with self.region.lock:
             instances = list(self.cloud.instances.values())
