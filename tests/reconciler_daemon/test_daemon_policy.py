@@ -126,10 +126,10 @@ def driven(aws: str, tmp_path: Path) -> tuple[Recorder, AwsFleet, dict[str, Any]
     daemon.collect_prices()
     daemon.observe_fleet()
     groups = f.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
-    GROUP_OF.update(
-        {i["InstanceId"]: g["AutoScalingGroupName"] for g in groups for i in g["Instances"]}
-    )
-    (ours,) = GROUP_OF
+    running = {i["InstanceId"]: g["AutoScalingGroupName"] for g in groups for i in g["Instances"]}
+    GROUP_OF.clear()
+    GROUP_OF.update(running)
+    (ours,) = running
     # A warning about one of ours: the reconcile it triggers drains it through its group and
     # sizes the groups to the backlog's K (7 jobs / 3 per node = 3).
     sqs.send_message(
@@ -187,5 +187,5 @@ def test_the_job_queues_backlog_is_read_on_the_job_queues_and_only_there(driven)
     interruptions = queue_arn(f.fleet.interruption_queue_url)
     assert not allows(document, "sqs:GetQueueAttributes", interruptions)
     assert not allows(document, "sqs:ReceiveMessage", queue_arn(jobs))  # nodes take jobs
-    other_group = group_arns[f.fleet.autoscaling_group].replace("spotfleet-gen", "someone-else")
+    other_group = group_arns[f.fleet.on_demand_group].replace("spotfleet-gen", "someone-else")
     assert not allows(document, "autoscaling:SetDesiredCapacity", other_group)
