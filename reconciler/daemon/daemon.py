@@ -15,7 +15,7 @@ from analytics.export import export_history
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.collect.aws import Clients
-from reconciler.collect.fleet import GroupView, observe_fleet, read_backlog
+from reconciler.collect.fleet import Backlog, GroupView, observe_fleet, read_backlog
 from reconciler.collect.interruptions import consume_interruptions
 from reconciler.collect.job_events import consume_job_events
 from reconciler.collect.prices import collect_prices, record_on_demand
@@ -224,7 +224,8 @@ class Daemon:
     def fleet_demand(self, fleet: FleetTarget, now: datetime) -> ScaleDecision:
         """K for this reconcile: AWS's backlog-per-instance rule on the job queues."""
         s = self.settings.scaling
-        backlog = read_backlog(self.clients("sqs", fleet.region), fleet.job_queue_urls)
+        urls = fleet.job_queue_urls
+        backlog = read_backlog(self.clients("sqs", fleet.region), urls) if urls else Backlog(0, 0)
         idle_key = f"idle_since:{fleet.name}"
         idle_since = self.ledger.get_state(idle_key)
         if backlog.total > 0:

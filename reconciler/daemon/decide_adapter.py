@@ -28,6 +28,7 @@ from reconciler.live import read_market, recent_losses
 from reconciler.model import ModelSettings, PoolPrediction, TrainedModel, train_model
 from reconciler.model import load_model as _load_model
 from reconciler.planner import FleetDeclaration, FleetNode, Plan, PlannerSettings, Snapshot, plan
+from stacks.spec import Placement, PoolCount, placement_to_config
 
 log = logging.getLogger(__name__)
 
@@ -153,20 +154,20 @@ def plan_fleet(
 def to_stack_placement(
     targets: GroupTargets, fleet: FleetTarget, decision_id: str, planned: Plan
 ) -> dict[str, Any]:
-    """What the groups hold, as ``spotfleet:placements.<fleet>`` JSON (camelCase,
-    stacks/spec.py): each candidate pool's node count (zone -> the fleet's subnet there) and
-    the on-demand group's."""
-    pools = [
-        {"instanceType": pool.instance_type, "subnetId": fleet.subnets[pool.zone], "nodes": n}
-        for pool, n in sorted(targets.spot.items())
-        if n > 0 and pool.zone in fleet.subnets and pool.name in fleet.spot_groups
-    ]
-    return {
-        "pools": pools,
-        "onDemand": targets.on_demand,
-        "decisionId": decision_id,
-        "reason": planned.placement.reason[:500],
-    }
+    """What the groups hold, as ``spotfleet:placements.<fleet>`` JSON: each candidate pool's
+    node count (zone -> the fleet's subnet there) and the on-demand group's, validated by the
+    stack's own contract (``stacks.spec.Placement``) in every mode, shadow included."""
+    placement = Placement(
+        pools=tuple(
+            PoolCount(instance_type=pool.instance_type, subnet_id=fleet.subnets[pool.zone], nodes=n)
+            for pool, n in sorted(targets.spot.items())
+            if n > 0 and pool.zone in fleet.subnets and pool.name in fleet.spot_groups
+        ),
+        on_demand=targets.on_demand,
+        decision_id=decision_id,
+        reason=planned.placement.reason[:500],
+    )
+    return placement_to_config(placement)
 
 
 def prediction_rows(
