@@ -135,6 +135,7 @@ class FleetStatusOut(_Out):
     instances: int | None
     desired_nodes: int | None  # K: what demand asks to serve
     desired_reason: str | None
+    drift: tuple[str, ...] = ()  # groups whose count is not the placement in force
 
 
 class StatusOut(_Out):

@@ -115,6 +115,8 @@ def _fleet(fleet: FleetPage, view: StatusPageView) -> str:
         f"group desired <strong>{_int(fleet.group_desired)}</strong> · instances "
         f"<strong>{_int(fleet.instances)}</strong> · demand asks for K = <strong>{wanted}</strong>"
     )
+    if fleet.drift:
+        summary += " · <strong>drift</strong>: " + "; ".join(escape(d) for d in fleet.drift)
     return (
         f'<section class="fleet" id="fleet-{name}"><h2>Fleet <code>{name}</code></h2>'
         f'<p class="meta">{summary}</p>'

@@ -18,6 +18,7 @@ from reconciler.api.page_reads import (
 from reconciler.api.page_view import FleetPage, PoolRow, StatusPageView
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.decide_adapter import Planned
+from reconciler.daemon.drift import drift
 from reconciler.daemon.settings import FleetTarget
 
 __all__ = ["gather_page_view", "pool_rows"]
@@ -72,6 +73,11 @@ def fleet_page(daemon: Daemon, fleet: FleetTarget, *, now: datetime, window_s: f
         cost=fleet_cost(ledger, fleet.name, now=now, on_demand_fallback=fleet.on_demand_prices),
         jobs=job_counts(ledger, fleet.name),
         uncharted_pools=len(pools) - len(charted),
+        drift=drift(
+            fleet,
+            (daemon.reconciler.applied.get(fleet.name) or {}).get("placement"),
+            view.group.by_group if view.group else {},
+        ),
     )
 
 

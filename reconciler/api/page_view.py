@@ -90,6 +90,7 @@ class FleetPage:
     cost: FleetCost
     jobs: tuple[tuple[str, int], ...]  # (state, count), in the order shown
     uncharted_pools: int = 0  # pools of the table left out of the chart
+    drift: tuple[str, ...] = ()  # groups whose count is not the placement in force
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from reconciler.api.models import (
 from reconciler.api.page_gather import gather_page_view
 from reconciler.api.page_view import StatusPageView
 from reconciler.daemon.daemon import Daemon
+from reconciler.daemon.drift import drift
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.health import Readiness
 from reconciler.daemon.preflight import mode_unavailable
@@ -147,6 +148,9 @@ class DaemonSource:
                 instances=view.group.instances if view.group else None,
                 desired_nodes=view.desired,
                 desired_reason=view.desired_reason,
+                drift=drift(
+                    fleet, applied.get("placement"), view.group.by_group if view.group else {}
+                ),
             )
         out = StatusOut(
             role="leader",

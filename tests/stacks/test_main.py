@@ -132,10 +132,10 @@ def test_an_empty_name_prefix_means_the_stack_default(stack_config, monkeypatch)
         (
             {
                 "spotfleet:fleets": [GEN],
-                "spotfleet:placements": {"gen": {**GEN_PLACEMENT, "onDemand": 4}},
+                "spotfleet:placements": {"gen": {**GEN_PLACEMENT, "onDemand": 12}},
             },
-            "fleet 'gen': the placement holds 9 nodes (g5.4xlarge in subnet-0ccc3333: 2, g5.xlarge "
-            "in subnet-0aaa1111: 3; on-demand 4), above the fleet's maxNodes (8)",
+            "fleet 'gen': the placement holds 17 nodes (g5.4xlarge in subnet-0ccc3333: 2, "
+            "g5.xlarge in subnet-0aaa1111: 3; on-demand 12), above twice the fleet's maxNodes (8)",
         ),
         (
             {"spotfleet:fleets": [GEN], "spotfleet:placement": {"gen": GEN_PLACEMENT}},

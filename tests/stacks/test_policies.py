@@ -122,7 +122,10 @@ def test_the_daemon_policy_is_exactly_the_declared_actions_each_on_its_scope():
     assert sorted(allowed_actions(document)) == sorted(a.action for a in DAEMON_ACTIONS)
     assert not [a for a in allowed_actions(document) if "*" in a]
     resize = statement(document, "ResizeOwnGroups")
-    assert resize["Action"] == ["autoscaling:SetDesiredCapacity"]
+    assert resize["Action"] == [
+        "autoscaling:SetDesiredCapacity",
+        "autoscaling:TerminateInstanceInAutoScalingGroup",
+    ]
     assert resize["Resource"] == [GROUP, GROUP_ON_DEMAND, "g-batch"]
     consume = statement(document, "ConsumeFleetEvents")
     assert consume["Action"] == ["sqs:ReceiveMessage", "sqs:DeleteMessage"]

@@ -242,17 +242,18 @@ def pools(*counts: tuple[str, str, int]) -> list[dict[str, Any]]:
             {
                 "gen": placement(
                     pools=pools(
-                        ("g5.xlarge", "subnet-0aaa1111", 5), ("g5.2xlarge", "subnet-0bbb2222", 2)
+                        ("g5.xlarge", "subnet-0aaa1111", 9), ("g5.2xlarge", "subnet-0bbb2222", 6)
                     ),
                     onDemand=2,
                 )
             },
-            "fleet 'gen': the placement holds 9 nodes (g5.xlarge in subnet-0aaa1111: 5, "
-            "g5.2xlarge in subnet-0bbb2222: 2; on-demand 2), above the fleet's maxNodes (8)",
+            "fleet 'gen': the placement holds 17 nodes (g5.xlarge in subnet-0aaa1111: 9, "
+            "g5.2xlarge in subnet-0bbb2222: 6; on-demand 2), above twice the fleet's maxNodes (8)",
         ),
         (
-            {"gen": placement(pools=[], onDemand=9)},
-            "the placement holds 9 nodes (no spot; on-demand 9), above the fleet's maxNodes (8)",
+            {"gen": placement(pools=[], onDemand=17)},
+            "the placement holds 17 nodes (no spot; on-demand 17), above twice the fleet's "
+            "maxNodes (8)",
         ),
     ],
 )
