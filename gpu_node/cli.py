@@ -42,13 +42,14 @@ def _run_after_standby(path: Path) -> int:
     from gpu_node.backend import load_backend
     from gpu_node.node import run_node
     from gpu_node.settings import load_settings
-    from gpu_node.standby import wait_for_identity
+    from gpu_node.standby import wait_for_identity, waiting_marker
 
     ahead = load_settings()
     backend = load_backend(
         model_dir=ahead.model_dir, model_name=ahead.served_model, cpu_threads=ahead.cpu_threads
     )
     logging.getLogger("gpu_node").info("standby: model loaded, waiting for %s", path)
+    waiting_marker(path).touch()
     os.environ.update(wait_for_identity(path))
     return run_node(load_settings(), backend=backend)
 

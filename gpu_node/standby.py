@@ -17,7 +17,12 @@ from pathlib import Path
 
 from gpu_node.errors import NodeError
 
-__all__ = ["wait_for_identity"]
+__all__ = ["wait_for_identity", "waiting_marker"]
+
+
+def waiting_marker(path: Path) -> Path:
+    """Touched once the model is loaded: the process is ready to become an instance."""
+    return path.with_name(path.name + ".waiting")
 
 
 def wait_for_identity(

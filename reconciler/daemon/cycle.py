@@ -233,7 +233,7 @@ class Reconciler:
             placement=placement,
             desired_nodes=final.targets.total(),
             changed=changed,
-            applied=outcome.applied,
+            applied=changed,  # acted on AWS: a group's count or a drain
             reason=f"{trigger}: {verdict}; K={demand.desired} ({demand.reason}); {what}; "
             + planned.plan.summary
             + _refusals(outcome),

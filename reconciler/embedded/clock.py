@@ -38,6 +38,11 @@ class MarketClock:
         """Market seconds per wall second."""
         return self.ticks_per_s * self.gap_s
 
+    def begin(self) -> None:
+        """Start the replay now: the market stays at ``start`` until this is called again
+        or time passes after it (setup that takes wall time does not eat the market)."""
+        self._wall0 = self.wall()
+
     def elapsed_s(self) -> float:
         """Wall seconds since the replay started."""
         return self.wall() - self._wall0

@@ -411,6 +411,9 @@ def run_demo(
         if stop.is_set():
             return None
 
+        reporter.stage(f"waiting for {s.warm_nodes} node processes to load their model")
+        nodes.wait_warm(timeout_s=120.0)
+        clock.begin()
         daemon.start()
         stack.enter_context(_stopping("the daemon", daemon.stop))
         stopped_early = _play(s, world, ledger, stop, reporter)

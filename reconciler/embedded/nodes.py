@@ -22,6 +22,7 @@ from typing import IO
 
 from analytics.pools import Pool
 from gpu_node.localimds import LocalImds
+from gpu_node.standby import waiting_marker
 from reconciler.embedded.local_aws import FleetEndpoints, LocalAws, free_port
 
 __all__ = ["NodeProcesses", "NodeSpec", "RunningNode"]
@@ -131,6 +132,16 @@ class NodeProcesses:
             log_path = self._log_dir / f"{name}.log"
             env = self._env(port, SPOTFLEET_STANDBY_FILE=str(identity))
             self._standby.append(_Standby(self._spawn(log_path, env), port, log_path, identity))
+
+    def wait_warm(self, timeout_s: float) -> int:
+        """Wait until every standby process has loaded its model (or ``timeout_s`` passes);
+        how many are ready. The market should not start before the fleet can launch."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            ready = sum(1 for w in self._standby if waiting_marker(w.identity).exists())
+            if ready >= len(self._standby) or time.monotonic() >= deadline:
+                return ready
+            time.sleep(0.1)
 
     def launch(self, spec: NodeSpec) -> RunningNode:
         imds_url = self._imds.add(
