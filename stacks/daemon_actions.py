@@ -35,6 +35,7 @@ DAEMON_ACTIONS: tuple[DaemonAction, ...] = (
     DaemonAction("ec2:DescribeSpotPriceHistory", Scope.ANY, "spot prices of the candidate pools"),
     DaemonAction("ec2:GetSpotPlacementScores", Scope.ANY, "how likely each pool can take nodes"),
     DaemonAction("ec2:DescribeInstances", Scope.ANY, "the fleet's nodes: type, zone, lifecycle"),
+    DaemonAction("ec2:DescribeSubnets", Scope.ANY, "each declared subnet's zone, at start"),
     DaemonAction(
         "autoscaling:DescribeAutoScalingGroups", Scope.ANY, "each group's size and members"
     ),

@@ -28,12 +28,14 @@ from reconciler.actuate.pulumi_driver import PulumiActuator, select_stack
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource, StandbySource
+from reconciler.collect.aws import client
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.lease import FileLease
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.preflight import mode_unavailable
 from reconciler.daemon.settings import DaemonSettings, Mode, SettingsError, load_settings
+from reconciler.daemon.stack_fleets import with_stack_fleets
 
 __all__ = ["build_actuators", "register", "run", "serve_api"]
 
@@ -100,7 +102,7 @@ def run(
     lease_poll_s: float = 2.0,
 ) -> None:
     """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set)."""
-    settings = load_settings(config)
+    settings = with_stack_fleets(load_settings(config), lambda region: client("ec2", region))
     problem = mode_unavailable(settings.mode)
     if problem is not None:
         raise DaemonError(problem)

@@ -216,6 +216,10 @@ class DaemonSettings(BaseSettings):
     # to hold the fleet's maximum. Off where something measures capacity (the embedded market).
     capacity_from_prices: bool = True
     fleets: tuple[FleetTarget, ...] = ()
+    # The fleets from the stack itself: its file (``Pulumi.<stack>.yaml``: the declaration) and
+    # its outputs (``pulumi stack output fleets --json > FILE``); then ``fleets`` stays empty.
+    stack_file: Path | None = None
+    stack_outputs: Path | None = None
     cadences: Cadences = Cadences()
     safety: SafetySettings = SafetySettings()
     scaling: ScalingSettings = ScalingSettings()

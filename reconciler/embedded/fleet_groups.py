@@ -2,8 +2,8 @@
 
 As the stack declares and names them (``stacks.spec.fleet_groups``): one spot group per
 candidate pool (an instance type in a subnet, so in a zone) and one on-demand group over every
-type and zone in the declared order. The daemon's ``FleetTarget`` names the same groups, as
-the stack's outputs would.
+type and zone in the declared order. The daemon's ``FleetTarget`` is built as it is from a
+real stack (``reconciler.daemon.stack_fleets.fleet_target``): the declaration and its groups.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from analytics.pools import Pool
 from reconciler.daemon.settings import FleetTarget
+from reconciler.daemon.stack_fleets import FleetQueues, fleet_target
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.local_aws import FleetEndpoints
@@ -42,7 +43,7 @@ def local_fleet(
     unknown = [s for s in spec.subnet_ids if s not in zone_of_subnet]
     if unknown:
         raise ValueError(f"fleet {spec.name}: no zone for subnets {', '.join(unknown)}")
-    low, high = (nodes, 2 * nodes) if nodes is not None else (spec.min_nodes, spec.max_nodes)
+    high = 2 * nodes if nodes is not None else spec.max_nodes
     zones = [zone_of_subnet[s] for s in spec.subnet_ids]
     subnet_of = {zone_of_subnet[s]: s for s in spec.subnet_ids}
     pools = [Pool(region, zone, itype) for zone in zones for itype in spec.instance_types]
@@ -68,27 +69,17 @@ def local_fleet(
         max_size=high,
         cloud=cloud,
     )
-    target = FleetTarget(
-        name=spec.name,
+    target = fleet_target(
+        spec,
         region=region,
-        instance_types=spec.instance_types,
-        subnets={zone: subnet for subnet, zone in zone_of_subnet.items()},
-        min_nodes=low,
-        max_nodes=high,
-        on_demand_floor=spec.on_demand_base,
-        budget_usd_per_hour=spec.budget_usd_per_hour,
-        idle_to_zero_s=(
-            spec.idle_scale_to_zero_minutes * 60.0
-            if spec.idle_scale_to_zero_minutes is not None
-            else None
+        zone_of_subnet=zone_of_subnet,
+        groups=names,
+        queues=FleetQueues(
+            interruption_queue_url=endpoints.interruption_queue_url,
+            job_events_queue_url=endpoints.events_queue_url,
+            job_queue_urls=endpoints.job_queue_urls,
         ),
-        spot_groups={p.name: g.name for p, g in spot.items()},
-        on_demand_group=on_demand.name,
-        interruption_queue_url=endpoints.interruption_queue_url,
-        job_events_queue_url=endpoints.events_queue_url,
-        job_queue_urls=endpoints.job_queue_urls,
-        on_demand_prices={
-            t: on_demand_prices[t] for t in spec.instance_types if t in on_demand_prices
-        },
+        on_demand_prices=on_demand_prices,
+        nodes=nodes,
     )
     return LocalFleet(target, (*spot.values(), on_demand))

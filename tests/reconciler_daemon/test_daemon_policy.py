@@ -22,6 +22,7 @@ from reconciler.collect.aws import Clients, client
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import DaemonSettings, ScalingSettings
+from reconciler.daemon.stack_fleets import zones_of_subnets
 from stacks.daemon_actions import DAEMON_ACTIONS
 from stacks.naming import AwsAccount, group_arn_pattern
 from stacks.policies import DaemonGrants, allowed_actions, daemon_policy
@@ -123,6 +124,8 @@ def driven(aws: str, tmp_path: Path) -> tuple[Recorder, AwsFleet, dict[str, Any]
         clients=Clients(make=recorder.make),
         clock=Clock(datetime.now(UTC)),  # moto stamps launches with the wall clock
     )
+    # At start, the daemon reads its fleets from the stack: each subnet's zone.
+    zones_of_subnets(recorder.make("ec2", REGION), list(f.fleet.subnets.values()))
     daemon.collect_prices()
     daemon.observe_fleet()
     groups = f.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
@@ -164,6 +167,7 @@ def test_the_policy_grants_nothing_the_daemon_does_not_call(driven) -> None:
     assert called == {
         "ec2:DescribeSpotPriceHistory",
         "ec2:DescribeInstances",
+        "ec2:DescribeSubnets",
         "autoscaling:DescribeAutoScalingGroups",
         "autoscaling:SetDesiredCapacity",
         "autoscaling:TerminateInstanceInAutoScalingGroup",
