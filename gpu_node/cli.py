@@ -39,6 +39,7 @@ def run() -> None:
 
 def _run_after_standby(path: Path) -> int:
     """Load the model now, become the instance named in ``path`` when it appears."""
+    from gpu_node.aws import make_clients
     from gpu_node.backend import load_backend
     from gpu_node.node import run_node
     from gpu_node.settings import load_settings
@@ -48,10 +49,13 @@ def _run_after_standby(path: Path) -> int:
     backend = load_backend(
         model_dir=ahead.model_dir, model_name=ahead.served_model, cpu_threads=ahead.cpu_threads
     )
+    # Clients too, where the region is known ahead: making them is most of a start-up's rest.
+    region = ahead.region or os.environ.get("AWS_DEFAULT_REGION")
+    clients = make_clients(region=region) if region else None
     logging.getLogger("gpu_node").info("standby: model loaded, waiting for %s", path)
     waiting_marker(path).touch()
     os.environ.update(wait_for_identity(path))
-    return run_node(load_settings(), backend=backend)
+    return run_node(load_settings(), backend=backend, clients=clients)
 
 
 @app.command("make-tiny-model")

@@ -168,16 +168,25 @@ class Node:
             self._publisher.close()  # the last events (``released``) must still go out
 
 
-def run_node(settings: NodeSettings, *, backend: Backend | None = None) -> int:
+def run_node(
+    settings: NodeSettings,
+    *,
+    backend: Backend | None = None,
+    clients: AwsClients | None = None,
+) -> int:
     """Run until drained; 0 after a clean drain, 1 when the worker died.
 
-    ``backend`` replaces the model from ``SPOTFLEET_MODEL_DIR`` (tests, benchmarks).
+    ``backend`` replaces the model from ``SPOTFLEET_MODEL_DIR`` (tests, benchmarks, a standby
+    node that loaded it ahead); ``clients``, AWS clients made ahead (a standby node).
     """
     imds = ImdsClient(base_url=settings.imds_url)
     identity = resolve_identity(settings, imds)
     region = settings.region or (identity.region if identity.region != "local" else None)
     node = Node(
-        settings=settings, identity=identity, clients=make_clients(region=region), imds=imds
+        settings=settings,
+        identity=identity,
+        clients=clients or make_clients(region=region),
+        imds=imds,
     )
     log.info("node %s in %s starting", identity.instance_id, identity.pool)
     health = HealthServer(

@@ -155,7 +155,7 @@ def _daemon_settings(
         fleets=(fleet,),
         cadences=Cadences(
             prices_s=2.0,
-            interruptions_s=0.5,
+            interruptions_s=0.25,
             job_events_s=1.0,
             fleet_s=1.0,
             reconcile_s=2.0,
@@ -433,6 +433,7 @@ def run_demo(
             [m for url in endpoints.dead_letter_queue_urls for m in dead_letters(sqs, url)],
             read_backlog(sqs, endpoints.job_queue_urls).total,
         )
+        world.write_samples(s.out / "ready.csv")
         replayed = replay_demo_window(
             market,
             target,

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -59,6 +60,7 @@ class Counters:
     ready: int = 0  # nodes answering healthy at the last sample
     ready_samples: list[float] = field(default_factory=list)
     k_samples: list[int] = field(default_factory=list)  # K (demand) at each sample
+    market_samples: list[datetime] = field(default_factory=list)  # market time of each
     failures: deque[str] = field(default_factory=lambda: deque(maxlen=5))
 
 
@@ -145,6 +147,7 @@ class World:
             self._next_sample = self.clock.elapsed_s() + 1.0
             self.counters.ready_samples.append(self._ready_fraction())
             self.counters.k_samples.append(self.demand())
+            self.counters.market_samples.append(self.clock.now())
 
     def _submit(self) -> None:
         due = jobs_due(self.clock.elapsed_s(), self.s.jobs_per_minute) - len(self.jobs)
@@ -181,6 +184,16 @@ class World:
         desired = self.demand()
         self.counters.ready = self._ready_nodes()
         return 1.0 if desired == 0 else min(self.counters.ready, desired) / desired
+
+    def write_samples(self, path: Path) -> None:
+        """The ready samples as CSV (market time, ready nodes, K), to set beside the backtest's
+        timeline of the same window."""
+        c = self.counters
+        lines = ["market_time,ready_fraction,k"] + [
+            f"{ts.isoformat()},{fraction:.4f},{k}"
+            for ts, fraction, k in zip(c.market_samples, c.ready_samples, c.k_samples, strict=False)
+        ]
+        path.write_text("\n".join(lines) + "\n")
 
     def costs(self, at: datetime | None = None) -> tuple[float, float]:
         """(what the fleet cost up to ``at`` (default: now), what the same node-hours would

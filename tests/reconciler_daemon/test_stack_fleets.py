@@ -96,7 +96,9 @@ def test_the_fleets_are_the_stacks_own(aws: str, tmp_path: Path) -> None:
     assert fleet.on_demand_prices["g5.xlarge"] == pytest.approx(1.006)
 
 
-def test_a_stack_without_outputs_for_a_fleet_says_to_run_pulumi_up(aws: str, tmp_path: Path) -> None:
+def test_a_stack_without_outputs_for_a_fleet_says_to_run_pulumi_up(
+    aws: str, tmp_path: Path
+) -> None:
     ec2 = boto3.client("ec2", region_name=REGION)
     subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
     stack_file, outputs_file = stack(tmp_path, [subnet])
