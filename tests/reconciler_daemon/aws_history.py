@@ -110,7 +110,7 @@ def write_aws_history(history: History, *, warnings: int = 60, seed: int = 7) ->
     rest = 1.0 - shares.sum()
     shares[shares == 0] = rest / int((shares == 0).sum())
     warned_pools = rng.choice(len(pools), size=warnings, p=shares)
-    # Days 1..30, in bursts: a tight pool is warned again within hours.
+    # Spread over days 1..30, so the last days (scored, never fitted) hold some too.
     times = np.sort(rng.uniform(1 * 86400, DAYS * 86400 - 3600, size=warnings))
     template = json.loads((FIXTURES / "events" / "spot-interruption-warning.json").read_text())
     nodes, events = [], []
