@@ -74,13 +74,15 @@ def compare(candidate: Scores, baseline: Scores, live: Scores | None) -> tuple[b
             f"not promoted: the window's {candidate.rows} pool-ticks hold {candidate.losses} "
             "losses, which ranks nothing"
         )
-    rivals = [("the baseline", baseline)] + ([("the live model", live)] if live else [])
+    rivals = [("baseline", baseline)] + ([("live model", live)] if live else [])
     figures = f"candidate AUC {candidate.auc:.3f} Brier {candidate.brier:.4f}"
     lost = [name for name, s in rivals if not candidate.beats(s)]
     against = "; ".join(f"{name} AUC {s.auc:.3f} Brier {s.brier:.4f}" for name, s in rivals)
     if lost:
-        return False, f"not promoted: {figures} does not beat {' and '.join(lost)} ({against})"
-    return True, f"promoted: {figures} beats {' and '.join(n for n, _ in rivals)} ({against})"
+        beaten = " and the ".join(lost)
+        return False, f"not promoted: {figures} does not beat the {beaten} ({against})"
+    beaten = " and the ".join(n for n, _ in rivals)
+    return True, f"promoted: {figures} beats the {beaten} ({against})"
 
 
 def _iso(series: MarketSeries, tick: int) -> str:

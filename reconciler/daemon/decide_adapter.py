@@ -102,14 +102,15 @@ def fit_candidate(
     *,
     now: datetime,
     lookback_s: float,
-    grid_s: int,
+    grid_s: int | None,
     evaluation_s: float,
     live: TrainedModel | None,
     live_id: str | None,
     on_iteration: Callable[[int, int], None] | None = None,
 ) -> tuple[TrainedModel, Comparison]:
     """A candidate fitted on the history before the last ``evaluation_s``, and how it, the live
-    model and the baseline score on those days (``reconciler.model_compare``)."""
+    model and the baseline score on those days (``reconciler.model_compare``). ``grid_s``
+    None: the history's most common observation interval."""
     try:
         series = read_market(con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s)
         start = series.n_ticks - max(1, round(evaluation_s / series.gap_seconds))
