@@ -3,7 +3,7 @@ decides.
 
 Layout of the model path ``DIR``:
 
-- ``DIR/<model_id>/`` one artifact per fit (``model.txt``, ``model.json``), never overwritten.
+- ``DIR/<model_id>/`` (``<n>-<created>-<fingerprint>``) one artifact per fit (``model.txt``, ``model.json``), never overwritten.
   ``model.json`` holds, beside the model's own metadata, ``model_id``, ``created_at``,
   ``prior`` (the model it started from; none yet: every fit is from the history alone) and
   ``comparison``: how it scored against the live model and the baseline on the days it did
@@ -118,12 +118,12 @@ def comparison_of(raw: Any) -> Comparison | None:
 
 
 def _new_id(path: Path, model: TrainedModel, created_at: datetime) -> str:
-    stem = f"{created_at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{str(model.meta.get('fingerprint'))[:8]}"
-    model_id, n = stem, 1
-    while (path / model_id).exists():
-        n += 1
-        model_id = f"{stem}-{n}"
-    return model_id
+    """``<n>-<created, UTC>-<fingerprint>``: the sequence number first, so names sort in the
+    order the fits were made (two fits may share a clock: a replayed one, or a test's)."""
+    taken = [p.name[:4] for p in path.iterdir() if p.is_dir() and p.name[4:5] == "-"]
+    n = 1 + max((int(seq) for seq in taken if seq.isdigit()), default=0)
+    stamp = f"{created_at.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    return f"{n:04d}-{stamp}-{str(model.meta.get('fingerprint'))[:8]}"
 
 
 def register(
