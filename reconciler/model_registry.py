@@ -3,7 +3,8 @@ decides.
 
 Layout of the model path ``DIR``:
 
-- ``DIR/<model_id>/`` (``<n>-<created>-<fingerprint>``) one artifact per fit (``model.txt``, ``model.json``), never overwritten.
+- ``DIR/<model_id>/`` (``<n>-<created>-<fingerprint>``): one artifact per fit
+  (``model.txt``, ``model.json``), never overwritten.
   ``model.json`` holds, beside the model's own metadata, ``model_id``, ``created_at``,
   ``prior`` (the model it started from; none yet: every fit is from the history alone) and
   ``comparison``: how it scored against the live model and the baseline on the days it did
