@@ -1,5 +1,5 @@
-"""The reconciler's command line: ``train``, ``backtest``, ``plan``, the daemon's ``run`` and the
-embedded default's ``demo``.
+"""The reconciler's command line: ``train``, ``models``, ``backtest``, ``plan``, the daemon's
+``run`` and the embedded default's ``demo``.
 
 Every command is a thin shell: it parses flags into settings objects, calls one
 function, and prints. Add a command with ``@app.command()`` in its own module and
@@ -9,6 +9,7 @@ import it here.
 from __future__ import annotations
 
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,10 +20,13 @@ from rich.table import Table
 
 from reconciler.advisor import load_advisor_bands
 from reconciler.daemon.command import register as register_daemon
+from reconciler.daemon.errors import DaemonError
 from reconciler.decide import decide
 from reconciler.embedded.command import register as register_demo
 from reconciler.errors import ReconcilerError, WindowError
 from reconciler.model import ModelSettings, load_model, train_model
+from reconciler.models_command import comparison_table, holdout_table, register_models
+from reconciler.models_command import train_on_history as _train_on_history
 from reconciler.planner import FleetDeclaration, PlannerSettings
 from reconciler.replay.backtest import POLICY_NAMES, BacktestConfig, run_backtest
 from reconciler.replay.plot import plot_results
@@ -48,7 +52,12 @@ def _fail(exc: ReconcilerError) -> typer.Exit:
 
 @app.command()
 def train(
-    traces: Annotated[Path, typer.Option(help="a spot-traces collection folder")],
+    traces: Annotated[
+        Path | None, typer.Option(help="a spot-traces collection folder (the prior)")
+    ] = None,
+    history: Annotated[
+        Path | None, typer.Option(help="a daemon's DuckDB history: fit as its retrain does")
+    ] = None,
     prices: Annotated[Path, typer.Option(help="replay-prices.json")] = DEFAULT_PRICES,
     accelerator: Annotated[
         str | None, typer.Option(help="accelerator tag (default: the first pool's)")
@@ -57,15 +66,43 @@ def train(
         Path | None, typer.Option(help="spot-advisor-data.json (default: beside --prices)")
     ] = None,
     end_day: Annotated[
-        float | None, typer.Option(help="fit on ticks before this day (default: all)")
+        float | None, typer.Option(help="--traces: fit on ticks before this day (default: all)")
     ] = None,
     horizon: Annotated[float, typer.Option(help="prediction horizon, seconds")] = _MODEL.horizon_s,
     trees: Annotated[int, typer.Option(help="boosting rounds")] = _MODEL.num_trees,
+    pool: Annotated[
+        list[str] | None,
+        typer.Option(help="--history: a pool to fit on (repeat; default: every observed one)"),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(help="--history: fit as of this UTC time (default: its last observation)"),
+    ] = None,
+    lookback_days: Annotated[float, typer.Option(help="--history: days read")] = 30.0,
+    evaluation_days: Annotated[
+        float, typer.Option(help="--history: the last days, scored and not fitted")
+    ] = 2.0,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="artifact folder (model.txt + model.json)")
+        Path,
+        typer.Option(
+            "--out",
+            help="--traces: the artifact folder; --history: the model registry (model_path)",
+        ),
     ] = Path("var/model"),
 ) -> None:
-    """Fit the interruption model on a time split and write its artifact."""
+    """Fit the interruption model and print its held-out metrics: from public traces (a plain
+    artifact at --out), or from a daemon's history (a new candidate in the registry at --out,
+    promoted there only if it beats the live model and the baseline on the last days)."""
+    if (traces is None) == (history is None):
+        console.print(
+            "[red]error:[/red] give one of --traces DIR (public spot traces) or --history FILE "
+            "(a daemon's DuckDB history)"
+        )
+        raise typer.Exit(code=2)
+    if history is not None:
+        _train_history(history, out_dir, pool, until, lookback_days, evaluation_days)
+        return
+    assert traces is not None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -99,15 +136,40 @@ def train(
         model.save(out_dir)
     except ReconcilerError as exc:
         raise _fail(exc) from exc
-    table = Table(
-        title=f"held-out ({model.meta['rows']['holdout']} pool-ticks, horizon {horizon:.0f} s)"
-    )
-    for col in ("scorer", "AUC", "Brier", "ECE"):
-        table.add_column(col)
-    for name, m in model.meta["holdout"].items():
-        table.add_row(name, f"{m['auc']:.4f}", f"{m['brier']:.4f}", f"{m['ece']:.4f}")
-    out.print(table)
+    out.print(holdout_table(model, horizon))
     out.print(f"model written to {out_dir}/model.txt and {out_dir}/model.json")
+
+
+def _train_history(
+    history: Path,
+    out_dir: Path,
+    pools: list[str] | None,
+    until: datetime | None,
+    lookback_days: float,
+    evaluation_days: float,
+) -> None:
+    if not history.is_file():
+        console.print(f"[red]error:[/red] no history at {history}")
+        raise typer.Exit(code=2)
+    try:
+        fit = _train_on_history(
+            history,
+            out_dir,
+            pools=pools,
+            until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
+            lookback_s=lookback_days * 86400.0,
+            evaluation_s=evaluation_days * 86400.0,
+            grid_s=None,
+            now=datetime.now(UTC),
+        )
+    except (ReconcilerError, DaemonError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    out.print(holdout_table(fit.model, fit.model.horizon_s))
+    out.print(comparison_table(fit.comparison))
+    out.print(fit.comparison.reason)
+    verdict = "it decides" if fit.comparison.promoted else "the live model keeps deciding"
+    out.print(f"model {fit.entry.model_id} written to {fit.entry.folder}: {verdict}")
 
 
 @app.command()
@@ -246,5 +308,6 @@ def plan_command(
     out.print(f"placement: {decided.plan.placement}")
 
 
+register_models(app)  # `models`: the registry's artifacts
 register_daemon(app)  # `run`: the daemon's process lives with the daemon
 register_demo(app)  # `demo`: the embedded default

@@ -36,7 +36,7 @@ FEATURES: tuple[str, ...] = (
     "avail_24h",
     "avail_7d",
     "transitions_24h",  # changes between capacity and none over the last 24 h
-    "since_loss_s",  # time since capacity last dropped; capped at 7 d
+    "since_loss_s",  # time since capacity last dropped or a node was warned; capped at 7 d
     "hour_of_week",  # 0 = Monday 00:00 UTC
     "region_now",  # fraction of the same region's other pools of this type with capacity now
     "region_1h",  # their mean availability over the last hour
@@ -119,6 +119,8 @@ def compute_features(
 
     drops = np.zeros_like(up, dtype=bool)
     drops[:, 1:] = cap[:, 1:] < cap[:, :-1]
+    if series.warnings is not None:  # on AWS, the capacity never drops: its warnings do
+        drops |= series.warnings[:, lo:hi] > 0
     drop_at = np.where(drops, idx, -(10**9))
     last_drop = np.maximum.accumulate(drop_at, axis=1)[:, rel]
     since_loss = np.minimum((rel - last_drop) * gap, WEEK).astype(np.float64)

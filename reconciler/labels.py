@@ -1,4 +1,10 @@
-"""What the interruption model learns: does a pool with capacity lose some within H?"""
+"""What the interruption model learns: does a pool with capacity lose some within H?
+
+A loss is a drop of the pool's capacity (what a capacity trace shows) or an interruption
+warning of one of the fleet's nodes in the pool (what AWS shows a running fleet, whose
+capacity is only guessed from offered prices and never drops): "a node held in pool p at t is
+warned within H".
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,10 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from reconciler.features import horizon_ticks
 
-__all__ = ["loss_labels"]
+__all__ = ["WARNING_KINDS", "loss_labels"]
+
+# interruption_events kinds that are a loss of the pool's spot capacity to the fleet.
+WARNING_KINDS = ("spot_interruption_warning",)
 
 
 def loss_labels(
@@ -20,8 +29,10 @@ def loss_labels(
     horizon_seconds: float,
     gap_seconds: int,
     known_until: int | None = None,
+    warnings: npt.NDArray[np.int32] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """(len(ticks), pools): 1 if capacity drops below its level at t within the horizon.
+    """(len(ticks), pools): 1 if capacity drops below its level at t within the horizon, or
+    (``warnings``, pools x ticks) a node of the pool is warned within it.
 
     NaN where there is no label: no capacity at ``t`` (nothing to lose), or the horizon
     reaches tick ``known_until`` or later (default: the end of the series), so a model
@@ -38,7 +49,12 @@ def loss_labels(
     future_min = sliding_window_view(capacity[:, 1:end], h, axis=1).min(axis=2)
     good = at[usable]
     now = capacity[:, good]
-    lost = (future_min[:, good] < now).astype(np.float64)
+    dropped = future_min[:, good] < now
+    if warnings is not None:
+        # warned_ahead[:, t] = warnings in ticks t+1 .. t+h.
+        ahead = sliding_window_view(warnings[:, 1:end], h, axis=1).sum(axis=2)
+        dropped |= ahead[:, good] > 0
+    lost = dropped.astype(np.float64)
     lost[now <= 0] = np.nan
     out[usable] = lost.T
     return out

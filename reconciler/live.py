@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 
 from reconciler.errors import HistoryReadError
+from reconciler.labels import WARNING_KINDS
 from reconciler.market import MarketSeries, PoolInfo
 
 __all__ = ["read_market", "recent_losses"]
@@ -207,7 +208,37 @@ def _read(
         on_demand_price=on_demand,
         advisor_band=advisor,
         observed_from=observed_from,
+        warnings=_warnings(con, names, t0=t0, gap=gap, n=n, until=until),
     )
+
+
+def _warnings(
+    con: duckdb.DuckDBPyConnection,
+    names: list[str],
+    *,
+    t0: float,
+    gap: int,
+    n: int,
+    until: datetime,
+) -> np.ndarray:
+    """(pools, ticks) warnings of the fleet's nodes, each at the first tick at or after it:
+    a warning between two ticks is known from the later one."""
+    rows = con.execute(
+        """
+        SELECT pool, epoch(ts) AS s FROM interruption_events
+        WHERE list_contains(?, pool) AND list_contains(?, kind) AND epoch(ts) > ? AND ts <= ?
+        """,
+        [names, list(WARNING_KINDS), t0 - gap, until],
+    ).fetchnumpy()
+    out = np.zeros((len(names), n), dtype=np.int32)
+    if len(rows["s"]) == 0:
+        return out
+    index = {name: i for i, name in enumerate(names)}
+    pool_idx = np.array([index[p] for p in rows["pool"]], dtype=np.int64)
+    tick = np.ceil((rows["s"].astype(np.float64) - t0) / gap).astype(np.int64)
+    keep = (tick >= 0) & (tick < n)
+    np.add.at(out, (pool_idx[keep], tick[keep]), 1)
+    return out
 
 
 def recent_losses(

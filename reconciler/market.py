@@ -43,6 +43,11 @@ class MarketSeries:
     advisor_band: npt.NDArray[np.float64]  # (pools,) 0..4, NaN where unknown
     # (pools,) the first tick with a real observation of each pool; earlier ticks are fill.
     observed_from: npt.NDArray[np.int64] | None = None
+    # (pools, ticks) interruption warnings of the fleet's own nodes in each pool, counted at the
+    # first tick at or after each warning. AWS never says how much capacity a pool has, but it
+    # does warn the nodes it takes back: on AWS these are the losses (labels and features).
+    # None where nothing warns (trace files: their capacity drops are the losses).
+    warnings: npt.NDArray[np.int32] | None = None
 
     def first_observed(self) -> npt.NDArray[np.int64]:
         if self.observed_from is None:
@@ -64,4 +69,5 @@ class MarketSeries:
             on_demand_price=self.on_demand_price,
             advisor_band=self.advisor_band,
             observed_from=self.observed_from,
+            warnings=None if self.warnings is None else self.warnings[:, :end],
         )

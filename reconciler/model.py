@@ -83,11 +83,14 @@ def advisor_prior(band: float, horizon_s: float, floor: float) -> float:
 
 
 def fingerprint(series: MarketSeries, end: int) -> str:
-    """A hash of what the model was fitted from: pool names, tick length and capacities."""
+    """A hash of what the model was fitted from: pool names, tick length, capacities and
+    warnings."""
     h = hashlib.sha256()
     h.update("|".join(p.name for p in series.pools).encode())
     h.update(str(series.gap_seconds).encode())
     h.update(np.ascontiguousarray(series.capacity[:, :end], dtype=np.int32).tobytes())
+    if series.warnings is not None:
+        h.update(np.ascontiguousarray(series.warnings[:, :end], dtype=np.int32).tobytes())
     return h.hexdigest()[:16]
 
 
@@ -103,6 +106,7 @@ def _rows(
         horizon_seconds=horizon_s,
         gap_seconds=series.gap_seconds,
         known_until=known_until,
+        warnings=series.warnings,
     )
     mask = ~np.isnan(labels)
     tick_of = np.broadcast_to(ticks[:, None], labels.shape)[mask]

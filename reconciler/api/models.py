@@ -23,6 +23,9 @@ __all__ = [
     "JsonScalar",
     "LastDecisionOut",
     "ModeIn",
+    "ModelComparisonOut",
+    "ModelOut",
+    "ModelScoresOut",
     "NodeOut",
     "PlacementOut",
     "PoolCountOut",
@@ -138,6 +141,38 @@ class FleetStatusOut(_Out):
     drift: tuple[str, ...] = ()  # groups whose count is not the placement in force
 
 
+class ModelScoresOut(_Out):
+    auc: float | None  # None: the window holds no loss (or nothing else), which ranks nothing
+    brier: float | None
+    rows: int  # labelled pool-ticks scored
+    losses: int
+
+
+class ModelComparisonOut(_Out):
+    """A candidate, the live model and the baseline on the days the candidate did not fit."""
+
+    window_from: str
+    window_until: str
+    candidate: ModelScoresOut
+    baseline: ModelScoresOut
+    live: ModelScoresOut | None
+    live_id: str | None
+    live_saw_window: bool
+    promoted: bool
+    reason: str
+
+
+class ModelOut(_Out):
+    """Which model decides and why; the last candidate and how it compared."""
+
+    deciding: str  # a model id, or 'baseline'
+    reason: str
+    promoted_at: str | None
+    comparison: ModelComparisonOut | None  # what promoted the deciding model
+    candidate_id: str | None
+    candidate: ModelComparisonOut | None
+
+
 class StatusOut(_Out):
     """A standby answers ``role`` and ``lease_holder``; a leader the rest. ``embedded`` and
     ``embedded_error`` appear only when the process passes extras."""
@@ -151,6 +186,7 @@ class StatusOut(_Out):
     readiness: ReadinessOut | None = None
     jobs: dict[str, JobOut] = {}
     fleets: dict[str, FleetStatusOut] = {}
+    model: ModelOut | None = None
     embedded: dict[str, JsonScalar] | None = None
     embedded_error: str | None = None
 

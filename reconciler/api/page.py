@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from html import escape
 
 from reconciler.api.chart import step_chart
+from reconciler.api.page_model import model_card
 from reconciler.api.page_view import DecisionRow, FleetCost, FleetPage, PoolRow, StatusPageView
 
 __all__ = ["render_status_page"]
@@ -36,7 +37,7 @@ def render_status_page(view: StatusPageView) -> str:
     if view.role == "standby":
         body = _standby(view)
     else:
-        body = _header(view) + _run_panel(view) + _failing(view)
+        body = _header(view) + _run_panel(view) + _failing(view) + model_card(view.model)
         body += "".join(_fleet(f, view) for f in view.fleets) or (
             '<p class="empty">No fleets are configured.</p>'
         )

@@ -15,10 +15,11 @@ from reconciler.api.page_reads import (
     node_count_series,
     recent_decisions,
 )
-from reconciler.api.page_view import FleetPage, PoolRow, StatusPageView
+from reconciler.api.page_view import FleetPage, ModelPanel, PoolRow, StatusPageView
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.decide_adapter import Planned
 from reconciler.daemon.drift import drift
+from reconciler.daemon.model_state import ModelState
 from reconciler.daemon.settings import FleetTarget
 
 __all__ = ["gather_page_view", "pool_rows"]
@@ -49,6 +50,18 @@ def gather_page_view(
             fleet_page(daemon, fleet, now=now, window_s=window_s)
             for fleet in daemon.settings.fleets
         ),
+        model=model_panel(daemon.model_state),
+    )
+
+
+def model_panel(state: ModelState) -> ModelPanel:
+    c = state.candidate
+    return ModelPanel(
+        deciding=state.deciding,
+        reason=state.reason,
+        candidate_id=state.candidate_id,
+        candidate_reason=c.reason if c else None,
+        window=f"{c.window_from[:16]} .. {c.window_until[:16]} UTC" if c else None,
     )
 
 

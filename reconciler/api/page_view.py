@@ -15,6 +15,7 @@ __all__ = [
     "DecisionRow",
     "FleetCost",
     "FleetPage",
+    "ModelPanel",
     "PoolRow",
     "StatusPageView",
     "StepSeries",
@@ -94,6 +95,17 @@ class FleetPage:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelPanel:
+    """Which model decides and why; the last candidate and why it does or does not."""
+
+    deciding: str  # a model id, or 'baseline'
+    reason: str
+    candidate_id: str | None = None
+    candidate_reason: str | None = None
+    window: str | None = None  # the days the last candidate was scored on
+
+
+@dataclass(frozen=True, slots=True)
 class StatusPageView:
     role: Literal["leader", "standby"]
     now: datetime | None  # the daemon's clock (a standby has none)
@@ -106,4 +118,5 @@ class StatusPageView:
     extras: tuple[tuple[str, object], ...] = ()  # the embedding's "Run" panel, in order
     extras_error: str | None = None  # the extras callable failed: this, instead of them
     fleets: tuple[FleetPage, ...] = ()
+    model: ModelPanel | None = None
     refresh_s: int = 10

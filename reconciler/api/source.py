@@ -21,6 +21,8 @@ from reconciler.api.models import (
     JobOut,
     JsonScalar,
     LastDecisionOut,
+    ModelComparisonOut,
+    ModelOut,
     NodeOut,
     PlacementOut,
     PoolOut,
@@ -33,8 +35,11 @@ from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.drift import drift
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.health import Readiness
+from reconciler.daemon.model_state import ModelState
 from reconciler.daemon.preflight import mode_unavailable
 from reconciler.daemon.settings import Mode
+from reconciler.model_compare import Comparison
+from reconciler.model_registry import comparison_json
 
 __all__ = ["DaemonSource", "Extras", "Source", "StandbySource"]
 
@@ -161,6 +166,7 @@ class DaemonSource:
             readiness=ReadinessOut.of(self.ready()),
             jobs={name: JobOut(**job) for name, job in d.schedule.status().items()},
             fleets=fleets,
+            model=model_out(d.model_state),
         )
         if self.extras is None:
             return out
@@ -263,6 +269,21 @@ class DaemonSource:
 
     def reset_breaker(self, by: str) -> None:
         self.daemon.reset_breaker(by=by)
+
+
+def _comparison(c: Comparison | None) -> ModelComparisonOut | None:
+    return None if c is None else ModelComparisonOut.model_validate(comparison_json(c))
+
+
+def model_out(state: ModelState) -> ModelOut:
+    return ModelOut(
+        deciding=state.deciding,
+        reason=state.reason,
+        promoted_at=state.promoted_at,
+        comparison=_comparison(state.comparison),
+        candidate_id=state.candidate_id,
+        candidate=_comparison(state.candidate),
+    )
 
 
 def _placement(raw: object) -> PlacementOut | None:

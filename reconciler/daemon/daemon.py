@@ -5,8 +5,8 @@ injected clock); ``start`` puts them on their cadences.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,14 +21,16 @@ from reconciler.collect.job_events import consume_job_events
 from reconciler.collect.prices import collect_prices, record_on_demand
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler, recover
-from reconciler.daemon.decide_adapter import load_model, train_from_history
+from reconciler.daemon.decide_adapter import fit_candidate, load_model
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.health import Health, heartbeat
 from reconciler.daemon.ledger import Ledger
+from reconciler.daemon.model_state import ModelState, initial_state
 from reconciler.daemon.reactions import Reaction
 from reconciler.daemon.scaling import ScaleDecision, desired_nodes
 from reconciler.daemon.schedule import Schedule
 from reconciler.daemon.settings import DaemonSettings, FleetTarget, Mode
+from reconciler.model_registry import promote, read_live, register
 
 __all__ = ["Daemon"]
 
@@ -78,6 +80,8 @@ class Daemon:
             model=load_model(settings.model_path),
             leader=leader,
         )
+        path = settings.model_path
+        self.model_state: ModelState = initial_state(path, read_live(path) if path else None)
         self._leader = leader
         self.reconciler.load()
         self.health = Health.for_settings(settings, leader=leader)
@@ -258,31 +262,51 @@ class Daemon:
         return decision
 
     def retrain(self) -> None:
-        """Fit the model on the history collected so far, swap it in where the daemon loads it
-        from, and decide with it. Without a ``model_path`` the baseline decides, as configured;
-        a fit that fails (too little history yet) keeps the model in use, and says why."""
+        """Fit a candidate on the history before the last ``model_evaluation_s``, keep it in the
+        registry beside the others, and let it decide only if it beats the live model and the
+        baseline on those days; otherwise what decided keeps deciding. Without a
+        ``model_path`` the baseline decides, as configured; a fit that fails (too little
+        history yet) keeps the model in use, and says why."""
         path = self.settings.model_path
         if path is None:
             return
         pools = sorted({pool for fleet in self.settings.fleets for pool in fleet.pools()})
+        now = self.clock()
         with self.ledger.reader() as con:
-            model = train_from_history(
+            model, comparison = fit_candidate(
                 con,
                 pools,
-                now=self.clock(),
+                now=now,
                 lookback_s=self.settings.training_lookback_s,
                 grid_s=self.settings.grid_s,
+                evaluation_s=self.settings.model_evaluation_s,
+                live=self.reconciler.model,
+                live_id=self.model_state.model_id,
             )
-        # Written beside, then renamed into place: a restart never loads half an artifact.
-        staging, previous = path.with_name(f"{path.name}.new"), path.with_name(f"{path.name}.old")
-        shutil.rmtree(staging, ignore_errors=True)
-        model.save(staging)
-        if path.exists():
-            shutil.rmtree(previous, ignore_errors=True)
-            path.rename(previous)
-        staging.rename(path)
-        shutil.rmtree(previous, ignore_errors=True)
-        self.reconciler.model = model
+        entry = register(path, model, comparison, created_at=now)
+        state = dataclasses.replace(
+            self.model_state, candidate_id=entry.model_id, candidate=comparison
+        )
+        if comparison.promoted:
+            pointer = promote(path, entry.model_id, at=now, reason=comparison.reason)
+            self.reconciler.model = model
+            state = dataclasses.replace(
+                state,
+                model_id=entry.model_id,
+                reason=comparison.reason,
+                promoted_at=pointer.promoted_at,
+                comparison=comparison,
+            )
+        self.model_state = state
+        self.ledger.note(
+            "model_promoted" if comparison.promoted else "model_kept",
+            fleet="*",
+            now=now,
+            status="applied",
+            target=entry.model_id,
+            detail=comparison.reason[:2000],
+        )
+        log.info("retrain: candidate %s %s", entry.model_id, comparison.reason)
 
     def export(self) -> None:
         if self.settings.export_dir is not None:

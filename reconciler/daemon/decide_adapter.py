@@ -26,7 +26,8 @@ from reconciler.decide import decide
 from reconciler.errors import ReconcilerError
 from reconciler.live import read_market, recent_losses
 from reconciler.model import ModelSettings, PoolPrediction, TrainedModel, train_model
-from reconciler.model import load_model as _load_model
+from reconciler.model_compare import Comparison, evaluate_candidate
+from reconciler.model_registry import live_model
 from reconciler.planner import FleetDeclaration, FleetNode, Plan, PlannerSettings, Snapshot, plan
 from stacks.spec import Placement, PoolCount, placement_to_config
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "DecideError",
     "Planned",
+    "fit_candidate",
     "load_model",
     "plan_fleet",
     "prediction_rows",
@@ -57,23 +59,23 @@ class Planned:
 
 
 def load_model(path: Path | None) -> TrainedModel | None:
-    """The model at ``path``; None (the baseline decides) when none is configured or none has
-    been trained there yet: a new fleet has no history to train on, and the daily reload picks
-    the model up once ``python -m reconciler train --out PATH`` has written it."""
+    """The live model of the registry at ``path`` (``reconciler.model_registry``); None (the
+    baseline decides) when none is configured, none has been trained there yet (a new fleet
+    has no history to train on) or none has earned its place."""
     if path is None:
         return None
-    if not (path / "model.json").exists():
+    try:
+        model, _ = live_model(path)
+    except ReconcilerError as exc:
+        raise DecideError(f"cannot load the model at {path}: {exc}") from exc
+    if model is None:
         log.warning(
-            "no model at %s yet: the 24-hour availability baseline decides until one is "
-            "trained (python -m reconciler train --out %s)",
+            "no live model at %s: the 24-hour availability baseline decides until a retrain "
+            "promotes one (python -m reconciler train --history FILE --out %s)",
             path,
             path,
         )
-        return None
-    try:
-        return _load_model(path)
-    except ReconcilerError as exc:
-        raise DecideError(f"cannot load the model at {path}: {exc}") from exc
+    return model
 
 
 def train_from_history(
@@ -90,6 +92,35 @@ def train_from_history(
     try:
         series = read_market(con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s)
         return train_model(series, settings=ModelSettings(), on_iteration=on_iteration)
+    except ReconcilerError as exc:
+        raise DecideError(f"cannot train from the history: {exc}") from exc
+
+
+def fit_candidate(
+    con: duckdb.DuckDBPyConnection,
+    pools: list[str],
+    *,
+    now: datetime,
+    lookback_s: float,
+    grid_s: int | None,
+    evaluation_s: float,
+    live: TrainedModel | None,
+    live_id: str | None,
+    on_iteration: Callable[[int, int], None] | None = None,
+) -> tuple[TrainedModel, Comparison]:
+    """A candidate fitted on the history before the last ``evaluation_s``, and how it, the live
+    model and the baseline score on those days (``reconciler.model_compare``). ``grid_s``
+    None: the history's most common observation interval."""
+    try:
+        series = read_market(con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s)
+        start = series.n_ticks - max(1, round(evaluation_s / series.gap_seconds))
+        if start <= 0:
+            raise DecideError(
+                f"the history holds {series.n_ticks * series.gap_seconds / 86400:.1f} days, not "
+                f"more than the {evaluation_s / 86400:.1f} evaluation days; collect longer"
+            )
+        model = train_model(series, end=start, settings=ModelSettings(), on_iteration=on_iteration)
+        return model, evaluate_candidate(series, start, candidate=model, live=live, live_id=live_id)
     except ReconcilerError as exc:
         raise DecideError(f"cannot train from the history: {exc}") from exc
 

@@ -210,6 +210,9 @@ class DaemonSettings(BaseSettings):
     api_token: SecretStr | None = None  # without it, POST endpoints are off
     lookback_s: float = Field(default=7 * 86400.0, gt=0)  # history a decision reads
     training_lookback_s: float = Field(default=30 * 86400.0, gt=0)  # history retrain fits on
+    # The most recent days a candidate is not fitted on: it is scored there against the live
+    # model and the baseline, and decides only if it beats both.
+    model_evaluation_s: float = Field(default=2 * 86400.0, gt=0)
     grid_s: int = Field(default=300, gt=0)  # tick of the market series
     cold_start_s: float = Field(default=300.0, ge=0)
     # AWS does not say how much spot capacity a pool has: record a pool offered a price as able

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -76,3 +78,12 @@ def test_hour_of_week_starts_monday():
     f = compute_features(m, [0, 1])
     assert f[0, 0, F["hour_of_week"]] == 0
     assert f[1, 0, F["hour_of_week"]] == 1
+
+
+def test_a_warning_is_a_loss_to_the_features_where_capacity_never_drops():
+    m = market([[4] * 6, [4] * 6], gap=3600)
+    warned = np.zeros((2, 6), dtype=np.int32)
+    warned[0, 2] = 1
+    f = compute_features(dataclasses.replace(m, warnings=warned), np.arange(6))
+    assert f[5, 0, F["since_loss_s"]] == 3 * 3600  # warned at tick 2
+    assert f[5, 1, F["since_loss_s"]] == compute_features(m, [5])[0, 1, F["since_loss_s"]]

@@ -20,6 +20,19 @@ def test_label_is_a_drop_within_the_horizon():
     assert all(math.isnan(v) for v in y[3:])
 
 
+def test_a_warning_within_the_horizon_is_a_loss_where_capacity_never_drops():
+    # AWS's capacity is a guess from offered prices (constant); its warnings are the losses.
+    cap = np.full((2, 8), 4, dtype=np.int32)
+    warned = np.zeros((2, 8), dtype=np.int32)
+    warned[0, 4] = 1
+    y = loss_labels(cap, np.arange(8), horizon_seconds=200, gap_seconds=100, warnings=warned)
+    # horizon 2 ticks: t2 sees t3,t4 and t3 sees t4,t5 → 1; t4 sees t5,t6 → 0 (after it).
+    assert y[:6, 0].tolist() == [0, 0, 1, 1, 0, 0]
+    assert y[:6, 1].tolist() == [0] * 6  # the other pool was never warned
+    unwarned = loss_labels(cap, np.arange(8), horizon_seconds=200, gap_seconds=100)
+    assert np.nansum(unwarned) == 0
+
+
 def test_labels_stop_before_known_until():
     cap = np.ones((1, 10), dtype=np.int32)
     cap[0, 8] = 0

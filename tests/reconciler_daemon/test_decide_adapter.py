@@ -20,7 +20,7 @@ def test_a_model_not_trained_yet_leaves_the_baseline_deciding(
 ) -> None:
     with caplog.at_level(logging.WARNING):
         assert load_model(tmp_path / "model") is None
-    assert "baseline decides until one is trained" in caplog.text
+    assert "baseline decides until a retrain promotes one" in caplog.text
     assert load_model(None) is None
 
 

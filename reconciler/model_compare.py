@@ -1,0 +1,132 @@
+"""A candidate model against the live one and the baseline, on days none of them fitted.
+
+Pure: market series and models in, scores and a verdict out. The window is the most recent
+ticks of the series, ``[start, end)``; a label there needs its whole horizon inside the
+window, so the last horizon of it is unlabelled. The candidate was fitted on ticks before
+``start`` only (``reconciler.model.train_model(series, end=start)``), and the live model was
+fitted before it was promoted, so neither saw the window unless the live model's training
+window reaches into it (``live_saw_window`` then says so: the comparison favours the live
+model, never the candidate).
+
+A candidate beats a rival when its AUC is higher and its Brier score no higher. It is
+promoted only when it beats both the live model (when there is one) and the baseline; a
+window with no loss (or nothing but losses) cannot rank anything, so nothing is promoted on
+it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from reconciler.baselines import availability_baseline
+from reconciler.features import compute_features
+from reconciler.labels import loss_labels
+from reconciler.market import MarketSeries
+from reconciler.metrics import auc, brier
+from reconciler.model import TrainedModel
+
+__all__ = ["Comparison", "Scores", "compare", "evaluate_candidate", "score"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    auc: float  # NaN when the window holds no loss, or nothing else
+    brier: float
+    rows: int  # labelled pool-ticks scored
+    losses: int
+
+    def beats(self, other: Scores) -> bool:
+        return self.auc > other.auc and self.brier <= other.brier
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    window_from: str  # ISO 8601, UTC
+    window_until: str
+    candidate: Scores
+    baseline: Scores
+    live: Scores | None  # None: no model was deciding (the baseline was)
+    live_id: str | None
+    live_saw_window: bool
+    promoted: bool
+    reason: str
+
+
+def score(y: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> Scores:
+    losses = int(y.sum())
+    return Scores(
+        auc=auc(y, p) if 0 < losses < y.size else math.nan,
+        brier=brier(y, p) if y.size else math.nan,
+        rows=int(y.size),
+        losses=losses,
+    )
+
+
+def compare(candidate: Scores, baseline: Scores, live: Scores | None) -> tuple[bool, str]:
+    """Promote or not, and why in one line."""
+    if math.isnan(candidate.auc):
+        return False, (
+            f"not promoted: the window's {candidate.rows} pool-ticks hold {candidate.losses} "
+            "losses, which ranks nothing"
+        )
+    rivals = [("baseline", baseline)] + ([("live model", live)] if live else [])
+    figures = f"candidate AUC {candidate.auc:.3f} Brier {candidate.brier:.4f}"
+    lost = [name for name, s in rivals if not candidate.beats(s)]
+    against = "; ".join(f"{name} AUC {s.auc:.3f} Brier {s.brier:.4f}" for name, s in rivals)
+    if lost:
+        beaten = " and the ".join(lost)
+        return False, f"not promoted: {figures} does not beat the {beaten} ({against})"
+    beaten = " and the ".join(n for n, _ in rivals)
+    return True, f"promoted: {figures} beats the {beaten} ({against})"
+
+
+def _iso(series: MarketSeries, tick: int) -> str:
+    return datetime.fromtimestamp(series.t0 + tick * series.gap_seconds, tz=UTC).isoformat()
+
+
+def evaluate_candidate(
+    series: MarketSeries,
+    start: int,
+    *,
+    candidate: TrainedModel,
+    live: TrainedModel | None,
+    live_id: str | None = None,
+) -> Comparison:
+    """Score all three on ticks ``start..`` of ``series`` at the candidate's horizon."""
+    end = series.n_ticks
+    ticks = np.arange(start, end, dtype=np.int64)
+    feats = compute_features(series, ticks)
+    labels = loss_labels(
+        series.capacity,
+        ticks,
+        horizon_seconds=candidate.horizon_s,
+        gap_seconds=series.gap_seconds,
+        known_until=end,
+        warnings=series.warnings,
+    )
+    mask = ~np.isnan(labels)
+    x, y = feats[mask], labels[mask]
+    cand = score(y, candidate.predict_features(x))
+    base = score(y, np.clip(availability_baseline(x), 0.0, 1.0))
+    live_scores = score(y, live.predict_features(x)) if live is not None else None
+    promoted, reason = compare(cand, base, live_scores)
+    saw = False
+    if live is not None:
+        until = str(live.meta.get("training_window", {}).get("until", ""))
+        saw = bool(until) and until > _iso(series, start)
+    return Comparison(
+        window_from=_iso(series, start),
+        window_until=_iso(series, end),
+        candidate=cand,
+        baseline=base,
+        live=live_scores,
+        live_id=live_id if live is not None else None,
+        live_saw_window=saw,
+        promoted=promoted,
+        reason=reason,
+    )

@@ -1,0 +1,199 @@
+"""``python -m reconciler models`` (the registry's artifacts and their comparisons) and the
+``train --history FILE`` path (a candidate from a daemon's DuckDB history, as its daily
+retrain fits one)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from reconciler.daemon.decide_adapter import fit_candidate
+from reconciler.errors import HistoryReadError, ReconcilerError
+from reconciler.model import TrainedModel
+from reconciler.model_compare import Comparison, Scores
+from reconciler.model_registry import (
+    ModelEntry,
+    comparison_json,
+    list_models,
+    live_model,
+    promote,
+    read_live,
+    register,
+)
+
+__all__ = ["HistoryFit", "holdout_table", "register_models", "train_on_history"]
+
+DEFAULT_MODEL_PATH = Path("var/model")
+
+
+@dataclass(frozen=True)
+class HistoryFit:
+    model: TrainedModel
+    entry: ModelEntry
+    comparison: Comparison
+
+
+def _history_pools(con: duckdb.DuckDBPyConnection) -> tuple[list[str], datetime]:
+    rows = con.execute("SELECT DISTINCT pool FROM capacity_observations ORDER BY pool").fetchall()
+    last = con.execute("SELECT max(ts) FROM capacity_observations").fetchall()[0][0]
+    if not rows or last is None:
+        raise HistoryReadError(
+            "the history holds no capacity observation: run the daemon (its price collector "
+            "records them) or ingest traces first"
+        )
+    return [str(r[0]) for r in rows], last.replace(tzinfo=UTC)
+
+
+def train_on_history(
+    history: Path,
+    out_dir: Path,
+    *,
+    pools: list[str] | None,
+    until: datetime | None,
+    lookback_s: float,
+    evaluation_s: float,
+    grid_s: int | None,
+    now: datetime,
+) -> HistoryFit:
+    """Fit a candidate as the daemon's retrain does, keep it in the registry at ``out_dir``
+    and promote it there when it beats the live model and the baseline."""
+    try:
+        con = duckdb.connect(str(history), read_only=True)
+    except duckdb.Error as exc:
+        raise HistoryReadError(
+            f"cannot open {history} read-only ({exc}); a running daemon holds its history: "
+            "train on its Parquet export's copy, or stop it first"
+        ) from exc
+    try:
+        found, last = _history_pools(con)
+        live, pointer = live_model(out_dir)
+        model, comparison = fit_candidate(
+            con,
+            pools or found,
+            now=until or last,
+            lookback_s=lookback_s,
+            grid_s=grid_s,
+            evaluation_s=evaluation_s,
+            live=live,
+            live_id=pointer.model_id if pointer else None,
+        )
+    finally:
+        con.close()
+    entry = register(out_dir, model, comparison, created_at=now)
+    if comparison.promoted:
+        promote(out_dir, entry.model_id, at=now, reason=comparison.reason)
+    return HistoryFit(model, entry, comparison)
+
+
+def holdout_table(model: TrainedModel, horizon_s: float) -> Table:
+    table = Table(
+        title=f"held-out ({model.meta['rows']['holdout']} pool-ticks, horizon {horizon_s:.0f} s)"
+    )
+    for col in ("scorer", "AUC", "Brier", "ECE"):
+        table.add_column(col)
+    for name, m in model.meta["holdout"].items():
+        table.add_row(name, f"{m['auc']:.4f}", f"{m['brier']:.4f}", f"{m['ece']:.4f}")
+    return table
+
+
+def _figures(s: Scores | None) -> str:
+    if s is None:
+        return "-"
+    auc = "n/a" if math.isnan(s.auc) else f"{s.auc:.3f}"
+    return f"{auc} / {s.brier:.4f}"
+
+
+def comparison_table(c: Comparison) -> Table:
+    table = Table(title=f"scored on {c.window_from} .. {c.window_until} (not fitted)")
+    for col in ("scorer", "AUC / Brier", "pool-ticks", "losses"):
+        table.add_column(col)
+    rows: list[tuple[str, Scores | None]] = [("candidate", c.candidate), ("baseline", c.baseline)]
+    if c.live is not None:
+        rows.append((f"live model {c.live_id}", c.live))
+    for name, s in rows:
+        assert s is not None
+        table.add_row(name, _figures(s), str(s.rows), str(s.losses))
+    return table
+
+
+def _verdict(c: Comparison | None) -> str:
+    if c is None:
+        return "plain artifact, never compared"
+    if c.promoted:
+        return "promoted"
+    why = c.reason.split(" (")[0]
+    return "kept out: " + (why.split(" does ", 1)[1] if " does " in why else why)
+
+
+def _entry_json(e: ModelEntry, live_id: str | None) -> dict[str, Any]:
+    return {
+        "model_id": e.model_id,
+        "folder": str(e.folder),
+        "live": e.model_id == live_id,
+        "created_at": e.created_at,
+        "trained_from": e.trained_from,
+        "trained_until": e.trained_until,
+        "fingerprint": e.fingerprint,
+        "prior": e.prior,
+        "holdout_auc": e.holdout_auc,
+        "holdout_brier": e.holdout_brier,
+        "comparison": None if e.comparison is None else comparison_json(e.comparison),
+    }
+
+
+def register_models(app: typer.Typer) -> None:
+    @app.command("models")
+    def models(
+        path: Annotated[
+            Path, typer.Option(help="the model path (the daemon's model_path)")
+        ] = DEFAULT_MODEL_PATH,
+        as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
+    ) -> None:
+        """List the registry's artifacts, which one decides, and how each compared."""
+        out = Console() if Console().is_terminal else Console(width=160)
+        try:
+            entries = list_models(path)
+            pointer = read_live(path)
+        except ReconcilerError as exc:
+            Console(stderr=True).print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=2) from exc
+        live_id = pointer.model_id if pointer else None
+        if as_json:
+            print(json.dumps([_entry_json(e, live_id) for e in entries], indent=2))
+            return
+        if not entries:
+            out.print(
+                f"no model at {path}: the baseline decides "
+                f"(python -m reconciler train --history FILE --out {path})"
+            )
+            return
+        table = Table(title=f"models at {path}")
+        for col in ("id", "live", "trained until", "scored on", "candidate", "live then",
+                    "baseline", "verdict"):  # fmt: skip
+            table.add_column(col)
+        for e in entries:
+            c = e.comparison
+            table.add_row(
+                e.model_id,
+                "decides" if e.model_id == live_id else "",
+                e.trained_until or "-",
+                f"{c.window_from[:16]} .. {c.window_until[:16]}" if c else "-",
+                _figures(c.candidate) if c else "-",
+                _figures(c.live) if c else "-",
+                _figures(c.baseline) if c else "-",
+                _verdict(c),
+            )
+        out.print(table)
+        if pointer is not None:
+            out.print(f"deciding: {pointer.model_id or 'the baseline'} ({pointer.reason})")
+        else:
+            out.print("deciding: the baseline (no model was promoted)")
