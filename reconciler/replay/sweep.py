@@ -56,7 +56,8 @@ def _parse_value(setting: str, kind: str, text: str) -> SettingValue:
         return float(text)
     except ValueError:
         raise SweepError(
-            f"--sweep {setting}: {text!r} is not a {kind}; give values like "
+            f"--sweep {setting}: {text!r} is not {'an' if kind == 'int' else 'a'} {kind}; "
+            "give values like "
             f"{setting}={'true,false' if kind == 'bool' else '1,2,3'}"
         ) from None
 
