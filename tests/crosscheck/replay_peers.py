@@ -55,9 +55,11 @@ def spothedge(
     planned = {p: fleet.in_pool(p) for p in replay.names}
     wanted: list[str | None] = []
     while sum(planned.values()) < replay.k + n_extra:
-        pool = cheapest(replay, [p for p in active if planned[p] == 0], planned, t)
-        pool = pool or cheapest(replay, active, planned, t)
-        pool = pool or cheapest(replay, list(replay.names), planned, t)
+        pool = (
+            cheapest(replay, [p for p in active if planned[p] == 0], planned, t)
+            or cheapest(replay, active, planned, t)
+            or cheapest(replay, list(replay.names), planned, t)
+        )
         if pool is None:
             break
         wanted.append(pool)
@@ -80,17 +82,17 @@ def karpenter(
     on_demand = fleet.on_demand()
     wanted: list[str | None] = []
     for _ in range(replay.k - len(fleet.spot()) - len(on_demand)):
-        pool = cheapest(replay, open_pools, planned, t)
-        wanted.append(pool)
-        if pool is not None:
-            planned[pool] += 1
+        spot = cheapest(replay, open_pools, planned, t)
+        wanted.append(spot)
+        if spot is not None:
+            planned[spot] += 1
     if on_demand:
         while sum(planned.values()) < replay.k:
-            pool = cheapest(replay, open_pools, planned, t)
-            if pool is None:
+            more = cheapest(replay, open_pools, planned, t)
+            if more is None:
                 break
-            wanted.append(pool)
-            planned[pool] += 1
+            wanted.append(more)
+            planned[more] += 1
     ready_spot = sum(1 for n in fleet.spot() if n.ready_tick <= t)
     return (on_demand if ready_spot >= replay.k else []), wanted
 

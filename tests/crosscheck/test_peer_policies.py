@@ -34,11 +34,19 @@ def test_peers_on_the_public_traces(
 ) -> None:
     folder = public_data / "spot-traces" / collection
     prices = public_data / "replay-prices.json"
-    args = dict(k=k, start_day=start_day, end_day=end_day)
     theirs = backtest(
-        folder, prices, tmp_path / "out.json", policies=PEERS, accelerator=accelerator, **args
+        folder,
+        prices,
+        tmp_path / "out.json",
+        k=k,
+        start_day=start_day,
+        end_day=end_day,
+        policies=PEERS,
+        accelerator=accelerator,
     )
-    replay = load(folder, prices, accelerator=accelerator, **args)
+    replay = load(
+        folder, prices, k=k, start_day=start_day, end_day=end_day, accelerator=accelerator
+    )
     for policy in PEERS:
         assert_agree(theirs, run(replay, policy))
 

@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from reconciler.replay.engine import ReplayResult, TickRecord
@@ -46,7 +47,8 @@ def test_the_panel_labels_every_policy_draws_the_hull_and_names_what_is_off_it()
     assert "peers' frontier" in lines
     assert "planner, sweeping spare_risk" in lines
     hull = next(line for line in ax.get_lines() if line.get_label() == "peers' frontier")
-    assert list(hull.get_xdata()) == pytest.approx([0.298, 0.31, 0.32, 0.38, 0.44])
+    xs = np.asarray(hull.get_xdata(), dtype=float)
+    assert xs.tolist() == pytest.approx([0.298, 0.31, 0.32, 0.38, 0.44])
     plt.close(fig)
 
 
