@@ -18,9 +18,10 @@ from reconciler.replay.peers import PEER_NAMES
 
 __all__ = ["draw_frontier_panel"]
 
+# colour, marker, size, label offset (planner above its point, planner_no_model below).
 _SPOTFLEET_STYLE = {
-    "planner": ("#d62728", "*", 260),
-    "planner_no_model": ("#ff7f0e", "P", 150),
+    "planner": ("#d62728", "*", 260, (8, 6)),
+    "planner_no_model": ("#ff7f0e", "P", 150, (8, -13)),
 }
 _SWEEP_COLOUR = "#1f77b4"
 
@@ -60,6 +61,8 @@ def draw_frontier_panel(ax: Axes, results: Sequence[ReplayResult]) -> None:
     if frontier is not None:
         _draw_hull(ax, frontier, x_lo, x_hi)
     outside: list[str] = []
+    # Policies at one point (karpenter and spread_with_fallback often are) share one label.
+    shared: dict[tuple[float, float], list[ReplayResult]] = {}
     for r in results:
         inside = x_lo <= r.cost_ratio <= x_hi and y_lo <= r.availability <= y_hi
         if not inside:
@@ -67,9 +70,9 @@ def draw_frontier_panel(ax: Axes, results: Sequence[ReplayResult]) -> None:
             continue
         if r.policy in PEER_NAMES:
             ax.scatter(r.cost_ratio, r.availability, s=70, color="0.35", zorder=3)
-            _label(ax, r, r.policy, color="0.25")
+            shared.setdefault((round(r.cost_ratio, 3), round(r.availability, 3)), []).append(r)
         elif r.policy in _SPOTFLEET_STYLE:
-            colour, marker, size = _SPOTFLEET_STYLE[r.policy]
+            colour, marker, size, offset = _SPOTFLEET_STYLE[r.policy]
             ax.scatter(
                 r.cost_ratio,
                 r.availability,
@@ -82,10 +85,14 @@ def draw_frontier_panel(ax: Axes, results: Sequence[ReplayResult]) -> None:
             )
             margin = frontier.margin(_point(r)) if frontier is not None else None
             text = r.policy + (f"  {margin:+.3f}" if margin is not None else "")
-            _label(ax, r, text, color=colour, bold=True)
+            _label(ax, r, text, color=colour, bold=True, offset=offset)
         elif not _is_sweep(r.policy):
             ax.scatter(r.cost_ratio, r.availability, s=25, marker="x", color="0.6", zorder=3)
-            _label(ax, r, r.policy, color="0.5", size=7)
+            shared.setdefault((round(r.cost_ratio, 3), round(r.availability, 3)), []).append(r)
+    for group in shared.values():
+        peer = any(g.policy in PEER_NAMES for g in group)
+        names = sorted((g.policy for g in group), key=lambda n: (n not in PEER_NAMES, n))
+        _label(ax, group[0], " = ".join(names), color="0.25" if peer else "0.5", size=8)
     _draw_sweep(ax, [r for r in results if _is_sweep(r.policy)], frontier)
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
@@ -111,13 +118,20 @@ def _point(r: ReplayResult) -> Point:
 
 
 def _label(
-    ax: Axes, r: ReplayResult, text: str, *, color: str, bold: bool = False, size: float = 8
+    ax: Axes,
+    r: ReplayResult,
+    text: str,
+    *,
+    color: str,
+    bold: bool = False,
+    size: float = 8,
+    offset: tuple[float, float] = (7, 4),
 ) -> None:
     ax.annotate(
         text,
         (r.cost_ratio, r.availability),
         textcoords="offset points",
-        xytext=(7, 4),
+        xytext=offset,
         fontsize=size,
         color=color,
         fontweight="bold" if bold else "normal",
@@ -139,15 +153,20 @@ def _draw_sweep(ax: Axes, points: Sequence[ReplayResult], frontier: Frontier | N
         zorder=4,
         label=f"planner, sweeping {setting}",
     )
-    for r in points:
-        value = r.policy.split("=", 1)[1].rstrip("]")
+    at: dict[tuple[float, float], list[ReplayResult]] = {}
+    for r in points:  # values that land on one point share a label: "2, 3 (+0.022)"
+        at.setdefault((round(r.cost_ratio, 4), round(r.availability, 4)), []).append(r)
+    for group in at.values():
+        r = group[0]
+        values = ", ".join(g.policy.split("=", 1)[1].rstrip("]") for g in group)
         margin = frontier.margin(_point(r)) if frontier is not None else None
-        text = value + (f" ({margin:+.3f})" if margin is not None else "")
+        text = values + (f" ({margin:+.3f})" if margin is not None else "")
         ax.annotate(
             text,
             (r.cost_ratio, r.availability),
             textcoords="offset points",
-            xytext=(5, -11),
+            xytext=(-5, 5),
+            ha="right",
             fontsize=7,
             color=_SWEEP_COLOUR,
         )

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from reconciler.replay.engine import ReplayResult
@@ -48,7 +49,7 @@ def results_table(
         table.add_column(col, justify="left" if col == "policy" else "right", no_wrap=True)
     for r in results:
         table.add_row(
-            r.policy,
+            escape(r.policy),  # a sweep point's "[setting=value]" is not rich markup
             f"{r.cost_ratio:.4f}",
             f"{r.availability:.4f}",
             f"{margins[r.policy]:+.4f}" if r.policy in margins else "",

@@ -83,6 +83,7 @@ def test_the_cli_runs_each_sweep_point_and_writes_their_margins(tmp_path):
     rows = {r["policy"]: r for r in json.loads((tmp_path / "bt.json").read_text())}
     assert set(rows) == {"karpenter", "spothedge+1", *margins}
     assert "margin" in result.output
+    assert "planner[spare_risk=3]" in result.output  # the table shows the point by name
 
 
 def test_frontier_json_without_a_peer_is_refused(tmp_path):
