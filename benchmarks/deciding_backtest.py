@@ -1,4 +1,5 @@
-"""A full backtest of one 10-day window at K=4: all six policies, model fit included.
+"""A full backtest of one 10-day window at K=4: all eleven policies (reference, peers,
+planner), model fit included.
 
     .venv/bin/python -m benchmarks.deciding_backtest [DATA_DIR]
 

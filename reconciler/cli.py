@@ -8,7 +8,10 @@ import it here.
 
 from __future__ import annotations
 
+import json
+import os
 import warnings
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -30,7 +33,9 @@ from reconciler.models_command import train_on_history as _train_on_history
 from reconciler.planner import FleetDeclaration, PlannerSettings
 from reconciler.replay.backtest import POLICY_NAMES, BacktestConfig, run_backtest
 from reconciler.replay.plot import plot_results
-from reconciler.replay.report import results_table, write_json
+from reconciler.replay.report import results_table, write_frontier_json, write_json
+from reconciler.replay.sweep import Sweep, parse_sweep
+from reconciler.stack_placement import stack_placements
 from reconciler.traces import day_to_tick, load_collection, load_prices
 
 __all__ = ["app"]
@@ -40,13 +45,18 @@ console = Console(stderr=True)
 # Piped output (CI logs, `| tee`) is not a terminal: give the table room instead of 80 columns.
 out = Console() if Console().is_terminal else Console(width=140)
 
-DEFAULT_PRICES = Path("../shared/data/replay-prices.json")
+# Defaults that point into the shared data resolve from the project root (or
+# $SPOTFLEET_DATA), never from the folder the command is run in.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SPOTFLEET_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+DEFAULT_PRICES = SHARED_DATA / "replay-prices.json"
 _PLANNER = PlannerSettings()
 _MODEL = ModelSettings()
 
 
 def _fail(exc: ReconcilerError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
+    # soft_wrap: a path in the message must stay whole to be copied, whatever the width.
+    console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -209,6 +219,17 @@ def backtest(
     spare_risk: Annotated[
         float, typer.Option(help="planner: one spare per this much expected loss")
     ] = _PLANNER.spare_risk,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            help="NAME=V1,V2,...: one more planner run per value of a planner setting, "
+            "e.g. spare_risk=0.5,1,1.5,2,3"
+        ),
+    ] = None,
+    frontier_json: Annotated[
+        Path | None,
+        typer.Option(help='write {"policy": margin} over the peers\' frontier here'),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
 ) -> None:
     """Replay recorded spot capacity against every policy (REPLAY.md): cost and availability."""
@@ -218,6 +239,10 @@ def backtest(
             f"[red]error:[/red] unknown policy {unknown}; choose from {', '.join(POLICY_NAMES)}"
         )
         raise typer.Exit(code=2)
+    try:
+        swept: Sweep | None = parse_sweep(sweep) if sweep is not None else None
+    except ReconcilerError as exc:
+        raise _fail(exc) from exc
     config = BacktestConfig(
         traces=traces,
         prices=prices,
@@ -230,6 +255,7 @@ def backtest(
         policies=tuple(policy) if policy else POLICY_NAMES,
         planner=PlannerSettings(max_loss=max_loss, spare_risk=spare_risk),
         model=ModelSettings(horizon_s=horizon),
+        sweep=swept,
     )
     try:
         run = run_backtest(config, show_progress=not quiet)
@@ -242,7 +268,7 @@ def backtest(
         f"{c.folder.name} {c.tag} x{len(c.stems)} pools, ticks {run.start}..{run.end} "
         f"({c.gap_seconds} s), K={k}, cold start {cold_start:.0f} s"
     )
-    out.print(results_table(run.results, title))
+    out.print(results_table(run.results, title, run.margins))
     if run.model is not None:
         held = run.model.meta["holdout"]
         out.print(
@@ -251,6 +277,12 @@ def backtest(
     if json_out is not None:
         write_json(run.results, json_out)
         console.print(f"wrote {json_out}")
+    if frontier_json is not None:
+        if run.frontier is None:
+            console.print("[red]error:[/red] --frontier-json needs at least one peer policy run")
+            raise typer.Exit(code=2)
+        write_frontier_json(run.margins, frontier_json)
+        console.print(f"wrote {frontier_json}")
     if plot is not None:
         plot_results(run.results, k=k, gap_seconds=c.gap_seconds, path=plot)
         console.print(f"wrote {plot}")
@@ -268,9 +300,15 @@ def plan_command(
         typer.Option("--model", help="a trained artifact (default: fit on the ticks before --day)"),
     ] = None,
     cold_start: Annotated[float, typer.Option(help="launch to ready, seconds")] = 300.0,
+    fleet: Annotated[str, typer.Option(help="fleet name in the printed stack config")] = "fleet",
+    subnet: Annotated[
+        list[str] | None,
+        typer.Option(help="ZONE=SUBNET_ID for the printed stack config (repeat per zone)"),
+    ] = None,
 ) -> None:
     """Show one decision for an empty fleet: every pool's prediction, verdict and the plan."""
     try:
+        subnets = _subnets(subnet or ())
         collection = load_collection(traces, accelerator)
         price = load_prices(prices, collection.tag)
         advisor_path = prices.parent / "spot-advisor-data.json"
@@ -305,7 +343,34 @@ def plan_command(
     out.print(decided.plan.summary)
     for action in decided.plan.actions:
         out.print(f"  {type(action).__name__}: {action.reason}")
-    out.print(f"placement: {decided.plan.placement}")
+    placements = stack_placements(
+        decided.plan,
+        fleet=fleet,
+        subnets=subnets,
+        on_demand_region=seen.pools[0].region if seen.pools else None,
+    )
+    unfilled = any(p.subnet_id.startswith("<") for sp in placements.values() for p in sp.pools)
+    out.print(
+        "spotfleet:placements (stack config, one fleet per region"
+        + ("; fill in the <subnet in ZONE>s or pass --subnet ZONE=SUBNET_ID" if unfilled else "")
+        + "):",
+        soft_wrap=True,
+    )
+    # Plain print: the JSON must reach the terminal byte for byte, without rich's markup.
+    print(json.dumps({name: p.as_config() for name, p in placements.items()}, indent=2))
+
+
+def _subnets(pairs: Sequence[str]) -> dict[str, str]:
+    subnets: dict[str, str] = {}
+    for pair in pairs:
+        zone, sep, subnet_id = pair.partition("=")
+        if not sep or not zone or not subnet_id:
+            raise typer.BadParameter(
+                f"{pair!r}: expected ZONE=SUBNET_ID, e.g. us-east-1a=subnet-0abc",
+                param_hint="--subnet",
+            )
+        subnets[zone] = subnet_id
+    return subnets
 
 
 register_models(app)  # `models`: the registry's artifacts

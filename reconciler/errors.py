@@ -6,6 +6,7 @@
     ├── ModelError                  a model artifact is missing, malformed, or of other features
     │   └── NotEnoughHistoryError   too few labelled ticks before the window to fit a model
     ├── PolicyError                 a replay policy returned a decision the rules forbid
+    ├── SweepError                  a backtest --sweep names no planner setting or a bad value
     └── HistoryReadError            the DuckDB history could not be read into market series
 
 Third-party errors (DuckDB, LightGBM, JSON) are translated where they enter, with the
@@ -21,6 +22,7 @@ __all__ = [
     "NotEnoughHistoryError",
     "PolicyError",
     "ReconcilerError",
+    "SweepError",
     "WindowError",
 ]
 
@@ -46,6 +48,10 @@ class NotEnoughHistoryError(ModelError):
 
 
 class PolicyError(ReconcilerError):
+    pass
+
+
+class SweepError(ReconcilerError):
     pass
 
 

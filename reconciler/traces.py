@@ -113,6 +113,8 @@ def _read_trace(path: Path) -> tuple[int, list[int]]:
 
 def load_collection(folder: Path, accelerator: str | None = None) -> TraceCollection:
     """Read every ``*.json`` of ``folder`` for one accelerator tag (default: the first pool's)."""
+    if not folder.is_dir():
+        raise MarketDataError(f"no such folder: {folder} (a spot-traces collection, --traces)")
     files = sorted(folder.glob("*.json"), key=lambda p: p.stem)
     if not files:
         raise MarketDataError(
@@ -175,6 +177,8 @@ class Prices:
 
 def load_prices(path: Path, tag: str) -> Prices:
     """Read ``replay-prices.json`` for one accelerator tag."""
+    if not path.is_file():
+        raise MarketDataError(f"no such file: {path} (the replay price file, --prices)")
     try:
         raw: dict[str, Any] = json.loads(path.read_text())
         acc = raw["accelerators"][tag]

@@ -12,7 +12,9 @@ The rules (docs/deciding.md has the long form):
 5. Spot launches fill the healthy nodes up to K + spare, best pool first. If kept pools
    cannot reach K, pools rejected only for their predicted loss may fill up to K.
 6. On-demand fills what spot cannot hold (and the declared floor); it is drained once
-   enough spot is ready and it has served ``on_demand_dwell_s``.
+   enough spot is ready and it has served ``on_demand_dwell_s``. Where spot has no room
+   left for a spare, only spot that has been ready ``on_demand_settle_s`` counts as
+   enough: the warm on-demand node is the spare while the spot that replaced it is new.
 7. Surplus spot (above K + spare) is drained riskiest first, only once the newest spot node
    has served ``min_dwell_s``, and never below K + spare ready.
 """
@@ -167,6 +169,11 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
         )
     ready_spot = sum(1 for n in spot if n.ready(now))
     od_keep = max(floor, k - ready_spot)
+    if not ranked():
+        # No kept pool has a free slot, so no spot spare can be had: while the spot that
+        # made an on-demand node redundant is new, that node stays as the fleet's spare.
+        settled = sum(1 for n in spot if _settled(n, now, loss(n), s))
+        od_keep = max(od_keep, k - settled)
     od_drainable = sorted(
         (n for n in on_demand if n.launched_at + s.on_demand_dwell_s <= now),
         key=lambda n: n.launched_at,
@@ -249,6 +256,11 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
         verdicts=verdicts,
         summary=summary,
     )
+
+
+def _settled(node: FleetNode, now: float, loss: float, s: PlannerSettings) -> bool:
+    """Spot that can stand in for on-demand: ready long enough, or in a pool predicted safe."""
+    return node.ready_at + s.on_demand_settle_s <= now or loss < s.settle_below_loss
 
 
 def _spare_share(snapshot: Snapshot, k: int) -> float:

@@ -46,6 +46,16 @@ class PlannerSettings:
     # node has served min_dwell_s; an on-demand node serves at least on_demand_dwell_s.
     min_dwell_s: float = 1800.0
     on_demand_dwell_s: float = 600.0
+    # Where spot has no room left for a spare, an on-demand node is drained only once the
+    # spot node that replaces it has been ready this long. Spot that just came back is the
+    # likeliest to go again (on the public traces half the up-runs of a pool end within
+    # 20-80 minutes), and the warm on-demand node is then the only spare the fleet can
+    # have: on the few-pool collections this is what beats Karpenter's and SpotHedge's
+    # fallback (docs/deciding.md). 0: drain as soon as spot is ready, as before.
+    on_demand_settle_s: float = 5400.0
+    # ... unless the replacing node's pool is predicted this safe (its P(loss) below this):
+    # a settled pool by the model's account needs no spare on top.
+    settle_below_loss: float = 0.0
     # On-demand fills the fleet up to K when spot cannot; off: the fleet runs short instead.
     on_demand_fallback: bool = True
     # Last resort before on-demand: pools over max_loss may still fill the fleet up to K.

@@ -13,21 +13,30 @@ from reconciler.advisor import load_advisor_bands
 from reconciler.model import ModelSettings, TrainedModel
 from reconciler.planner import PlannerSettings
 from reconciler.replay.engine import ReplayResult, replay
+from reconciler.replay.frontier import Frontier, Point, peer_frontier
+from reconciler.replay.peers import PEER_NAMES, peer_policy
 from reconciler.replay.planner_policy import PlannerPolicy
 from reconciler.replay.reference import EvenSpread, OnDemand, SinglePool, SpreadWithFallback
+from reconciler.replay.sweep import Sweep
 from reconciler.replay.types import Policy
 from reconciler.traces import TraceCollection, load_collection, load_prices, window_ticks
 
-__all__ = ["POLICY_NAMES", "BacktestConfig", "BacktestRun", "run_backtest"]
+__all__ = [
+    "PEER_NAMES",
+    "POLICY_NAMES",
+    "BacktestConfig",
+    "BacktestRun",
+    "is_spotfleet",
+    "run_backtest",
+]
 
-POLICY_NAMES = (
-    "on_demand",
-    "single_pool",
-    "even_spread",
-    "spread_with_fallback",
-    "planner",
-    "planner_no_model",
-)
+REFERENCE_NAMES = ("on_demand", "single_pool", "even_spread", "spread_with_fallback")
+POLICY_NAMES = (*REFERENCE_NAMES, *PEER_NAMES, "planner", "planner_no_model")
+
+
+def is_spotfleet(name: str) -> bool:
+    """spotfleet's own policies: the planner, without its model, and every sweep point."""
+    return name in ("planner", "planner_no_model") or name.startswith("planner[")
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class BacktestConfig:
     policies: Sequence[str] = POLICY_NAMES
     planner: PlannerSettings = field(default_factory=PlannerSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
+    sweep: Sweep | None = None  # one more planner run per value, after the policies
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,45 @@ class BacktestRun:
     model: TrainedModel | None
     warnings: tuple[str, ...]
 
+    @property
+    def frontier(self) -> Frontier | None:
+        """The peers' frontier, or None when no peer ran."""
+        peers = [_point(r) for r in self.results if r.policy in PEER_NAMES]
+        return peer_frontier(peers) if peers else None
+
+    @property
+    def margins(self) -> dict[str, float]:
+        """``{"policy": margin}`` of every spotfleet policy that ran (empty without peers)."""
+        frontier = self.frontier
+        if frontier is None:
+            return {}
+        return {
+            r.policy: frontier.margin(_point(r)) for r in self.results if is_spotfleet(r.policy)
+        }
+
+
+def _point(result: ReplayResult) -> Point:
+    return Point(result.policy, result.cost_ratio, result.availability)
+
+
+def _planner(
+    name: str, settings: PlannerSettings, config: BacktestConfig, progress: Progress
+) -> PlannerPolicy:
+    use_model = name != "planner_no_model"
+    task = progress.add_task("fit model (ticks before the window)", total=None, visible=use_model)
+
+    def on_iteration(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return PlannerPolicy(
+        name=name,
+        use_model=use_model,
+        planner_settings=settings,
+        model_settings=config.model,
+        cold_start_s=config.cold_start_s,
+        on_train_iteration=on_iteration,
+    )
+
 
 def _policy(name: str, config: BacktestConfig, progress: Progress) -> Policy:
     if name == "on_demand":
@@ -64,23 +113,10 @@ def _policy(name: str, config: BacktestConfig, progress: Progress) -> Policy:
         return EvenSpread()
     if name == "spread_with_fallback":
         return SpreadWithFallback()
+    if name in PEER_NAMES:
+        return peer_policy(name)
     if name in ("planner", "planner_no_model"):
-        use_model = name == "planner"
-        task = progress.add_task(
-            "fit model (ticks before the window)", total=None, visible=use_model
-        )
-
-        def on_iteration(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        return PlannerPolicy(
-            name=name,
-            use_model=use_model,
-            planner_settings=config.planner,
-            model_settings=config.model,
-            cold_start_s=config.cold_start_s,
-            on_train_iteration=on_iteration,
-        )
+        return _planner(name, config.planner, config, progress)
     raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
 
 
@@ -106,8 +142,14 @@ def run_backtest(config: BacktestConfig, *, show_progress: bool = True) -> Backt
         TimeElapsedColumn(),
     )
     with Progress(*columns, disable=not show_progress, transient=False) as progress:
-        for name in config.policies:
-            policy = _policy(name, config, progress)
+        policies = [_policy(name, config, progress) for name in config.policies]
+        if config.sweep is not None:
+            policies += [
+                _planner(name, settings, config, progress)
+                for name, settings in config.sweep.points(config.planner)
+            ]
+        for policy in policies:
+            name = policy.name
             task = progress.add_task(f"{name} (K={config.k})", total=end - start)
             result = replay(
                 policy,
@@ -119,7 +161,7 @@ def run_backtest(config: BacktestConfig, *, show_progress: bool = True) -> Backt
                 on_tick=lambda _t, task=task: progress.advance(task),  # type: ignore[misc]
             )
             results.append(result)
-            if isinstance(policy, PlannerPolicy) and policy.model is not None:
+            if isinstance(policy, PlannerPolicy) and policy.model is not None and model is None:
                 model = policy.model
     return BacktestRun(
         collection=collection,

@@ -1,4 +1,5 @@
-"""``--plot``: ready nodes and cumulative cost over time, one line per policy."""
+"""``--plot``: ready nodes and cumulative cost over time, one line per policy (left), and
+the cost-availability panel (right, ``plot_frontier.py``)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from reconciler.replay.engine import ReplayResult
+from reconciler.replay.plot_frontier import draw_frontier_panel
 
 __all__ = ["plot_results"]
 
 
 def plot_results(results: Sequence[ReplayResult], *, k: int, gap_seconds: int, path: Path) -> None:
-    fig, (ax_ready, ax_cost) = plt.subplots(2, 1, figsize=(12, 7), sharex=True)
+    fig = plt.figure(figsize=(20, 8))
+    grid = fig.add_gridspec(2, 2, width_ratios=(1.15, 1))
+    ax_ready = fig.add_subplot(grid[0, 0])
+    ax_cost = fig.add_subplot(grid[1, 0], sharex=ax_ready)
+    draw_frontier_panel(fig.add_subplot(grid[:, 1]), results)
     for r in results:
         if not r.timeline:
             continue

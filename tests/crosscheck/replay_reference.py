@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .replay_peers import PEERS, Memory, decide_peer
+
 
 @dataclass
 class Node:
@@ -95,6 +97,7 @@ class Fleet:
 
 def run(replay: Replay, policy: str) -> dict[str, object]:
     fleet = Fleet()
+    memory = Memory()
     hour = replay.gap / 3600
     cost = od_hours = spot_hours = 0.0
     served = preemptions = failures = launches = 0
@@ -110,7 +113,10 @@ def run(replay: Replay, policy: str) -> dict[str, object]:
                     fleet.nodes.remove(victim)
                     preemptions += 1
         # 2-3. observation and decision
-        terminate, wanted = decide(replay, policy, fleet, t)
+        if policy in PEERS:
+            terminate, wanted = decide_peer(replay, policy, fleet, t, memory)
+        else:
+            terminate, wanted = decide(replay, policy, fleet, t)
         # 4. terminations, then launches in order
         for node in terminate:
             fleet.nodes.remove(node)
@@ -122,6 +128,7 @@ def run(replay: Replay, policy: str) -> dict[str, object]:
             fleet.nodes.append(Node(target, t, order, t + replay.cold_ticks))
             order += 1
             launches += 1
+        memory.after_last_step4 = {p: fleet.in_pool(p) for p in replay.names}
         # 5. accounting
         for node in fleet.nodes:
             if node.pool is None:

@@ -25,6 +25,8 @@ def backtest(
     start_day: float,
     end_day: float | None = None,
     cold_start: float = 300,
+    policies: tuple[str, ...] = REFERENCE,
+    accelerator: str | None = None,
 ) -> dict[str, dict]:
     args = [
         sys.executable,
@@ -46,7 +48,9 @@ def backtest(
     ]
     if end_day is not None:
         args += ["--end-day", str(end_day)]
-    for policy in REFERENCE:
+    if accelerator is not None:
+        args += ["--accelerator", accelerator]
+    for policy in policies:
         args += ["--policy", policy]
     subprocess.run(args, check=True, capture_output=True, text=True)
     return {r["policy"]: r for r in json.loads(out.read_text())}
