@@ -37,6 +37,7 @@ from reconciler.replay.report import results_table, write_frontier_json, write_j
 from reconciler.replay.sweep import Sweep, parse_sweep
 from reconciler.stack_placement import stack_placements
 from reconciler.traces import day_to_tick, load_collection, load_prices
+from stacks.spec import placement_to_config
 
 __all__ = ["app"]
 
@@ -357,7 +358,8 @@ def plan_command(
         soft_wrap=True,
     )
     # Plain print: the JSON must reach the terminal byte for byte, without rich's markup.
-    print(json.dumps({name: p.as_config() for name, p in placements.items()}, indent=2))
+    config = {name: placement_to_config(p) for name, p in placements.items()}
+    print(json.dumps(config, indent=2))
 
 
 def _subnets(pairs: Sequence[str]) -> dict[str, str]:
