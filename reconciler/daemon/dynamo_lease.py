@@ -42,6 +42,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.daemon.errors import AwsCallError, LeaseLostError
+from stacks.naming import LEASE_KEY, LEASE_TTL_ATTRIBUTE
 
 __all__ = [
     "KEY",
@@ -56,8 +57,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-KEY = "lease_name"  # the table's hash key (stacks/lease_table.py declares it)
-PURGE_AT = "purge_at"  # the table's TTL attribute
+KEY = LEASE_KEY  # the table's hash key (stacks/lease_table.py declares it)
+PURGE_AT = LEASE_TTL_ATTRIBUTE  # the table's TTL attribute
 PURGE_AFTER_S = 7 * 86400.0
 # Errors that go away when asked again later: throttling, and DynamoDB's own hiccups.
 RETRYABLE = frozenset(

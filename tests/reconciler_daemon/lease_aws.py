@@ -88,7 +88,7 @@ class ThrottlingProxy:
                     self._answer(400, json.dumps(error).encode(), {})
                     return
                 conn = http.client.HTTPConnection(
-                    proxy.upstream.hostname, proxy.upstream.port, timeout=30
+                    str(proxy.upstream.hostname), proxy.upstream.port, timeout=30
                 )
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 conn.request("POST", self.path, body=body, headers=headers)
