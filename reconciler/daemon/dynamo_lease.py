@@ -32,8 +32,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -42,60 +41,21 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.daemon.errors import AwsCallError, LeaseLostError
-from stacks.naming import LEASE_KEY, LEASE_TTL_ATTRIBUTE
+from reconciler.daemon.lease_record import (
+    KEY,
+    PURGE_AFTER_S,
+    PURGE_AT,
+    RETRYABLE,
+    LeaseRecord,
+    backoff_s,
+    takeable,
+)
 
-__all__ = [
-    "KEY",
-    "PURGE_AT",
-    "RETRYABLE",
-    "DynamoLease",
-    "LeaseRecord",
-    "backoff_s",
-    "lease_client",
-    "takeable",
-]
+__all__ = ["DynamoLease", "holder_id", "lease_client"]
 
 log = logging.getLogger(__name__)
 
-KEY = LEASE_KEY  # the table's hash key (stacks/lease_table.py declares it)
-PURGE_AT = LEASE_TTL_ATTRIBUTE  # the table's TTL attribute
-PURGE_AFTER_S = 7 * 86400.0
-# Errors that go away when asked again later: throttling, and DynamoDB's own hiccups.
-RETRYABLE = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
 _NAMES = {"#k": KEY, "#h": "holder", "#t": "fencing_token", "#e": "expires_at"}
-
-
-@dataclass(frozen=True, slots=True)
-class LeaseRecord:
-    holder: str
-    token: int
-    expires_at: float  # epoch seconds, the writer's clock
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> LeaseRecord:
-        return cls(
-            str(item["holder"]["S"]),
-            int(item["fencing_token"]["N"]),
-            float(item["expires_at"]["N"]),
-        )
-
-
-def takeable(current: LeaseRecord | None, *, me: str, now: float) -> bool:
-    """Whether a take may succeed: nobody's, expired, or already ours."""
-    return current is None or current.expires_at < now or current.holder == me
-
-
-def backoff_s(attempt: int, *, first_s: float = 0.05, cap_s: float = 1.0) -> float:
-    """The wait before retry ``attempt`` (0-based): doubling from ``first_s``, at most ``cap_s``."""
-    return float(min(cap_s, first_s * 2**attempt))
 
 
 def lease_client(region: str, *, timeout_s: float) -> Any:
@@ -172,7 +132,14 @@ class DynamoLease:
                 deadline=self._monotonic() + self.renew_s,
             )
         except AwsCallError as exc:
-            log.warning("standby: could not take the lease %s: %s", self.name, exc)
+            log.warning(
+                "standby: could not take the lease %s in table %s: %s (is lease.table the "
+                "stack's daemonLeaseTable, in lease.region, and does the daemon's role have "
+                "its daemonPolicy?)",
+                self.name,
+                self.table,
+                exc,
+            )
             return False
         if sent is None:
             return False  # another standby, or a late renewal, came first

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import boto3
 from botocore.config import Config
 
-from reconciler.daemon.dynamo_lease import KEY, PURGE_AT
+from reconciler.daemon.lease_record import KEY, PURGE_AT
 
 from .conftest import REGION
 

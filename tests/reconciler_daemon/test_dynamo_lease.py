@@ -12,8 +12,9 @@ import pytest
 from analytics.store import open_history
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.dynamo_lease import DynamoLease, LeaseRecord, backoff_s, takeable
+from reconciler.daemon.dynamo_lease import DynamoLease
 from reconciler.daemon.errors import LeaseLostError
+from reconciler.daemon.lease_record import LeaseRecord, backoff_s, takeable
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import DaemonSettings, ScalingSettings, load_settings
 from reconciler.daemon.settings_problems import SettingsError
