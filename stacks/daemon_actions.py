@@ -22,6 +22,7 @@ class Scope(enum.Enum):
     FLEET_GROUPS = "fleet-groups"  # every group of the stack's fleets, by ARN
     EVENT_QUEUES = "event-queues"  # the interruption and job-events queues the daemon consumes
     JOB_QUEUES = "job-queues"  # the job queues whose backlog sizes the fleet
+    LEASE_TABLE = "lease-table"  # the stack's daemon lease table (lease.kind "dynamodb")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,4 +56,12 @@ DAEMON_ACTIONS: tuple[DaemonAction, ...] = (
     DaemonAction("sqs:ReceiveMessage", Scope.EVENT_QUEUES, "interruption and job events"),
     DaemonAction("sqs:DeleteMessage", Scope.EVENT_QUEUES, "an event once it is in the history"),
     DaemonAction("sqs:GetQueueAttributes", Scope.JOB_QUEUES, "the job backlog that sets K"),
+    DaemonAction(
+        "dynamodb:GetItem",
+        Scope.LEASE_TABLE,
+        "the lease's holder and fencing token (a standby's poll, the check before each action)",
+    ),
+    DaemonAction(
+        "dynamodb:PutItem", Scope.LEASE_TABLE, "take, renew and release the lease (conditional)"
+    ),
 )

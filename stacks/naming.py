@@ -14,13 +14,22 @@ from dataclasses import dataclass
 from stacks.errors import NamingError
 
 __all__ = [
+    "LEASE_KEY",
+    "LEASE_TTL_ATTRIBUTE",
     "AwsAccount",
     "FleetNames",
     "default_prefix",
     "fleet_names",
     "group_arn_pattern",
+    "lease_table_arn",
+    "lease_table_name",
     "validate_prefix",
 ]
+
+# The daemons' lease table (stacks/lease_table.py declares it, reconciler/daemon/dynamo_lease.py
+# writes it): its hash key and its TTL attribute.
+LEASE_KEY = "lease_name"
+LEASE_TTL_ATTRIBUTE = "purge_at"
 
 _PREFIX = re.compile(r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$")
 _BUCKET_MAX = 63
@@ -143,3 +152,12 @@ def group_arn_pattern(account: AwsAccount, group: str) -> str:
         f"arn:{account.partition}:autoscaling:{account.region}:{account.account_id}:"
         f"autoScalingGroup:*:autoScalingGroupName/{group}"
     )
+
+
+def lease_table_name(prefix: str) -> str:
+    """The stack's one lease table: every daemon acting on the stack's fleets shares it."""
+    return f"{validate_prefix(prefix)}-daemon-lease"
+
+
+def lease_table_arn(account: AwsAccount, table: str) -> str:
+    return f"arn:{account.partition}:dynamodb:{account.region}:{account.account_id}:table/{table}"

@@ -1,7 +1,8 @@
 """The stack outputs, named and typed, so the daemon reads them without guessing.
 
 The stack exports ``fleets``: an object mapping each fleet's name to an object with the keys
-below, and ``daemonPolicy``: the IAM policy document (JSON text) for the daemon's own role.
+below, ``daemonPolicy``: the IAM policy document (JSON text) for the daemon's own role, and
+``daemonLeaseTable``: the lease table's name (the daemon's ``lease.table``).
 :func:`parse_fleet_outputs` reads ``fleets`` (as ``pulumi stack output fleets --json`` prints it,
 or the Automation API's ``outputs()["fleets"].value``) into :class:`FleetOutputs`.
 """
@@ -18,6 +19,7 @@ from stacks.fleet_spec import config_model
 from stacks.spec import FleetGroups, PoolGroup
 
 __all__ = [
+    "DAEMON_LEASE_TABLE",
     "DAEMON_POLICY",
     "FLEETS",
     "FLEET_OUTPUT_KEYS",
@@ -28,6 +30,7 @@ __all__ = [
 
 FLEETS: Final = "fleets"
 DAEMON_POLICY: Final = "daemonPolicy"
+DAEMON_LEASE_TABLE: Final = "daemonLeaseTable"
 
 FLEET_OUTPUT_KEYS: Final = (
     "poolGroups",  # [{instanceType, subnetId, groupName}]: each candidate pool's spot group

@@ -44,6 +44,7 @@ _DAEMON_STATEMENTS = {
     Scope.FLEET_GROUPS: "ResizeOwnGroups",
     Scope.EVENT_QUEUES: "ConsumeFleetEvents",
     Scope.JOB_QUEUES: "ReadJobBacklog",
+    Scope.LEASE_TABLE: "HoldDaemonLease",
 }
 
 
@@ -120,14 +121,16 @@ def node_policy(grants: NodeGrants) -> PolicyDocument:
     }
 
 
-def daemon_policy(fleets: Sequence[DaemonGrants]) -> PolicyDocument:
-    """The daemon's own API calls for these fleets: exactly ``DAEMON_ACTIONS``, each on the
-    resources its scope names (its ``pulumi up`` runs as the deployer)."""
+def daemon_policy(fleets: Sequence[DaemonGrants], *, lease_table_arn: str) -> PolicyDocument:
+    """The daemon's own API calls for these fleets and the stack's lease table: exactly
+    ``DAEMON_ACTIONS``, each on the resources its scope names (its ``pulumi up`` runs as the
+    deployer)."""
     resources = {
         Scope.ANY: ["*"],
         Scope.FLEET_GROUPS: [arn for fleet in fleets for arn in fleet.group_arns],
         Scope.EVENT_QUEUES: [arn for fleet in fleets for arn in fleet.event_queue_arns],
         Scope.JOB_QUEUES: [arn for fleet in fleets for arn in fleet.job_queue_arns],
+        Scope.LEASE_TABLE: [lease_table_arn],
     }
     return {
         "Version": _VERSION,

@@ -14,11 +14,18 @@ import pulumi
 
 from stacks.fleet import GpuFleet, GpuFleetArgs
 from stacks.layout import fleet_layout
-from stacks.naming import AwsAccount, group_arn_pattern
+from stacks.lease_table import DaemonLeaseTable, DaemonLeaseTableArgs
+from stacks.naming import AwsAccount, group_arn_pattern, lease_table_arn, lease_table_name
 from stacks.policies import DaemonGrants, daemon_policy
 from stacks.spec import FleetSpec, Placement
 
-__all__ = ["StackInputs", "build_fleets", "daemon_policy_json", "fleet_outputs"]
+__all__ = [
+    "StackInputs",
+    "build_fleets",
+    "build_lease_table",
+    "daemon_policy_json",
+    "fleet_outputs",
+]
 
 
 @dataclass(frozen=True)
@@ -44,12 +51,22 @@ def build_fleets(inputs: StackInputs) -> dict[str, GpuFleet]:
     }
 
 
+def build_lease_table(inputs: StackInputs) -> DaemonLeaseTable:
+    """The one lease table of the stack: its daemons (``lease.kind = "dynamodb"``) share it."""
+    return DaemonLeaseTable(
+        "daemon-lease", DaemonLeaseTableArgs(table_name=lease_table_name(inputs.prefix))
+    )
+
+
 def fleet_outputs(fleets: Mapping[str, GpuFleet]) -> dict[str, dict[str, pulumi.Input[Any]]]:
     return {name: fleet.outputs() for name, fleet in fleets.items()}
 
 
-def daemon_policy_json(fleets: Mapping[str, GpuFleet], account: AwsAccount) -> pulumi.Output[str]:
-    """The daemon's IAM policy for every fleet of the stack, as JSON text."""
+def daemon_policy_json(
+    fleets: Mapping[str, GpuFleet], account: AwsAccount, *, lease_table: str
+) -> pulumi.Output[str]:
+    """The daemon's IAM policy for every fleet of the stack and its lease table (by name), as
+    JSON text."""
     queue_arns = [
         pulumi.Output.all(
             pulumi.Output.all(
@@ -69,6 +86,8 @@ def daemon_policy_json(fleets: Mapping[str, GpuFleet], account: AwsAccount) -> p
             DaemonGrants(group_arns=group_arns, event_queue_arns=events, job_queue_arns=jobs)
             for group_arns, (events, jobs) in zip(groups, per_fleet, strict=True)
         ]
-        return json.dumps(daemon_policy(grants))
+        return json.dumps(
+            daemon_policy(grants, lease_table_arn=lease_table_arn(account, lease_table))
+        )
 
     return pulumi.Output.all(*queue_arns).apply(document)

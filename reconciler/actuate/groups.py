@@ -9,6 +9,10 @@ activities show the launch failed (``InsufficientInstanceCapacity`` and the like
 
 The same calls reach AWS in production and the embedded default's local groups in mode
 ``local``; in a test, moto's server.
+
+``fence`` is asked right before each call that changes a group, and raises (the daemon's
+``LeaseLostError``) once this daemon's lease is no longer held: a leader paused or cut off
+past its lease applies nothing more, even mid-batch.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class AutoScalingGroups:
         poll_s: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        fence: Callable[[], None] = lambda: None,
     ) -> None:
         self._autoscaling = autoscaling
         self._fleet = fleet
@@ -63,6 +68,7 @@ class AutoScalingGroups:
         self._cold_start_s = cold_start_s
         self._settle_s, self._poll_s = settle_s, poll_s
         self._monotonic, self._sleep = monotonic, sleep
+        self._fence = fence
 
     def _describe(self) -> dict[str, dict[str, Any]]:
         names = list(self._fleet.groups())
@@ -95,6 +101,7 @@ class AutoScalingGroups:
             group = owner.get(instance_id)
             if group is None:
                 continue  # already gone
+            self._fence()
             with aws_call("autoscaling:TerminateInstanceInAutoScalingGroup"):
                 self._autoscaling.terminate_instance_in_auto_scaling_group(
                     InstanceId=instance_id, ShouldDecrementDesiredCapacity=True
@@ -120,6 +127,7 @@ class AutoScalingGroups:
             if target > desired[group]:
                 raised[group] = target
                 before[group] = self._activity_ids(group)
+            self._fence()
             with aws_call("autoscaling:SetDesiredCapacity"):
                 # HonorCooldown off: the daemon is the only one sizing these groups, and a
                 # replacement after a warning must not wait for a cooldown.

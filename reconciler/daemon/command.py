@@ -30,14 +30,15 @@ from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource, StandbySource
 from reconciler.collect.aws import client
 from reconciler.daemon.daemon import Daemon
+from reconciler.daemon.dynamo_lease import DynamoLease, lease_client
 from reconciler.daemon.errors import DaemonError
-from reconciler.daemon.lease import FileLease
+from reconciler.daemon.lease import FileLease, Lease
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.preflight import mode_unavailable
 from reconciler.daemon.settings import DaemonSettings, Mode, SettingsError, load_settings
 from reconciler.daemon.stack_fleets import with_stack_fleets
 
-__all__ = ["build_actuators", "register", "run", "serve_api"]
+__all__ = ["build_actuators", "open_lease", "register", "run", "serve_api"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,25 @@ def build_actuators(settings: DaemonSettings) -> dict[Mode, StackActuator]:
             select=select_stack(p.stack, str(p.work_dir)), retries=p.retries, backoff_s=p.backoff_s
         ),
     }
+
+
+def open_lease(settings: DaemonSettings, *, file_poll_s: float = 2.0) -> Lease:
+    s = settings.lease
+    if s.kind == "file":
+        return FileLease(settings.lease_path, poll_s=file_poll_s)
+    assert s.table is not None  # the settings refuse dynamodb without a table
+    return DynamoLease(
+        lease_client(s.region, timeout_s=max(1.0, s.renew_s / 2)),
+        table=s.table,
+        name=s.name,
+        expiry_s=s.expiry_s,
+        renew_s=s.renew_s,
+    )
+
+
+def _lease_name(settings: DaemonSettings) -> str:
+    s = settings.lease
+    return str(settings.lease_path) if s.kind == "file" else f"{s.table}/{s.name}"
 
 
 class ApiServer(uvicorn.Server):
@@ -129,16 +149,19 @@ def _run(
     clock: Callable[[], datetime],
     lease_poll_s: float,
 ) -> None:
-    lease = FileLease(settings.lease_path)
+    lease = open_lease(settings, file_poll_s=lease_poll_s)
     holder = SourceHolder(StandbySource(lease.holder()))
     server = serve_api(holder, settings)
+    name = _lease_name(settings)
     try:
         while not lease.try_acquire(clock()):
-            holder.source = StandbySource(lease.holder())
-            log.info("standby: lease %s held by %s", settings.lease_path, lease.holder())
-            if stop.wait(lease_poll_s):
+            held_by = lease.holder()
+            holder.source = StandbySource(held_by)
+            log.info("standby: lease %s held by %s", name, held_by)
+            if stop.wait(lease.poll_s):
                 return
-        log.info("leader: took lease %s", settings.lease_path)
+        token = f" with fencing token {lease.token}" if lease.token is not None else ""
+        log.info("leader: took lease %s%s", name, token)
         history = _open_history(settings)
         daemon = Daemon(
             settings=settings,
@@ -146,7 +169,12 @@ def _run(
             actuators=build_actuators(settings),
             clock=clock,
             leader=lease.still_held,
+            fence=lease.fence,
         )
+        daemon.ledger.note(
+            "lease", fleet="*", now=clock(), status="applied", target=name,
+            detail=f"taken{token}",
+        )  # fmt: skip
         try:
             daemon.start()
             holder.source = DaemonSource(daemon)

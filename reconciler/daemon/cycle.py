@@ -39,7 +39,7 @@ from reconciler.daemon.decide_adapter import (
     prediction_rows,
     to_stack_placement,
 )
-from reconciler.daemon.errors import DaemonError
+from reconciler.daemon.errors import DaemonError, LeaseLostError
 from reconciler.daemon.ledger import ActionRecord, DecisionRecord, Ledger
 from reconciler.daemon.reactions import marks_in_force
 from reconciler.daemon.scaling import ScaleDecision
@@ -158,6 +158,14 @@ class Reconciler:
                 ),
                 unavailable_s=safety.unavailable_s,
             )
+        except LeaseLostError as exc:
+            # Not a failure of AWS: the breaker stays as it is; the refusal is on the record.
+            log.error("fleet %s: actuation refused by the fencing check: %s", fleet.name, exc)
+            self.ledger.note("fenced", fleet=fleet.name, now=now, status="refused", detail=str(exc))
+            return self._record_no_decision(
+                fleet, mode, now, f"{trigger}: refused by the fencing check: {exc}; "
+                + planned.plan.summary,
+            )  # fmt: skip
         except DaemonError as exc:
             log.error("acting on fleet %s failed: %s", fleet.name, exc)
             self.breaker.failure(str(exc), self.clock())

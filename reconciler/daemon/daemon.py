@@ -22,7 +22,7 @@ from reconciler.collect.prices import collect_prices, record_on_demand
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler, recover
 from reconciler.daemon.decide_adapter import fit_candidate, load_model
-from reconciler.daemon.errors import DaemonError
+from reconciler.daemon.errors import DaemonError, LeaseLostError
 from reconciler.daemon.health import Health, heartbeat
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.model_state import ModelState, initial_state
@@ -44,6 +44,14 @@ class _FleetView:
     desired_reason: str | None = None
 
 
+def _fence_of(leader: Callable[[], bool]) -> Callable[[], None]:
+    def fence() -> None:
+        if not leader():
+            raise LeaseLostError("lease lost: this daemon no longer holds the lease")
+
+    return fence
+
+
 class Daemon:
     def __init__(
         self,
@@ -54,6 +62,7 @@ class Daemon:
         clients: Clients | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         leader: Callable[[], bool] = lambda: True,
+        fence: Callable[[], None] | None = None,
     ) -> None:
         if settings.mode not in actuators:
             raise DaemonError(
@@ -83,6 +92,9 @@ class Daemon:
         path = settings.model_path
         self.model_state: ModelState = initial_state(path, read_live(path) if path else None)
         self._leader = leader
+        # Asked before each Auto Scaling call; raises LeaseLostError (the lease's own check,
+        # else the leader callable's answer).
+        self._fence = fence or _fence_of(leader)
         self.reconciler.load()
         self.health = Health.for_settings(settings, leader=leader)
         self.schedule = Schedule(clock=clock, on_failure=self._record_failure, health=self.health)
@@ -198,6 +210,7 @@ class Daemon:
             fleet,
             cold_start_s=self.settings.cold_start_s,
             settle_s=self.settings.safety.launch_settle_s,
+            fence=self._fence,
         )
 
     def consume_job_events(self) -> None:

@@ -5,6 +5,8 @@
     ├── ActuationError      an actuator could not apply a decision
     │   └── StackBusyError  the stack stayed locked by another update after every retry
     ├── LeaseHeldError      another daemon holds this fleet's lease
+    ├── LeaseLostError      the fencing check refused an actuation: this daemon's lease
+    │                       expired or was taken (a newer token), or could not be confirmed
     └── DecideError         the deciding code could not plan (decide_adapter: no market data,
                             a corrupt model artifact)
 
@@ -14,7 +16,14 @@ scheduler and the status API only ever see these.
 
 from __future__ import annotations
 
-__all__ = ["ActuationError", "AwsCallError", "DaemonError", "LeaseHeldError", "StackBusyError"]
+__all__ = [
+    "ActuationError",
+    "AwsCallError",
+    "DaemonError",
+    "LeaseHeldError",
+    "LeaseLostError",
+    "StackBusyError",
+]
 
 
 class DaemonError(Exception):
@@ -37,3 +46,8 @@ class StackBusyError(ActuationError):
 
 class LeaseHeldError(DaemonError):
     pass
+
+
+class LeaseLostError(DaemonError):
+    """Raised before an actuation reaches AWS, so a daemon that lost its lease (paused past
+    expiry, partitioned, superseded) applies nothing."""

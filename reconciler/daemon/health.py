@@ -4,7 +4,8 @@ The schedule tells ``Health`` when a watched job is added and how each run ended
 signal is stale once its job has had no success for longer than its limit (the readiness
 settings: a few of its cadences). Ages are wall seconds on a monotonic clock, not the
 daemon's clock, which may be a replayed market running faster than time. The lease is
-re-checked on every call, so a lease file deleted or taken by another shows at once, and
+re-checked on every call (without a network call), so a lease file deleted, or a DynamoDB
+lease not renewed in time or taken by another, shows at once, and
 the history is watched through a heartbeat write of its own (``heartbeat``).
 
 Readiness is judged by a pure function (``judge``) over those facts.
@@ -69,8 +70,9 @@ def judge(*, leader: bool, scheduler_running: bool, signals: Sequence[SignalHeal
         return Readiness(
             False,
             "lease_lost",
-            "the lease is no longer held (its file was deleted, replaced or taken by another "
-            "daemon): this daemon does not act; restart it to take the lease again",
+            "the lease is no longer held (a lease file deleted or replaced; a DynamoDB lease "
+            "not renewed in time, or taken by another daemon with a newer fencing token): this "
+            "daemon does not act; restart it to stand by and take the lease again",
             kept,
         )
     if not scheduler_running:

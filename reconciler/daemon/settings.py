@@ -31,6 +31,8 @@ __all__ = [
     "Cadences",
     "DaemonSettings",
     "FleetTarget",
+    "LeaseKind",
+    "LeaseSettings",
     "Mode",
     "PulumiSettings",
     "ReadinessSettings",
@@ -43,6 +45,10 @@ __all__ = [
 # shadow: record only; pulumi: `pulumi up` through the Automation API; local: the embedded
 # default's local Auto Scaling group (only ``python -m reconciler demo`` has it).
 Mode = Literal["shadow", "pulumi", "local"]
+
+# file: a local flock (one host; the embedded default's); dynamodb: a conditional write with
+# expiry in the stack's lease table, for daemons on different hosts.
+LeaseKind = Literal["file", "dynamodb"]
 
 
 class _Model(BaseModel):
@@ -192,6 +198,36 @@ class PulumiSettings(_Model):
     backoff_s: float = Field(default=10.0, ge=0)  # doubled after each retry
 
 
+class LeaseSettings(_Model):
+    """Which lease keeps a second daemon from acting (``lease_path`` is the file lease's)."""
+
+    kind: LeaseKind = "file"
+    table: str | None = Field(default=None, min_length=3, max_length=255)  # daemonLeaseTable
+    # The item in the table: daemons sharing a name exclude each other (one per set of fleets).
+    name: str = Field(default="spotfleet", min_length=1, max_length=255)
+    region: str = "us-east-1"
+    expiry_s: float = Field(default=15.0, gt=0)  # a standby may take over this long after
+    renew_s: float = Field(default=5.0, gt=0)  # the leader renews (and a standby polls) this often
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LeaseSettings:
+        problems = []
+        if self.kind == "dynamodb" and self.table is None:
+            problems.append(
+                'kind "dynamodb" needs table: the stack\'s output daemonLeaseTable '
+                "(pulumi stack output daemonLeaseTable)"
+            )
+        if self.renew_s * 3 > self.expiry_s:
+            problems.append(
+                f"renew_s {self.renew_s:g} must be at most a third of expiry_s "
+                f"{self.expiry_s:g}: the leader stops acting one renew_s before the lease "
+                "expires and needs time to retry a throttled renewal"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class DaemonSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SPOTFLEET_DAEMON_",
@@ -201,7 +237,7 @@ class DaemonSettings(BaseSettings):
     )
 
     history_path: Path = Path("var/history.duckdb")
-    lease_path: Path = Path("var/daemon.lease")
+    lease_path: Path = Path("var/daemon.lease")  # the file lease (lease.kind "file")
     export_dir: Path | None = None  # Parquet export for analysts; off without it
     model_path: Path | None = None  # a trained model folder; without it, the baseline decides
     mode: Mode = "shadow"  # the mode at start; POST /mode changes it while running
@@ -228,6 +264,7 @@ class DaemonSettings(BaseSettings):
     scaling: ScalingSettings = ScalingSettings()
     pulumi: PulumiSettings = PulumiSettings()
     readiness: ReadinessSettings = ReadinessSettings()
+    lease: LeaseSettings = LeaseSettings()
 
     @model_validator(mode="after")
     def _fleet_names_unique(self) -> DaemonSettings:

@@ -20,14 +20,18 @@ from analytics.store import open_history
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.collect.aws import Clients, client
 from reconciler.daemon.daemon import Daemon
+from reconciler.daemon.dynamo_lease import DynamoLease
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import DaemonSettings, ScalingSettings
 from reconciler.daemon.stack_fleets import zones_of_subnets
 from stacks.daemon_actions import DAEMON_ACTIONS
-from stacks.naming import AwsAccount, group_arn_pattern
+from stacks.naming import AwsAccount, group_arn_pattern, lease_table_arn
 from stacks.policies import DaemonGrants, allowed_actions, daemon_policy
 
 from .conftest import REGION, AwsFleet, Clock, make_aws_fleet, warning_envelope
+from .lease_aws import create_lease_table, dynamodb_client
+
+LEASE_TABLE = "spotfleet-dev-daemon-lease"
 
 ACCOUNT = AwsAccount(account_id="123456789012", region=REGION)
 # Declared for the per-pool acting side (failed launches from the groups' scaling activities,
@@ -60,6 +64,8 @@ def resource_of(action: str, params: dict[str, Any], group_arns: dict[str, str])
     """The ARN a call acts on, as IAM evaluates it; None for calls IAM cannot scope."""
     if "QueueUrl" in params:
         return queue_arn(params["QueueUrl"])
+    if "TableName" in params:
+        return lease_table_arn(ACCOUNT, params["TableName"])
     if action in ("autoscaling:SetDesiredCapacity", "autoscaling:DescribeScalingActivities"):
         return group_arns[params["AutoScalingGroupName"]] if action.endswith("Capacity") else None
     if action == "autoscaling:TerminateInstanceInAutoScalingGroup":
@@ -95,13 +101,15 @@ def policy_for(f: AwsFleet, sqs: Any) -> dict[str, Any]:
                 ],
                 job_queue_arns=[queue_arn(url) for url in f.fleet.job_queue_urls],
             )
-        ]
+        ],
+        lease_table_arn=lease_table_arn(ACCOUNT, LEASE_TABLE),
     )
 
 
 @pytest.fixture
 def driven(aws: str, tmp_path: Path) -> tuple[Recorder, AwsFleet, dict[str, Any], dict[str, str]]:
-    """Every job of a daemon in pulumi mode, with something to do for each."""
+    """Every job of a daemon in pulumi mode, with something to do for each, holding the
+    DynamoDB lease (taken, checked before each action, renewed, released)."""
     f = make_aws_fleet(desired=1)
     sqs = boto3.client("sqs", region_name=REGION)
     (jobs,) = f.fleet.job_queue_urls
@@ -113,6 +121,15 @@ def driven(aws: str, tmp_path: Path) -> tuple[Recorder, AwsFleet, dict[str, Any]
     )
     sqs.send_message(QueueUrl=f.fleet.job_events_queue_url, MessageBody="{}")
     recorder = Recorder()
+    create_lease_table(dynamodb_client(aws), LEASE_TABLE)
+    lease = DynamoLease(
+        recorder.make("dynamodb", REGION),
+        table=LEASE_TABLE,
+        name="spotfleet",
+        expiry_s=60,
+        renew_s=20,
+    )
+    assert lease.try_acquire(datetime.now(UTC))
     daemon = Daemon(
         settings=DaemonSettings(
             fleets=(f.fleet,),
@@ -123,6 +140,8 @@ def driven(aws: str, tmp_path: Path) -> tuple[Recorder, AwsFleet, dict[str, Any]
         actuators={"shadow": ShadowActuator(), "pulumi": ShadowActuator()},
         clients=Clients(make=recorder.make),
         clock=Clock(datetime.now(UTC)),  # moto stamps launches with the wall clock
+        leader=lease.still_held,
+        fence=lease.fence,
     )
     # At start, the daemon reads its fleets from the stack: each subnet's zone.
     zones_of_subnets(recorder.make("ec2", REGION), list(f.fleet.subnets.values()))
@@ -145,6 +164,8 @@ def driven(aws: str, tmp_path: Path) -> tuple[Recorder, AwsFleet, dict[str, Any]
     assert decision.applied and "K=3" in decision.reason, decision.reason
     assert ours not in {i["InstanceId"] for i in f.instances()}
     daemon.reconcile()
+    assert lease.renew()
+    lease.release()
     daemon.ledger.history.close()
     group_arns = {g["AutoScalingGroupName"]: g["AutoScalingGroupARN"] for g in groups}
     return recorder, f, policy_for(f, sqs), group_arns
@@ -175,6 +196,8 @@ def test_the_policy_grants_nothing_the_daemon_does_not_call(driven) -> None:
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
     }
     assert set(allowed_actions(document)) - called == NOT_CALLED_YET
     assert {a.action for a in DAEMON_ACTIONS} == called | NOT_CALLED_YET
@@ -191,5 +214,19 @@ def test_the_job_queues_backlog_is_read_on_the_job_queues_and_only_there(driven)
     interruptions = queue_arn(f.fleet.interruption_queue_url)
     assert not allows(document, "sqs:GetQueueAttributes", interruptions)
     assert not allows(document, "sqs:ReceiveMessage", queue_arn(jobs))  # nodes take jobs
+    assert not allows(document, "dynamodb:PutItem", lease_table_arn(ACCOUNT, "someone-else"))
     other_group = group_arns[f.fleet.on_demand_group].replace("spotfleet-gen", "someone-else")
     assert not allows(document, "autoscaling:SetDesiredCapacity", other_group)
+
+
+def test_every_change_to_a_group_is_preceded_by_the_leases_fencing_read(driven) -> None:
+    recorder, _f, _document, _groups = driven
+    actions = [action for action, _ in recorder.calls]
+    changes = [
+        i
+        for i, a in enumerate(actions)
+        if a
+        in ("autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup")
+    ]
+    assert changes
+    assert all(actions[i - 1] == "dynamodb:GetItem" for i in changes), actions

@@ -11,7 +11,7 @@ import pulumi
 import pytest
 import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 
-from stacks.outputs import DAEMON_POLICY, FLEET_OUTPUT_KEYS, FLEETS
+from stacks.outputs import DAEMON_LEASE_TABLE, DAEMON_POLICY, FLEET_OUTPUT_KEYS, FLEETS
 from stacks.policies import allowed_actions
 from stacks.stack_config import KNOWN_KEYS
 from tests.stacks.conftest import BATCH, GEN, GEN_PLACEMENT, install_mocks
@@ -88,6 +88,16 @@ def test_the_daemon_policy_covers_every_fleet_without_wildcard_actions(stack_con
         "spotfleet-dev-batch-jobs",
         "spotfleet-dev-batch-jobs-priority",
     ]
+    (lease,) = [s for s in document["Statement"] if s["Sid"] == "HoldDaemonLease"]
+    assert lease["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
+    assert lease["Resource"] == [
+        "arn:aws:dynamodb:us-east-1:123456789012:table/spotfleet-dev-daemon-lease"
+    ]
+
+
+def test_the_program_exports_the_lease_table_the_daemon_is_told(stack_config, monkeypatch):
+    stack_config({"spotfleet:fleets": [GEN], "spotfleet:namePrefix": "sf-prod"})
+    assert run_main(monkeypatch)[DAEMON_LEASE_TABLE] == "sf-prod-daemon-lease"
 
 
 def test_name_prefix_from_config_names_everything(stack_config, monkeypatch):

@@ -117,7 +117,8 @@ def test_the_daemon_policy_is_exactly_the_declared_actions_each_on_its_scope():
                 event_queue_arns=["q-int-batch", "q-events-batch"],
                 job_queue_arns=["q-jobs-batch"],
             ),
-        ]
+        ],
+        lease_table_arn="t-lease",
     )
     assert sorted(allowed_actions(document)) == sorted(a.action for a in DAEMON_ACTIONS)
     assert not [a for a in allowed_actions(document) if "*" in a]
@@ -133,6 +134,9 @@ def test_the_daemon_policy_is_exactly_the_declared_actions_each_on_its_scope():
     backlog = statement(document, "ReadJobBacklog")
     assert backlog["Action"] == ["sqs:GetQueueAttributes"]
     assert backlog["Resource"] == ["q-jobs-gen", "q-prio-gen", "q-jobs-batch"]
+    lease = statement(document, "HoldDaemonLease")
+    assert lease["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
+    assert lease["Resource"] == ["t-lease"]
     observe = statement(document, "ObserveMarketAndFleet")
     assert observe["Resource"] == ["*"]
     # Only calls IAM cannot scope to a resource get "*", and none of them changes anything.
