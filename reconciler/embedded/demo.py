@@ -17,14 +17,14 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import math
 import shutil
 import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,7 +49,7 @@ from reconciler.daemon.settings import (
     SafetySettings,
     ScalingSettings,
 )
-from reconciler.embedded.audit import JobAudit, audit_jobs, dead_letters, result_ids
+from reconciler.embedded.audit import audit_jobs, dead_letters, result_ids
 from reconciler.embedded.aws_api import (
     LocalAutoScalingClient,
     LocalEc2Client,
@@ -61,15 +61,16 @@ from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.fleet_groups import local_fleet
 from reconciler.embedded.local_aws import create_fleet, local_aws
 from reconciler.embedded.nodes import NodeProcesses
-from reconciler.embedded.parity import Replayed, replay_demo_window
+from reconciler.embedded.parity import replay_demo_window
 from reconciler.embedded.replay import ReplayedMarket, load_market, record_prices, record_ticks
 from reconciler.embedded.settings import DemoSettings
+from reconciler.embedded.summary import DemoSummary, summarise, typical_k
 from reconciler.embedded.world import LiveStatus, World, completed_jobs
 from stacks.layout import fleet_layout
 from stacks.naming import AwsAccount, default_prefix
 from stacks.spec import FleetSpec, parse_fleets
 
-__all__ = ["DemoError", "DemoSummary", "Reporter", "run_demo"]
+__all__ = ["DemoError", "DemoSummary", "Reporter", "run_demo"]  # DemoSummary: summary.py
 
 log = logging.getLogger(__name__)
 
@@ -84,46 +85,6 @@ class Reporter(Protocol):
     def stage(self, text: str) -> None: ...
     def training(self, done: int, total: int) -> None: ...
     def live(self, status: LiveStatus) -> None: ...
-
-
-@dataclass
-class DemoSummary:
-    duration_s: float
-    market_start: str
-    market_end: str
-    market_hours: float
-    stopped_early: bool
-    jobs_submitted: int
-    jobs_completed: int
-    jobs_dead_lettered: int
-    jobs_lost: int
-    jobs_pending: int
-    malformed_jobs: int
-    malformed_dead_lettered_with_reason: int
-    valid_jobs_dead_lettered: int
-    preemptions: int
-    interruption_events: int
-    nodes_launched: int
-    launch_failures: int
-    decisions: int
-    decisions_applied: int
-    decisions_without_reason: int
-    mean_ready_fraction: float
-    spot_cost_usd: float
-    on_demand_cost_usd: float
-    cost_ratio: float
-    # The backtest of the same market window, K and cold start, through the same acting path.
-    replayed_ready_fraction: float
-    replayed_cost_ratio: float
-    history: str
-    export: str
-    model: str
-    logs: str
-    status_url: str
-    missing_jobs: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _read_stack(path: Path) -> tuple[str, tuple[FleetSpec, ...]]:
@@ -404,6 +365,20 @@ def run_demo(
             aws=aws,
             endpoints=endpoints,
         )
+        planned_end = seeded.seed_ticks + math.ceil(s.duration_s * s.ticks_per_s)
+
+        def replay_planned_window() -> None:
+            world.replayed = replay_demo_window(
+                market,
+                target,
+                start=seeded.seed_ticks,
+                end=planned_end,
+                k=target.min_nodes,
+                cold_start_s=s.cold_start_s,
+            )
+
+        planned = threading.Thread(target=replay_planned_window, daemon=True)
+        planned.start()
         server = serve_api(SourceHolder(DaemonSource(daemon, extras=world.extras)), daemon_settings)
         stack.callback(setattr, server, "should_exit", True)
         status_url = f"http://127.0.0.1:{_port(server)}/"
@@ -413,6 +388,9 @@ def run_demo(
 
         reporter.stage(f"waiting for {s.warm_nodes} node processes to load their model")
         nodes.wait_warm(timeout_s=120.0)
+        # The backtest of the window runs while the nodes load, never beside the live market.
+        reporter.stage("replaying the same window as a backtest, for the figures beside the run")
+        planned.join()
         clock.begin()
         daemon.start()
         stack.enter_context(_stopping("the daemon", daemon.stop))
@@ -434,15 +412,19 @@ def run_demo(
             read_backlog(sqs, endpoints.job_queue_urls).total,
         )
         world.write_samples(s.out / "ready.csv")
-        replayed = replay_demo_window(
-            market,
-            target,
-            start=seeded.seed_ticks,
-            end=world.tick + 1,
-            k=_typical_k(world.counters.k_samples, target.min_nodes),
-            cold_start_s=s.cold_start_s,
-        )
-        return _summary(
+        k = typical_k(world.counters.k_samples, target.min_nodes)
+        replayed = world.replayed
+        if replayed is None or stopped_early or k != target.min_nodes:
+            # The planned window is not the one played: the backtest of the one played.
+            replayed = replay_demo_window(
+                market,
+                target,
+                start=seeded.seed_ticks,
+                end=world.tick + 1,
+                k=k,
+                cold_start_s=s.cold_start_s,
+            )
+        return summarise(
             s,
             ledger,
             audit,
@@ -457,72 +439,8 @@ def run_demo(
     raise AssertionError("unreachable")  # pragma: no cover (the with block returns)
 
 
-def _typical_k(samples: list[int], fallback: int) -> int:
-    """The K the run served most of the time (its demand is steady by design)."""
-    return Counter(samples).most_common(1)[0][0] if samples else fallback
-
-
 def _port(server: Any) -> int:
     for s in server.servers:
         for sock in s.sockets:
             return int(sock.getsockname()[1])
     raise RuntimeError("the status API has no socket")
-
-
-def _summary(
-    s: DemoSettings,
-    ledger: Ledger,
-    audit: JobAudit,
-    world: World,
-    replayed: Replayed,
-    *,
-    started: float,
-    start_at: datetime,
-    end: datetime,
-    stopped_early: bool,
-    status_url: str,
-) -> DemoSummary:
-    spot, on_demand = world.costs(at=end)  # as the history sees it: to the last collection
-    [(warnings,)] = ledger.rows(
-        "SELECT count(*) FROM interruption_events WHERE kind = 'spot_interruption_warning' "
-        "AND instance_id IS NOT NULL"
-    )
-    [(decisions, applied, unexplained)] = ledger.rows(
-        "SELECT count(*), count(*) FILTER (WHERE applied), "
-        "count(*) FILTER (WHERE reason IS NULL OR trim(reason) = '') FROM decisions"
-    )
-    samples = world.counters.ready_samples
-    return DemoSummary(
-        duration_s=round(time.monotonic() - started, 1),
-        market_start=start_at.isoformat(),
-        market_end=end.isoformat(),
-        market_hours=round((end - start_at).total_seconds() / 3600, 2),
-        stopped_early=stopped_early,
-        jobs_submitted=audit.submitted,
-        jobs_completed=audit.completed,
-        jobs_dead_lettered=audit.dead_lettered,
-        jobs_lost=audit.lost,
-        jobs_pending=audit.pending,
-        malformed_jobs=audit.malformed,
-        malformed_dead_lettered_with_reason=audit.malformed_with_reason,
-        valid_jobs_dead_lettered=audit.valid_dead_lettered,
-        preemptions=world.counters.preemptions,
-        interruption_events=int(warnings),
-        nodes_launched=world.counters.launched,
-        launch_failures=world.counters.launch_failures,
-        decisions=int(decisions),
-        decisions_applied=int(applied),
-        decisions_without_reason=int(unexplained),
-        mean_ready_fraction=round(sum(samples) / len(samples), 4) if samples else 0.0,
-        spot_cost_usd=round(spot, 4),
-        on_demand_cost_usd=round(on_demand, 4),
-        cost_ratio=round(spot / on_demand, 4) if on_demand > 0 else 0.0,
-        replayed_ready_fraction=round(replayed.ready_fraction, 4),
-        replayed_cost_ratio=round(replayed.cost_ratio, 4),
-        history=str(s.out / "history.duckdb"),
-        export=str(s.out / "export"),
-        model=str(s.out / "model"),
-        logs=str(s.out / "logs"),
-        status_url=status_url,
-        missing_jobs=list(audit.missing[:20]),
-    )

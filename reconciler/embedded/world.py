@@ -26,6 +26,7 @@ from reconciler.embedded.clock import MarketClock
 from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.local_aws import FleetEndpoints, LocalAws
 from reconciler.embedded.nodes import NodeProcesses, NodeSpec
+from reconciler.embedded.parity import Replayed
 from reconciler.embedded.replay import ReplayedMarket, record_ticks
 from reconciler.embedded.settings import DemoSettings
 from reconciler.embedded.workload import PlannedJob, jobs_due, plan_jobs, send_jobs
@@ -91,6 +92,8 @@ class World:
         self.counters = Counters()
         self._next_sample = 0.0
         self.submitting = True
+        # The backtest of the planned window, once computed (shown beside the live figures).
+        self.replayed: Replayed | None = None
 
     @property
     def cloud(self) -> LocalCloud:
@@ -255,7 +258,17 @@ class World:
             "launch failures (no capacity)": self.counters.launch_failures,
             "last launch failure": self.counters.failures[-1] if self.counters.failures else "-",
             "cost so far": f"${spot:.2f} (all on-demand: ${on_demand:.2f})",
+            "mean ready fraction so far": f"{self.mean_ready_fraction():.3f}",
+            "the backtest of this window": (
+                f"ready {self.replayed.ready_fraction:.3f} at cost {self.replayed.cost_ratio:.3f}"
+                if self.replayed is not None
+                else "being computed"
+            ),
         }
+
+    def mean_ready_fraction(self) -> float:
+        samples = self.counters.ready_samples
+        return sum(samples) / len(samples) if samples else 0.0
 
 
 def completed_jobs(ledger: Ledger) -> int:

@@ -1,0 +1,122 @@
+"""The embedded default's end-of-run summary: what was played, served, cost and lost, beside the
+backtest of the same window."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reconciler.daemon.ledger import Ledger
+from reconciler.embedded.audit import JobAudit
+from reconciler.embedded.parity import Replayed
+from reconciler.embedded.settings import DemoSettings
+from reconciler.embedded.world import World
+
+__all__ = ["DemoSummary", "summarise", "typical_k"]
+
+
+@dataclass
+class DemoSummary:
+    duration_s: float
+    market_start: str
+    market_end: str
+    market_hours: float
+    stopped_early: bool
+    jobs_submitted: int
+    jobs_completed: int
+    jobs_dead_lettered: int
+    jobs_lost: int
+    jobs_pending: int
+    malformed_jobs: int
+    malformed_dead_lettered_with_reason: int
+    valid_jobs_dead_lettered: int
+    preemptions: int
+    interruption_events: int
+    nodes_launched: int
+    launch_failures: int
+    decisions: int
+    decisions_applied: int
+    decisions_without_reason: int
+    mean_ready_fraction: float
+    spot_cost_usd: float
+    on_demand_cost_usd: float
+    cost_ratio: float
+    # The backtest of the same market window, K and cold start, through the same acting path.
+    replayed_ready_fraction: float
+    replayed_cost_ratio: float
+    history: str
+    export: str
+    model: str
+    logs: str
+    status_url: str
+    missing_jobs: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def typical_k(samples: list[int], fallback: int) -> int:
+    """The K the run served most of the time (its demand is steady by design)."""
+    return Counter(samples).most_common(1)[0][0] if samples else fallback
+
+
+def summarise(
+    s: DemoSettings,
+    ledger: Ledger,
+    audit: JobAudit,
+    world: World,
+    replayed: Replayed,
+    *,
+    started: float,
+    start_at: datetime,
+    end: datetime,
+    stopped_early: bool,
+    status_url: str,
+) -> DemoSummary:
+    spot, on_demand = world.costs(at=end)  # as the history sees it: to the last collection
+    [(warnings,)] = ledger.rows(
+        "SELECT count(*) FROM interruption_events WHERE kind = 'spot_interruption_warning' "
+        "AND instance_id IS NOT NULL"
+    )
+    [(decisions, applied, unexplained)] = ledger.rows(
+        "SELECT count(*), count(*) FILTER (WHERE applied), "
+        "count(*) FILTER (WHERE reason IS NULL OR trim(reason) = '') FROM decisions"
+    )
+    samples = world.counters.ready_samples
+    return DemoSummary(
+        duration_s=round(time.monotonic() - started, 1),
+        market_start=start_at.isoformat(),
+        market_end=end.isoformat(),
+        market_hours=round((end - start_at).total_seconds() / 3600, 2),
+        stopped_early=stopped_early,
+        jobs_submitted=audit.submitted,
+        jobs_completed=audit.completed,
+        jobs_dead_lettered=audit.dead_lettered,
+        jobs_lost=audit.lost,
+        jobs_pending=audit.pending,
+        malformed_jobs=audit.malformed,
+        malformed_dead_lettered_with_reason=audit.malformed_with_reason,
+        valid_jobs_dead_lettered=audit.valid_dead_lettered,
+        preemptions=world.counters.preemptions,
+        interruption_events=int(warnings),
+        nodes_launched=world.counters.launched,
+        launch_failures=world.counters.launch_failures,
+        decisions=int(decisions),
+        decisions_applied=int(applied),
+        decisions_without_reason=int(unexplained),
+        mean_ready_fraction=round(sum(samples) / len(samples), 4) if samples else 0.0,
+        spot_cost_usd=round(spot, 4),
+        on_demand_cost_usd=round(on_demand, 4),
+        cost_ratio=round(spot / on_demand, 4) if on_demand > 0 else 0.0,
+        replayed_ready_fraction=round(replayed.ready_fraction, 4),
+        replayed_cost_ratio=round(replayed.cost_ratio, 4),
+        history=str(s.out / "history.duckdb"),
+        export=str(s.out / "export"),
+        model=str(s.out / "model"),
+        logs=str(s.out / "logs"),
+        status_url=status_url,
+        missing_jobs=list(audit.missing[:20]),
+    )
