@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from analytics.queries import run_canned
 from reconciler.daemon.ledger import Ledger
 from reconciler.embedded.audit import JobAudit
 from reconciler.embedded.parity import Replayed
@@ -41,9 +42,10 @@ class DemoSummary:
     decisions_applied: int
     decisions_without_reason: int
     mean_ready_fraction: float
-    spot_cost_usd: float
+    spot_cost_usd: float  # the history's (`query savings`): what an analyst will read
     on_demand_cost_usd: float
     cost_ratio: float
+    cloud_cost_usd: float  # the local cloud's own bill, to the market second
     # The backtest of the same market window, K and cold start, through the same acting path.
     replayed_ready_fraction: float
     replayed_cost_ratio: float
@@ -56,6 +58,18 @@ class DemoSummary:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def history_costs(ledger: Ledger, fleet: str) -> tuple[float, float]:
+    """(cost, the same node-hours on demand) as ``python -m analytics query savings`` gives
+    them from the history: the summary's figures are the ones an analyst reads later."""
+    with ledger.reader() as con:
+        result = run_canned(con, "savings")
+    for row in result.rows:
+        found = dict(zip(result.columns, row, strict=True))
+        if found.get("fleet") == fleet:
+            return float(found["cost"] or 0.0), float(found["on_demand_cost"] or 0.0)
+    return 0.0, 0.0
 
 
 def typical_k(samples: list[int], fallback: int) -> int:
@@ -76,7 +90,8 @@ def summarise(
     stopped_early: bool,
     status_url: str,
 ) -> DemoSummary:
-    spot, on_demand = world.costs(at=end)  # as the history sees it: to the last collection
+    cloud, _ = world.costs(at=end)
+    spot, on_demand = history_costs(ledger, s.fleet)
     [(warnings,)] = ledger.rows(
         "SELECT count(*) FROM interruption_events WHERE kind = 'spot_interruption_warning' "
         "AND instance_id IS NOT NULL"
@@ -111,6 +126,7 @@ def summarise(
         spot_cost_usd=round(spot, 4),
         on_demand_cost_usd=round(on_demand, 4),
         cost_ratio=round(spot / on_demand, 4) if on_demand > 0 else 0.0,
+        cloud_cost_usd=round(cloud, 4),
         replayed_ready_fraction=round(replayed.ready_fraction, 4),
         replayed_cost_ratio=round(replayed.cost_ratio, 4),
         history=str(s.out / "history.duckdb"),
