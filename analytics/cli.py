@@ -19,10 +19,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from analytics.athena import DEFAULT_DATABASE, athena_ddl
 from analytics.demo import first_look, seed_public_data
 from analytics.errors import AnalyticsError
 from analytics.export import export_history, open_export
-from analytics.export_target import ExportTarget, parse_export_target
+from analytics.export_target import ExportTarget, S3Location, parse_export_target
 from analytics.ingest.advisor import ingest_advisor
 from analytics.ingest.common import IngestResult
 from analytics.ingest.events import ingest_events
@@ -263,6 +264,24 @@ def export(
     with source.writing() as history:
         written = export_history(history, where)
     console.print(f"exported {sum(written.values())} rows in {len(written)} tables to {where}")
+
+
+@app.command("athena-ddl")
+def athena_ddl_command(
+    target: Annotated[str, typer.Argument(help="An export on S3.", metavar="s3://BUCKET/PREFIX")],
+    database: Annotated[
+        str, typer.Option(help="The Glue database the tables go in.")
+    ] = DEFAULT_DATABASE,
+) -> None:
+    """Print the Glue/Athena CREATE EXTERNAL TABLE statements (partition projection by day) for
+    the export at s3://BUCKET/PREFIX; safe to re-run after each export (ALTER re-points)."""
+    where = parse_export_target(target)
+    if not isinstance(where, S3Location):
+        raise AnalyticsError(
+            f"{target}: athena-ddl reads an export on S3 (s3://bucket/prefix); Athena cannot "
+            "read a local folder"
+        )
+    sys.stdout.write(athena_ddl(where, database))
 
 
 @app.command()
