@@ -143,7 +143,7 @@ def _first_day(s3: fs.FileSystem, key: str) -> str:
     )
     if not days:
         raise AnalyticsError(f"s3://{key}/ has rows in its manifest but no day=YYYY-MM-DD folders")
-    return days[0]
+    return str(days[0])
 
 
 def _parquet_schema(s3: fs.FileSystem, key: str) -> pa.Schema:
