@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import duckdb
@@ -85,23 +86,31 @@ def _link(link: Path, target: Path) -> None:
     os.replace(staging, link)
 
 
-def export_history(history: History, target: ExportTarget | str) -> dict[str, int]:
+def export_history(
+    history: History,
+    target: ExportTarget | str,
+    *,
+    reading: AbstractContextManager[object] | None = None,
+) -> dict[str, int]:
     """Write every table as Parquet to a folder or an ``s3://bucket/prefix``; returns rows
-    written per table."""
+    written per table. ``reading`` is held while the history is read, and only then."""
     where = parse_export_target(target)
     if isinstance(where, S3Location):
-        return export_to_s3(history, where)
-    return _export_to_folder(history, where)
+        return export_to_s3(history, where, reading=reading)
+    return _export_to_folder(history, where, reading)
 
 
-def _export_to_folder(history: History, directory: Path) -> dict[str, int]:
+def _export_to_folder(
+    history: History, directory: Path, reading: AbstractContextManager[object] | None
+) -> dict[str, int]:
     directory.mkdir(parents=True, exist_ok=True)
     step = Steps()
     stamp = new_snapshot_id()
     snapshot = directory / SNAPSHOTS / stamp
     snapshot.mkdir(parents=True)
     try:
-        written = write_tables(history.con, snapshot, lambda _table: step())
+        with reading or nullcontext():
+            written = write_tables(history.con, snapshot, lambda _table: step())
     except duckdb.Error as exc:
         shutil.rmtree(snapshot, ignore_errors=True)
         raise AnalyticsError(f"export to {directory} failed: {exc}") from exc

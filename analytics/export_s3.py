@@ -1,8 +1,8 @@
 """The export on S3: the same snapshot as in a folder, through pyarrow's S3 filesystem.
 
 S3 has no rename and no symlink, but a put is atomic and a reader never sees half an object.
-So: each table is written by DuckDB into a local staging folder (one table at a time, so the
-staging space is one table's) and uploaded to ``prefix/.snapshots/<id>/<table>/``; then
+So: DuckDB writes the snapshot into a local staging folder (under ``$TMPDIR``, removed after),
+each table is uploaded to ``prefix/.snapshots/<id>/<table>/``; then
 ``.snapshots/<id>/_manifest.json``; then ``prefix/_latest.json``, the pointer, last. A kill at
 any moment leaves ``_latest.json`` naming the previous complete snapshot; the next export
 sweeps the partial one, and S3 aborts a killed multipart upload by the bucket's lifecycle
@@ -15,8 +15,8 @@ Objects are put one by one, never through ``create_dir``: S3 has no folders, and
 
 from __future__ import annotations
 
-import shutil
 import tempfile
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import duckdb
@@ -68,9 +68,16 @@ def _put(s3: fs.FileSystem, key: str, text: str) -> None:
 
 
 def export_to_s3(
-    history: History, location: S3Location, s3: fs.FileSystem | None = None
+    history: History,
+    location: S3Location,
+    s3: fs.FileSystem | None = None,
+    *,
+    reading: AbstractContextManager[object] | None = None,
 ) -> dict[str, int]:
-    """Write every table under ``location`` as one snapshot; returns rows written per table."""
+    """Write every table under ``location`` as one snapshot; returns rows written per table.
+
+    ``reading`` is held only while DuckDB writes the staging folder (the daemon passes its
+    history's lock); the upload runs without it, so S3's latency never blocks the history."""
     s3 = s3 or s3_filesystem()
     step = Steps()
     stamp = new_snapshot_id()
@@ -78,14 +85,12 @@ def export_to_s3(
     try:
         with tempfile.TemporaryDirectory(prefix="spotfleet-export-") as staging:
             local = Path(staging)
-
-            def upload(table: str) -> None:
+            with reading or nullcontext():
+                written = write_tables(history.con, local, lambda _table: None)
+                manifest = Manifest(stamp, history.schema_version, written).to_json()
+            for table in written:
                 _upload_folder(s3, local / table, f"{snapshot}/{table}")
-                shutil.rmtree(local / table)
                 step()
-
-            written = write_tables(history.con, local, upload)
-        manifest = Manifest(stamp, history.schema_version, written).to_json()
         _put(s3, f"{snapshot}/{MANIFEST}", manifest)
         step()
         _put(s3, location.key(LATEST), manifest)  # now visible
