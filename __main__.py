@@ -9,8 +9,15 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from stacks.errors import StackConfigError
 from stacks.naming import AwsAccount, default_prefix, validate_prefix
-from stacks.outputs import DAEMON_POLICY, FLEETS
-from stacks.program import StackInputs, build_fleets, daemon_policy_json, fleet_outputs
+from stacks.outputs import DAEMON_POLICY, FLEETS, HISTORY
+from stacks.program import (
+    StackInputs,
+    build_fleets,
+    build_history,
+    daemon_policy_json,
+    fleet_outputs,
+    history_outputs,
+)
 from stacks.spec import parse_fleets, parse_placements
 from stacks.stack_config import check_keys
 
@@ -46,5 +53,7 @@ def current_account() -> AwsAccount:
 account = current_account()
 inputs = read_inputs(pulumi.Config("spotfleet"), account)
 fleets = build_fleets(inputs)
+history = build_history(inputs)
 pulumi.export(FLEETS, fleet_outputs(fleets))
-pulumi.export(DAEMON_POLICY, daemon_policy_json(fleets, account))
+pulumi.export(HISTORY, history_outputs(history))
+pulumi.export(DAEMON_POLICY, daemon_policy_json(fleets, account, history))

@@ -22,6 +22,8 @@ class Scope(enum.Enum):
     FLEET_GROUPS = "fleet-groups"  # every group of the stack's fleets, by ARN
     EVENT_QUEUES = "event-queues"  # the interruption and job-events queues the daemon consumes
     JOB_QUEUES = "job-queues"  # the job queues whose backlog sizes the fleet
+    HISTORY_OBJECTS = "history-objects"  # the objects under the history bucket's export prefix
+    HISTORY_PREFIX = "history-prefix"  # listing the history bucket, only under that prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,4 +56,11 @@ DAEMON_ACTIONS: tuple[DaemonAction, ...] = (
     DaemonAction("sqs:ReceiveMessage", Scope.EVENT_QUEUES, "interruption and job events"),
     DaemonAction("sqs:DeleteMessage", Scope.EVENT_QUEUES, "an event once it is in the history"),
     DaemonAction("sqs:GetQueueAttributes", Scope.JOB_QUEUES, "the job backlog that sets K"),
+    # The export job (export_dir = s3://bucket/prefix): a snapshot's files, its manifest and
+    # the _latest.json pointer are put; retention reads the pointer and deletes old snapshots.
+    # (No AbortMultipartUpload: a killed upload is aborted by the bucket's lifecycle rule.)
+    DaemonAction("s3:PutObject", Scope.HISTORY_OBJECTS, "the export's files and its pointer"),
+    DaemonAction("s3:GetObject", Scope.HISTORY_OBJECTS, "_latest.json and manifests, read back"),
+    DaemonAction("s3:DeleteObject", Scope.HISTORY_OBJECTS, "snapshots retention sweeps"),
+    DaemonAction("s3:ListBucket", Scope.HISTORY_PREFIX, "the snapshots under the prefix"),
 )

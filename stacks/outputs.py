@@ -1,7 +1,9 @@
 """The stack outputs, named and typed, so the daemon reads them without guessing.
 
 The stack exports ``fleets``: an object mapping each fleet's name to an object with the keys
-below, and ``daemonPolicy``: the IAM policy document (JSON text) for the daemon's own role.
+below, ``daemonPolicy``: the IAM policy document (JSON text) for the daemon's own role, and
+``history``: ``{bucket, exportUri}``, the history bucket and what the daemon's ``export_dir``
+is set to.
 :func:`parse_fleet_outputs` reads ``fleets`` (as ``pulumi stack output fleets --json`` prints it,
 or the Automation API's ``outputs()["fleets"].value``) into :class:`FleetOutputs`.
 """
@@ -21,6 +23,7 @@ __all__ = [
     "DAEMON_POLICY",
     "FLEETS",
     "FLEET_OUTPUT_KEYS",
+    "HISTORY",
     "FleetOutputs",
     "PoolGroupOutput",
     "parse_fleet_outputs",
@@ -28,6 +31,7 @@ __all__ = [
 
 FLEETS: Final = "fleets"
 DAEMON_POLICY: Final = "daemonPolicy"
+HISTORY: Final = "history"
 
 FLEET_OUTPUT_KEYS: Final = (
     "poolGroups",  # [{instanceType, subnetId, groupName}]: each candidate pool's spot group
