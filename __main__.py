@@ -9,13 +9,15 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from stacks.errors import StackConfigError
 from stacks.naming import AwsAccount, default_prefix, validate_prefix
-from stacks.outputs import DAEMON_LEASE_TABLE, DAEMON_POLICY, FLEETS
+from stacks.outputs import DAEMON_LEASE_TABLE, DAEMON_POLICY, FLEETS, HISTORY
 from stacks.program import (
     StackInputs,
     build_fleets,
+    build_history,
     build_lease_table,
     daemon_policy_json,
     fleet_outputs,
+    history_outputs,
 )
 from stacks.spec import parse_fleets, parse_placements
 from stacks.stack_config import check_keys
@@ -53,6 +55,10 @@ account = current_account()
 inputs = read_inputs(pulumi.Config("spotfleet"), account)
 fleets = build_fleets(inputs)
 lease = build_lease_table(inputs)
+history = build_history(inputs)
 pulumi.export(FLEETS, fleet_outputs(fleets))
-pulumi.export(DAEMON_POLICY, daemon_policy_json(fleets, account, lease_table=lease.table_name))
+pulumi.export(HISTORY, history_outputs(history))
+pulumi.export(
+    DAEMON_POLICY, daemon_policy_json(fleets, account, history, lease_table=lease.table_name)
+)
 pulumi.export(DAEMON_LEASE_TABLE, lease.table.name)

@@ -19,9 +19,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from analytics.athena import DEFAULT_DATABASE, athena_ddl
 from analytics.demo import first_look, seed_public_data
 from analytics.errors import AnalyticsError
 from analytics.export import export_history, open_export
+from analytics.export_target import ExportTarget, S3Location, parse_export_target
 from analytics.ingest.advisor import ingest_advisor
 from analytics.ingest.common import IngestResult
 from analytics.ingest.events import ingest_events
@@ -71,7 +73,7 @@ class Source:
     """Where this invocation reads: the history file, or a Parquet export of it."""
 
     db: Path
-    export: Path | None
+    export: ExportTarget | None
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -107,13 +109,16 @@ def _options(
         ),
     ] = DEFAULT_HISTORY_PATH,
     export: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            help="Read a Parquet export instead of the history file (while the daemon holds it)."
+            help="Read a Parquet export (a folder or s3://bucket/prefix) instead of the history "
+            "file (while the daemon holds it).",
+            metavar="DIR|s3://BUCKET/PREFIX",
         ),
     ] = None,
 ) -> None:
-    ctx.obj = Source(db, export)
+    # Text, never a Path: Path("s3://b/p") is the local folder "s3:/b/p".
+    ctx.obj = Source(db, parse_export_target(export) if export is not None else None)
 
 
 def _progress() -> Progress:
@@ -244,13 +249,39 @@ def query(
 @app.command()
 def export(
     ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="Where to write the Parquet export.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="Where to write the Parquet export: a folder or s3://bucket/prefix.",
+            metavar="DIR|s3://BUCKET/PREFIX",
+        ),
+    ],
 ) -> None:
-    """Export every table as hive-partitioned Parquet (by table and day), swapped in atomically."""
+    """Export every table as hive-partitioned Parquet (by table and day), to a folder or to S3;
+    a new export becomes visible whole, through one pointer written last."""
     source: Source = ctx.obj
+    where = parse_export_target(target)
     with source.writing() as history:
-        written = export_history(history, directory)
-    console.print(f"exported {sum(written.values())} rows in {len(written)} tables to {directory}")
+        written = export_history(history, where)
+    console.print(f"exported {sum(written.values())} rows in {len(written)} tables to {where}")
+
+
+@app.command("athena-ddl")
+def athena_ddl_command(
+    target: Annotated[str, typer.Argument(help="An export on S3.", metavar="s3://BUCKET/PREFIX")],
+    database: Annotated[
+        str, typer.Option(help="The Glue database the tables go in.")
+    ] = DEFAULT_DATABASE,
+) -> None:
+    """Print the Glue/Athena CREATE EXTERNAL TABLE statements (partition projection by day) for
+    the export at s3://BUCKET/PREFIX; safe to re-run after each export (ALTER re-points)."""
+    where = parse_export_target(target)
+    if not isinstance(where, S3Location):
+        raise AnalyticsError(
+            f"{target}: athena-ddl reads an export on S3 (s3://bucket/prefix); Athena cannot "
+            "read a local folder"
+        )
+    sys.stdout.write(athena_ddl(where, database))
 
 
 @app.command()

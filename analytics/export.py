@@ -15,22 +15,39 @@ and ``DIR/<table>`` links through it, so every table flips at once.
 Retention never deletes a snapshot a pointer names: it keeps the one ``_latest.json`` names,
 the one ``current`` names, and the newest complete one before them (for readers still in it);
 snapshots without a manifest (an export killed part-way) are swept.
+
+On S3 (``s3://bucket/prefix``, ``analytics.export_s3``) the same snapshot is written to
+``prefix/.snapshots/<id>/`` and ``prefix/_latest.json`` is put last; there are no links, so
+readers follow the pointer (``open_export``) or the Athena DDL (``analytics.athena``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
 import uuid
-from datetime import UTC, datetime
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import duckdb
 
 from analytics.errors import AnalyticsError
-from analytics.store import History, migrations
+from analytics.export_s3 import export_to_s3, open_s3_export
+from analytics.export_target import ExportTarget, S3Location, parse_export_target
+from analytics.snapshot import (
+    LATEST,
+    MANIFEST,
+    PARTITION_COLUMNS,
+    SNAPSHOTS,
+    Manifest,
+    Steps,
+    empty_history,
+    history_tables,
+    new_snapshot_id,
+    snapshots_to_sweep,
+    write_tables,
+)
+from analytics.store import History
 
 __all__ = [
     "LATEST",
@@ -41,45 +58,7 @@ __all__ = [
     "open_export",
 ]
 
-# The time each table is partitioned by; tables not named here are written unpartitioned.
-PARTITION_COLUMNS = {
-    "spot_prices": "ts",
-    "on_demand_prices": "effective_at",
-    "capacity_observations": "ts",
-    "interruption_events": "ts",
-    "predictions": "ts",
-    "decisions": "ts",
-    "fleet_actions": "ts",
-    "nodes": "coalesce(launched_at, observed_at)",
-    "jobs": "coalesce(submitted_at, started_at, updated_at)",
-}
-LATEST = "_latest.json"
-MANIFEST = "_manifest.json"
 _CURRENT = "current"
-_SNAPSHOTS = ".snapshots"
-# For the crash tests only: SIGKILL this process after that many steps of an export.
-_KILL_AFTER_STEPS = "SPOTFLEET_EXPORT_KILL_AFTER_STEPS"
-
-
-class _Steps:
-    def __init__(self) -> None:
-        limit = os.environ.get(_KILL_AFTER_STEPS)
-        self.limit = int(limit) if limit else None
-        self.done = 0
-
-    def __call__(self) -> None:
-        self.done += 1
-        if self.limit is not None and self.done >= self.limit:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' "
-        "AND table_name <> 'schema_version' ORDER BY table_name"
-    ).fetchall()
-    return [r[0] for r in rows]
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -107,48 +86,40 @@ def _link(link: Path, target: Path) -> None:
     os.replace(staging, link)
 
 
-def _write_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Path, step: _Steps) -> dict[str, int]:
-    written = {}
-    for table in _tables(con):
-        target = snapshot / table
-        target.mkdir()
-        count = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
-        written[table] = int(count)
-        if count:
-            column = PARTITION_COLUMNS.get(table)
-            if column:
-                con.execute(
-                    f'COPY (SELECT *, CAST({column} AS DATE) AS day FROM "{table}") TO ? '
-                    "(FORMAT PARQUET, PARTITION_BY (day), COMPRESSION zstd)",
-                    [str(target)],
-                )
-            else:
-                con.execute(
-                    f'COPY "{table}" TO ? (FORMAT PARQUET, COMPRESSION zstd)',
-                    [str(target / "data.parquet")],
-                )
-        step()
-    return written
+def export_history(
+    history: History,
+    target: ExportTarget | str,
+    *,
+    reading: AbstractContextManager[object] | None = None,
+) -> dict[str, int]:
+    """Write every table as Parquet to a folder or an ``s3://bucket/prefix``; returns rows
+    written per table. ``reading`` is held while the history is read, and only then."""
+    where = parse_export_target(target)
+    if isinstance(where, S3Location):
+        return export_to_s3(history, where, reading=reading)
+    return _export_to_folder(history, where, reading)
 
 
-def export_history(history: History, directory: Path) -> dict[str, int]:
-    """Write every table as Parquet under ``directory``; returns rows written per table."""
+def _export_to_folder(
+    history: History, directory: Path, reading: AbstractContextManager[object] | None
+) -> dict[str, int]:
     directory.mkdir(parents=True, exist_ok=True)
-    step = _Steps()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
-    snapshot = directory / _SNAPSHOTS / stamp
+    step = Steps()
+    stamp = new_snapshot_id()
+    snapshot = directory / SNAPSHOTS / stamp
     snapshot.mkdir(parents=True)
     try:
-        written = _write_snapshot(history.con, snapshot, step)
+        with reading or nullcontext():
+            written = write_tables(history.con, snapshot, lambda _table: step())
     except duckdb.Error as exc:
         shutil.rmtree(snapshot, ignore_errors=True)
         raise AnalyticsError(f"export to {directory} failed: {exc}") from exc
-    manifest = {"snapshot": stamp, "schema_version": history.schema_version, "tables": written}
-    _write_atomically(snapshot / MANIFEST, json.dumps(manifest, indent=2))
+    manifest = Manifest(stamp, history.schema_version, written).to_json()
+    _write_atomically(snapshot / MANIFEST, manifest)
     step()
-    _write_atomically(directory / LATEST, json.dumps(manifest, indent=2))  # now visible
+    _write_atomically(directory / LATEST, manifest)  # now visible
     step()
-    _link(directory / _CURRENT, Path(_SNAPSHOTS) / stamp)
+    _link(directory / _CURRENT, Path(SNAPSHOTS) / stamp)
     step()
     for table in written:
         link = directory / table
@@ -161,53 +132,47 @@ def export_history(history: History, directory: Path) -> dict[str, int]:
     return written
 
 
-def _retain(directory: Path, step: _Steps) -> None:
+def _retain(directory: Path, step: Steps) -> None:
     """Sweep killed exports; keep what a pointer names and the newest complete one before."""
-    snapshots = sorted((directory / _SNAPSHOTS).iterdir())
+    snapshots = [s.name for s in (directory / SNAPSHOTS).iterdir()]
     named = {latest_snapshot(directory).name}
     current = directory / _CURRENT
     if current.is_symlink():
         named.add(Path(os.readlink(current)).name)
-    complete = [s for s in snapshots if (s / MANIFEST).is_file()]
-    newest_named = max(s for s in complete if s.name in named)
-    older = [s for s in complete if s < newest_named and s.name not in named]
-    keep = named | {s.name for s in older[-1:]}
-    for old in snapshots:
-        if old.name not in keep:
-            shutil.rmtree(old, ignore_errors=True)
-            step()
+    complete = [s for s in snapshots if (directory / SNAPSHOTS / s / MANIFEST).is_file()]
+    for old in snapshots_to_sweep(snapshots, complete, named):
+        shutil.rmtree(directory / SNAPSHOTS / old, ignore_errors=True)
+        step()
 
 
 def latest_snapshot(directory: Path) -> Path:
     """The folder of the export readers see: the snapshot ``_latest.json`` names."""
     pointer = directory / LATEST
     try:
-        name = json.loads(pointer.read_text())["snapshot"]
+        text = pointer.read_text()
     except FileNotFoundError as exc:
         raise AnalyticsError(
             f"{directory} has no {LATEST}: no export has finished there yet "
             "(write one with `export DIR`)"
         ) from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AnalyticsError(f"{pointer} is not an export pointer ({exc})") from exc
-    snapshot = directory / _SNAPSHOTS / str(name)
+    snapshot = directory / SNAPSHOTS / Manifest.from_json(text, str(pointer)).snapshot
     if not (snapshot / MANIFEST).is_file():
         raise AnalyticsError(f"{pointer} names {snapshot}, which is not a complete export")
     return snapshot
 
 
-def open_export(directory: Path) -> duckdb.DuckDBPyConnection:
+def open_export(target: ExportTarget | str) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB whose tables are views over the export, so every canned query runs
     unchanged; a table the export has no rows for is an empty table of the current schema.
     Every view reads the one snapshot ``_latest.json`` named when it was opened."""
-    if not directory.is_dir():
-        raise AnalyticsError(f"{directory} is not an export folder (write one with `export DIR`)")
-    snapshot = latest_snapshot(directory).resolve()
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    for migration in migrations():
-        con.execute(migration.sql)
-    for table in _tables(con):
+    where = parse_export_target(target)
+    if isinstance(where, S3Location):
+        return open_s3_export(where)
+    if not where.is_dir():
+        raise AnalyticsError(f"{where} is not an export folder (write one with `export DIR`)")
+    snapshot = latest_snapshot(where).resolve()
+    con = empty_history()
+    for table in history_tables(con):
         files = list((snapshot / table).glob("**/*.parquet"))
         if not files:
             continue

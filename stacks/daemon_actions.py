@@ -23,6 +23,8 @@ class Scope(enum.Enum):
     EVENT_QUEUES = "event-queues"  # the interruption and job-events queues the daemon consumes
     JOB_QUEUES = "job-queues"  # the job queues whose backlog sizes the fleet
     LEASE_TABLE = "lease-table"  # the stack's daemon lease table (lease.kind "dynamodb")
+    HISTORY_OBJECTS = "history-objects"  # the objects under the history bucket's export prefix
+    HISTORY_PREFIX = "history-prefix"  # listing the history bucket, only under that prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,4 +66,11 @@ DAEMON_ACTIONS: tuple[DaemonAction, ...] = (
     DaemonAction(
         "dynamodb:PutItem", Scope.LEASE_TABLE, "take, renew and release the lease (conditional)"
     ),
+    # The export job (export_dir = s3://bucket/prefix): a snapshot's files, its manifest and
+    # the _latest.json pointer are put; retention reads the pointer and deletes old snapshots.
+    # (No AbortMultipartUpload: a killed upload is aborted by the bucket's lifecycle rule.)
+    DaemonAction("s3:PutObject", Scope.HISTORY_OBJECTS, "the export's files and its pointer"),
+    DaemonAction("s3:GetObject", Scope.HISTORY_OBJECTS, "_latest.json and manifests, read back"),
+    DaemonAction("s3:DeleteObject", Scope.HISTORY_OBJECTS, "snapshots retention sweeps"),
+    DaemonAction("s3:ListBucket", Scope.HISTORY_PREFIX, "the snapshots under the prefix"),
 )

@@ -13,19 +13,22 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from stacks.naming import AwsAccount, FleetNames, fleet_names
+from stacks.naming import AwsAccount, FleetNames, fleet_names, history_bucket_name
 from stacks.spec import FleetGroups, FleetSpec, fleet_groups
 
 __all__ = [
     "DEAD_LETTER_RETENTION_SECONDS",
+    "HISTORY_EXPORT_PREFIX",
     "INTERRUPTION_EVENT_PATTERNS",
     "MODEL_PREFIX",
     "BucketLayout",
     "DeadLetterLayout",
     "FleetLayout",
+    "HistoryLayout",
     "QueueLayout",
     "RuleLayout",
     "fleet_layout",
+    "history_layout",
 ]
 
 # SQS keeps a message at most 14 days; a dead letter should outlive the message that died.
@@ -33,6 +36,8 @@ DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 # Long polling: fewer empty receives, lower cost, no added latency.
 RECEIVE_WAIT_SECONDS = 20
 MODEL_PREFIX = "models/"
+# Where the daemon's export job writes in the history bucket; its policy is scoped to it.
+HISTORY_EXPORT_PREFIX = "history/"
 
 # Account-wide: EventBridge cannot filter on Auto Scaling group, so every fleet's queue gets
 # every instance's events and the daemon keeps those of its own instances (as Karpenter does).
@@ -104,6 +109,26 @@ class BucketLayout:
     name: str
     versioned: bool
     expiry_days: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLayout:
+    """The stack's history bucket: the daemon's Parquet export, read by analysts and Athena.
+    Not versioned (each export is a snapshot; retention keeps the last two) and never expired
+    by S3 (retention decides what goes)."""
+
+    bucket: BucketLayout
+    export_prefix: str = HISTORY_EXPORT_PREFIX
+
+    @property
+    def export_uri(self) -> str:
+        """What the daemon's ``export_dir`` is set to."""
+        return f"s3://{self.bucket.name}/{self.export_prefix}"
+
+
+def history_layout(*, prefix: str, account: AwsAccount) -> HistoryLayout:
+    name = history_bucket_name(prefix, account)
+    return HistoryLayout(BucketLayout(name, versioned=False, expiry_days=None))
 
 
 @dataclass(frozen=True, slots=True)

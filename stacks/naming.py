@@ -21,6 +21,7 @@ __all__ = [
     "default_prefix",
     "fleet_names",
     "group_arn_pattern",
+    "history_bucket_name",
     "lease_table_arn",
     "lease_table_name",
     "validate_prefix",
@@ -140,6 +141,19 @@ def fleet_names(fleet: str, *, prefix: str, account: AwsAccount) -> FleetNames:
     if too_long:
         raise NamingError([*too_long, "shorten spotfleet:namePrefix or the fleet name"])
     return names
+
+
+def history_bucket_name(prefix: str, account: AwsAccount) -> str:
+    """The stack's one history bucket (every fleet's history is in the daemon's one file)."""
+    name = f"{validate_prefix(prefix)}-history-{account.account_id}"
+    if len(name) > _BUCKET_MAX:
+        raise NamingError(
+            [
+                f"{name!r} is {len(name)} characters; AWS allows {_BUCKET_MAX}",
+                "shorten spotfleet:namePrefix",
+            ]
+        )
+    return name
 
 
 def group_arn_pattern(account: AwsAccount, group: str) -> str:

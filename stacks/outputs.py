@@ -3,6 +3,8 @@
 The stack exports ``fleets``: an object mapping each fleet's name to an object with the keys
 below, ``daemonPolicy``: the IAM policy document (JSON text) for the daemon's own role, and
 ``daemonLeaseTable``: the lease table's name (the daemon's ``lease.table``).
+``history``: ``{bucket, exportUri}``, the history bucket and what the daemon's ``export_dir``
+is set to.
 :func:`parse_fleet_outputs` reads ``fleets`` (as ``pulumi stack output fleets --json`` prints it,
 or the Automation API's ``outputs()["fleets"].value``) into :class:`FleetOutputs`.
 """
@@ -23,6 +25,7 @@ __all__ = [
     "DAEMON_POLICY",
     "FLEETS",
     "FLEET_OUTPUT_KEYS",
+    "HISTORY",
     "FleetOutputs",
     "PoolGroupOutput",
     "parse_fleet_outputs",
@@ -31,6 +34,7 @@ __all__ = [
 FLEETS: Final = "fleets"
 DAEMON_POLICY: Final = "daemonPolicy"
 DAEMON_LEASE_TABLE: Final = "daemonLeaseTable"
+HISTORY: Final = "history"
 
 FLEET_OUTPUT_KEYS: Final = (
     "poolGroups",  # [{instanceType, subnetId, groupName}]: each candidate pool's spot group

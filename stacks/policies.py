@@ -16,6 +16,7 @@ from stacks.daemon_actions import DAEMON_ACTIONS, Scope
 
 __all__ = [
     "DaemonGrants",
+    "HistoryGrants",
     "NodeGrants",
     "PolicyDocument",
     "allowed_actions",
@@ -45,6 +46,8 @@ _DAEMON_STATEMENTS = {
     Scope.EVENT_QUEUES: "ConsumeFleetEvents",
     Scope.JOB_QUEUES: "ReadJobBacklog",
     Scope.LEASE_TABLE: "HoldDaemonLease",
+    Scope.HISTORY_OBJECTS: "WriteHistoryExport",
+    Scope.HISTORY_PREFIX: "ListHistoryExport",
 }
 
 
@@ -70,6 +73,18 @@ class DaemonGrants:
     group_arns: Sequence[str]
     event_queue_arns: Sequence[str]  # the interruption queue and the job-events queue
     job_queue_arns: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryGrants:
+    """Where the daemon's export job writes: one prefix of the stack's history bucket."""
+
+    bucket_arn: str
+    prefix: str  # "history/": the daemon may touch nothing else of the bucket
+
+    def __post_init__(self) -> None:
+        if not self.prefix or not self.prefix.endswith("/") or self.prefix.startswith("/"):
+            raise ValueError(f"history prefix {self.prefix!r}: expected a folder like 'history/'")
 
 
 def node_trust_policy() -> PolicyDocument:
@@ -121,8 +136,11 @@ def node_policy(grants: NodeGrants) -> PolicyDocument:
     }
 
 
-def daemon_policy(fleets: Sequence[DaemonGrants], *, lease_table_arn: str) -> PolicyDocument:
-    """The daemon's own API calls for these fleets and the stack's lease table: exactly
+def daemon_policy(
+    fleets: Sequence[DaemonGrants], history: HistoryGrants, *, lease_table_arn: str
+) -> PolicyDocument:
+    """The daemon's own API calls for these fleets, its history export and the stack's lease
+    table: exactly
     ``DAEMON_ACTIONS``, each on the resources its scope names (its ``pulumi up`` runs as the
     deployer)."""
     resources = {
@@ -131,14 +149,19 @@ def daemon_policy(fleets: Sequence[DaemonGrants], *, lease_table_arn: str) -> Po
         Scope.EVENT_QUEUES: [arn for fleet in fleets for arn in fleet.event_queue_arns],
         Scope.JOB_QUEUES: [arn for fleet in fleets for arn in fleet.job_queue_arns],
         Scope.LEASE_TABLE: [lease_table_arn],
+        Scope.HISTORY_OBJECTS: [f"{history.bucket_arn}/{history.prefix}*"],
+        Scope.HISTORY_PREFIX: [history.bucket_arn],
     }
-    return {
-        "Version": _VERSION,
-        "Statement": [
-            _allow(sid, [a.action for a in DAEMON_ACTIONS if a.scope is scope], resources[scope])
-            for scope, sid in _DAEMON_STATEMENTS.items()
-        ],
-    }
+    statements = [
+        _allow(sid, [a.action for a in DAEMON_ACTIONS if a.scope is scope], resources[scope])
+        for scope, sid in _DAEMON_STATEMENTS.items()
+    ]
+    for statement in statements:
+        if statement["Sid"] == _DAEMON_STATEMENTS[Scope.HISTORY_PREFIX]:
+            # ListBucket is on the bucket; the condition keeps the listing inside the prefix.
+            prefixes = [history.prefix, f"{history.prefix}*"]
+            statement["Condition"] = {"StringLike": {"s3:prefix": prefixes}}
+    return {"Version": _VERSION, "Statement": statements}
 
 
 def queue_policy_allowing_topic(queue_arn: str, topic_arn: str) -> PolicyDocument:

@@ -12,19 +12,22 @@ from typing import Any
 
 import pulumi
 
+from stacks.buckets import FleetBucket, FleetBucketArgs
 from stacks.fleet import GpuFleet, GpuFleetArgs
-from stacks.layout import fleet_layout
+from stacks.layout import HistoryLayout, fleet_layout, history_layout
 from stacks.lease_table import DaemonLeaseTable, DaemonLeaseTableArgs
 from stacks.naming import AwsAccount, group_arn_pattern, lease_table_arn, lease_table_name
-from stacks.policies import DaemonGrants, daemon_policy
+from stacks.policies import DaemonGrants, HistoryGrants, daemon_policy
 from stacks.spec import FleetSpec, Placement
 
 __all__ = [
     "StackInputs",
     "build_fleets",
+    "build_history",
     "build_lease_table",
     "daemon_policy_json",
     "fleet_outputs",
+    "history_outputs",
 ]
 
 
@@ -58,15 +61,36 @@ def build_lease_table(inputs: StackInputs) -> DaemonLeaseTable:
     )
 
 
+@dataclass
+class HistoryBucket:
+    """The stack's history bucket (private, encrypted, TLS only) and where the export goes."""
+
+    layout: HistoryLayout
+    bucket: FleetBucket
+
+
+def build_history(inputs: StackInputs) -> HistoryBucket:
+    layout = history_layout(prefix=inputs.prefix, account=inputs.account)
+    return HistoryBucket(layout, FleetBucket("history", FleetBucketArgs(layout.bucket)))
+
+
+def history_outputs(history: HistoryBucket) -> dict[str, pulumi.Input[Any]]:
+    return {"bucket": history.bucket.bucket.bucket, "exportUri": history.layout.export_uri}
+
+
 def fleet_outputs(fleets: Mapping[str, GpuFleet]) -> dict[str, dict[str, pulumi.Input[Any]]]:
     return {name: fleet.outputs() for name, fleet in fleets.items()}
 
 
 def daemon_policy_json(
-    fleets: Mapping[str, GpuFleet], account: AwsAccount, *, lease_table: str
+    fleets: Mapping[str, GpuFleet],
+    account: AwsAccount,
+    history: HistoryBucket,
+    *,
+    lease_table: str,
 ) -> pulumi.Output[str]:
-    """The daemon's IAM policy for every fleet of the stack and its lease table (by name), as
-    JSON text."""
+    """The daemon's IAM policy for every fleet of the stack, its export and its lease table
+    (by name), as JSON text."""
     queue_arns = [
         pulumi.Output.all(
             pulumi.Output.all(
@@ -81,13 +105,15 @@ def daemon_policy_json(
         for fleet in fleets.values()
     ]
 
-    def document(per_fleet: list[Any]) -> str:
+    def document(resolved: list[Any]) -> str:
+        bucket_arn, *per_fleet = resolved
         grants = [
             DaemonGrants(group_arns=group_arns, event_queue_arns=events, job_queue_arns=jobs)
             for group_arns, (events, jobs) in zip(groups, per_fleet, strict=True)
         ]
+        export = HistoryGrants(bucket_arn, history.layout.export_prefix)
         return json.dumps(
-            daemon_policy(grants, lease_table_arn=lease_table_arn(account, lease_table))
+            daemon_policy(grants, export, lease_table_arn=lease_table_arn(account, lease_table))
         )
 
-    return pulumi.Output.all(*queue_arns).apply(document)
+    return pulumi.Output.all(history.bucket.bucket.arn, *queue_arns).apply(document)

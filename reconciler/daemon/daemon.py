@@ -323,8 +323,8 @@ class Daemon:
 
     def export(self) -> None:
         if self.settings.export_dir is not None:
-            with self.ledger.con():
-                export_history(self.ledger.history, self.settings.export_dir)
+            # The lock only while DuckDB reads the history: an upload to S3 runs without it.
+            export_history(self.ledger.history, self.settings.export_dir, reading=self.ledger.lock)
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:

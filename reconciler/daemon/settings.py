@@ -12,9 +12,17 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +31,8 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from analytics.errors import AnalyticsError
+from analytics.export_target import ExportTarget, parse_export_target
 from analytics.pools import Pool
 from reconciler.control.guards import Limits
 from reconciler.daemon.settings_problems import SettingsError, describe, unknown_variables
@@ -137,6 +147,16 @@ class FleetTarget(_Model):
         )
 
 
+def _export_target(value: object) -> object:
+    """Text is parsed here, never as a Path: ``Path("s3://b/p")`` is the folder ``s3:/b/p``."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_export_target(value)
+    except AnalyticsError as exc:
+        raise ValueError(str(exc)) from exc
+
+
 class Cadences(_Model):
     """Seconds between runs of each schedule job (retrain: once a day)."""
 
@@ -238,7 +258,8 @@ class DaemonSettings(BaseSettings):
 
     history_path: Path = Path("var/history.duckdb")
     lease_path: Path = Path("var/daemon.lease")  # the file lease (lease.kind "file")
-    export_dir: Path | None = None  # Parquet export for analysts; off without it
+    # Parquet export for analysts, a folder or s3://bucket/prefix; off without it.
+    export_dir: Annotated[ExportTarget | None, BeforeValidator(_export_target)] = None
     model_path: Path | None = None  # a trained model folder; without it, the baseline decides
     mode: Mode = "shadow"  # the mode at start; POST /mode changes it while running
     api_host: str = "127.0.0.1"

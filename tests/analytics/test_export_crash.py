@@ -19,15 +19,14 @@ from .conftest import write_trace
 
 EXPORT = textwrap.dedent("""
     import sys
-    from pathlib import Path
     from analytics.export import export_history
     from analytics.store import open_history
     with open_history(sys.argv[1]) as history:
-        export_history(history, Path(sys.argv[2]))
+        export_history(history, sys.argv[2])  # a folder or an s3:// URI
 """)
 
 
-def export(db: Path, target: Path, kill_after: int | None = None) -> int:
+def export(db: Path, target: Path | str, kill_after: int | None = None) -> int:
     env = dict(os.environ)
     if kill_after is not None:
         env["SPOTFLEET_EXPORT_KILL_AFTER_STEPS"] = str(kill_after)

@@ -3,19 +3,30 @@ against the calls the daemon really makes: every job of the daemon runs against 
 over HTTP, a botocore ``provide-client-params`` hook on each client records every operation
 with its parameters, and each one must be allowed by the policy on the resource it touches;
 the policy must grant nothing the daemon does not call.
+
+The export job reaches S3 through pyarrow (the AWS C++ SDK), not botocore: its requests are
+taken from moto's own request recorder and mapped to the IAM action S3 authorizes each by
+(object PUT and multipart parts: s3:PutObject; GET/HEAD of an object: s3:GetObject; a
+DeleteObjects batch: s3:DeleteObject per key; a listing: s3:ListBucket with its prefix).
 """
 
 from __future__ import annotations
 
+import base64
 import fnmatch
+import json
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import boto3
 import pytest
+import requests
+from moto.moto_api import recorder as moto_recorder
 
+from analytics.export_target import S3Location
 from analytics.store import open_history
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.collect.aws import Clients, client
@@ -25,8 +36,9 @@ from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import DaemonSettings, ScalingSettings
 from reconciler.daemon.stack_fleets import zones_of_subnets
 from stacks.daemon_actions import DAEMON_ACTIONS
+from stacks.layout import HISTORY_EXPORT_PREFIX
 from stacks.naming import AwsAccount, group_arn_pattern, lease_table_arn
-from stacks.policies import DaemonGrants, allowed_actions, daemon_policy
+from stacks.policies import DaemonGrants, HistoryGrants, allowed_actions, daemon_policy
 
 from .conftest import REGION, AwsFleet, Clock, make_aws_fleet, warning_envelope
 from .lease_aws import create_lease_table, dynamodb_client
@@ -38,6 +50,7 @@ ACCOUNT = AwsAccount(account_id="123456789012", region=REGION)
 # placement scores as a capacity signal), which this branch's daemon does not call yet. When it
 # does, this set must become empty: the test then holds the policy to exactly what is called.
 NOT_CALLED_YET = {"ec2:GetSpotPlacementScores"}
+HISTORY_BUCKET = "spotfleet-test-history-123456789012"
 
 
 class Recorder:
@@ -60,8 +73,45 @@ def queue_arn(url: str) -> str:
     return f"arn:aws:sqs:{REGION}:{account}:{name}"
 
 
+def s3_calls(recording: str, bucket: str) -> list[tuple[str, dict[str, Any]]]:
+    """Each S3 request moto recorded, as (IAM action, {"S3Resource": arn, "S3Prefix": ...})."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for line in recording.splitlines():
+        entry = json.loads(line)
+        url = urlparse(entry["url"])
+        name, _, key = url.path.lstrip("/").partition("/")
+        if name != bucket:
+            continue
+        key, query, method = (
+            unquote(key),
+            parse_qs(url.query, keep_blank_values=True),
+            entry["method"],
+        )
+        arn = f"arn:aws:s3:::{bucket}"
+        if not key and method == "GET" and "list-type" in query:
+            calls.append(("s3:ListBucket", {"S3Resource": arn, "S3Prefix": query["prefix"][0]}))
+        elif not key and method == "POST" and "delete" in query:
+            body = entry["body"]
+            xml = base64.b64decode(body) if entry["body_encoded"] else body.encode()
+            for element in ET.fromstring(xml).iter():
+                if element.tag.endswith("Key") and element.text:
+                    calls.append(("s3:DeleteObject", {"S3Resource": f"{arn}/{element.text}"}))
+        elif key and method in ("PUT", "POST"):  # a put, or a multipart upload's steps
+            calls.append(("s3:PutObject", {"S3Resource": f"{arn}/{key}"}))
+        elif key and method in ("GET", "HEAD"):
+            calls.append(("s3:GetObject", {"S3Resource": f"{arn}/{key}"}))
+        elif key and method == "DELETE":
+            action = "s3:AbortMultipartUpload" if "uploadId" in query else "s3:DeleteObject"
+            calls.append((action, {"S3Resource": f"{arn}/{key}"}))
+        else:
+            raise AssertionError(f"an S3 request this test cannot map to IAM: {method} {url}")
+    return calls
+
+
 def resource_of(action: str, params: dict[str, Any], group_arns: dict[str, str]) -> str | None:
     """The ARN a call acts on, as IAM evaluates it; None for calls IAM cannot scope."""
+    if "S3Resource" in params:
+        return str(params["S3Resource"])
     if "QueueUrl" in params:
         return queue_arn(params["QueueUrl"])
     if "TableName" in params:
@@ -76,10 +126,16 @@ def resource_of(action: str, params: dict[str, Any], group_arns: dict[str, str])
 GROUP_OF: dict[str, str] = {}  # instance id -> its group, as the driven fleet ran them
 
 
-def allows(document: dict[str, Any], action: str, resource: str | None) -> bool:
+def allows(
+    document: dict[str, Any], action: str, resource: str | None, prefix: str | None = None
+) -> bool:
     for statement in document["Statement"]:
         if statement["Effect"] != "Allow" or action not in statement["Action"]:
             continue
+        if "Condition" in statement:
+            (patterns,) = statement["Condition"]["StringLike"].values()  # s3:prefix, only
+            if prefix is None or not any(fnmatch.fnmatchcase(prefix, p) for p in patterns):
+                continue
         resources = statement["Resource"]
         if resource is None:
             if resources == ["*"]:
@@ -102,12 +158,15 @@ def policy_for(f: AwsFleet, sqs: Any) -> dict[str, Any]:
                 job_queue_arns=[queue_arn(url) for url in f.fleet.job_queue_urls],
             )
         ],
+        HistoryGrants(f"arn:aws:s3:::{HISTORY_BUCKET}", HISTORY_EXPORT_PREFIX),
         lease_table_arn=lease_table_arn(ACCOUNT, LEASE_TABLE),
     )
 
 
 @pytest.fixture
-def driven(aws: str, tmp_path: Path) -> tuple[Recorder, AwsFleet, dict[str, Any], dict[str, str]]:
+def driven(
+    aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Recorder, AwsFleet, dict[str, Any], dict[str, str]]:
     """Every job of a daemon in pulumi mode, with something to do for each, holding the
     DynamoDB lease (taken, checked before each action, renewed, released)."""
     f = make_aws_fleet(desired=1)
@@ -135,6 +194,7 @@ def driven(aws: str, tmp_path: Path) -> tuple[Recorder, AwsFleet, dict[str, Any]
             fleets=(f.fleet,),
             mode="pulumi",
             scaling=ScalingSettings(acceptable_latency_s=60, default_seconds_per_job=20),
+            export_dir=S3Location(HISTORY_BUCKET, HISTORY_EXPORT_PREFIX.rstrip("/")),
         ),
         ledger=Ledger(open_history(tmp_path / "h.duckdb")),
         actuators={"shadow": ShadowActuator(), "pulumi": ShadowActuator()},
@@ -166,6 +226,18 @@ def driven(aws: str, tmp_path: Path) -> tuple[Recorder, AwsFleet, dict[str, Any]
     daemon.reconcile()
     assert lease.renew()
     lease.release()
+    # The export job, three times: the third export's retention deletes the first snapshot.
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=HISTORY_BUCKET)
+    monkeypatch.setattr(moto_recorder, "_location", str(tmp_path / "moto-recording"))
+    requests.post(f"{aws}/moto-api/recorder/reset-recording", timeout=10)
+    requests.post(f"{aws}/moto-api/recorder/start-recording", timeout=10)
+    try:
+        for _ in range(3):
+            daemon.export()
+    finally:
+        requests.post(f"{aws}/moto-api/recorder/stop-recording", timeout=10)
+    recording = requests.get(f"{aws}/moto-api/recorder/download-recording", timeout=10).text
+    recorder.calls.extend(s3_calls(recording, HISTORY_BUCKET))
     daemon.ledger.history.close()
     group_arns = {g["AutoScalingGroupName"]: g["AutoScalingGroupARN"] for g in groups}
     return recorder, f, policy_for(f, sqs), group_arns
@@ -177,7 +249,12 @@ def test_every_call_the_daemon_makes_is_allowed_on_the_resource_it_touches(drive
     refused = [
         (action, resource)
         for action, params in recorder.calls
-        if not allows(document, action, resource := resource_of(action, params, group_arns))
+        if not allows(
+            document,
+            action,
+            resource := resource_of(action, params, group_arns),
+            params.get("S3Prefix"),
+        )
     ]
     assert refused == []
 
@@ -198,6 +275,10 @@ def test_the_policy_grants_nothing_the_daemon_does_not_call(driven) -> None:
         "sqs:GetQueueAttributes",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
     }
     assert set(allowed_actions(document)) - called == NOT_CALLED_YET
     assert {a.action for a in DAEMON_ACTIONS} == called | NOT_CALLED_YET
@@ -230,3 +311,19 @@ def test_every_change_to_a_group_is_preceded_by_the_leases_fencing_read(driven) 
     ]
     assert changes
     assert all(actions[i - 1] == "dynamodb:GetItem" for i in changes), actions
+
+
+def test_the_export_touches_only_its_prefix_of_the_history_bucket(driven) -> None:
+    recorder, _f, document, _groups = driven
+    touched = [p for a, p in recorder.calls if a.startswith("s3:")]
+    assert touched
+    bucket = f"arn:aws:s3:::{HISTORY_BUCKET}"
+    assert all(
+        p["S3Resource"].startswith(f"{bucket}/{HISTORY_EXPORT_PREFIX}")
+        or (p["S3Resource"] == bucket and p["S3Prefix"].startswith(HISTORY_EXPORT_PREFIX))
+        for p in touched
+    )
+    elsewhere = f"{bucket}/other-team/data.parquet"
+    assert not allows(document, "s3:PutObject", elsewhere)
+    assert not allows(document, "s3:ListBucket", bucket, "other-team/")
+    assert allows(document, "s3:ListBucket", bucket, "history/.snapshots/")

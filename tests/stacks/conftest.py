@@ -12,7 +12,7 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 
 from stacks.naming import AwsAccount
-from stacks.program import StackInputs, build_fleets, fleet_outputs
+from stacks.program import StackInputs, build_fleets, build_history, fleet_outputs
 from stacks.spec import parse_fleets, parse_placements
 
 ACCOUNT = AwsAccount(account_id="123456789012", region="us-east-1", partition="aws")
@@ -221,7 +221,12 @@ def deploy(
         account=ACCOUNT,
         placements=parse_placements(placements, specs),
     )
-    return run_under_mocks(lambda: build_fleets(inputs))
+
+    def program() -> dict[str, Any]:
+        build_history(inputs)  # the stack's one history bucket, beside the fleets
+        return build_fleets(inputs)
+
+    return run_under_mocks(program)
 
 
 @pytest.fixture(scope="session")

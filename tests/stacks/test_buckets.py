@@ -1,4 +1,5 @@
-"""Model cache and results buckets: private, encrypted, TLS only; versioned or expiring."""
+"""Model cache, results and history buckets: private, encrypted, TLS only; versioned or
+expiring as their job needs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import pytest
 
-BUCKETS = ["gen-models", "gen-results", "batch-models", "batch-results"]
+BUCKETS = ["gen-models", "gen-results", "batch-models", "batch-results", "history"]
 
 
 def part(stack, kind, name):
@@ -73,3 +74,18 @@ def test_no_bucket_has_an_acl_or_a_website(placed_stack):
     for bucket in placed_stack.of_type("aws:s3/bucket:Bucket"):
         assert set(bucket.inputs) <= {"bucket", "forceDestroy"}
         assert bucket.parent == "spotfleet:stacks:FleetBucket"
+
+
+def test_the_history_bucket_is_the_stacks_one_and_keeps_what_retention_keeps(placed_stack):
+    assert part(placed_stack, "Bucket", "history")["bucket"] == (
+        "spotfleet-dev-history-123456789012"
+    )
+    assert not [
+        r
+        for r in placed_stack.of_type("aws:s3/bucketVersioning:BucketVersioning")
+        if r.name == "history"
+    ]
+    rules = part(placed_stack, "BucketLifecycleConfiguration", "history")["rules"]
+    # No expiry (the export's retention decides); a killed export's multipart upload is aborted.
+    assert [r["id"] for r in rules] == ["abort-incomplete-uploads"]
+    assert rules[0]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 1}

@@ -11,7 +11,7 @@ import pulumi
 import pytest
 import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock
 
-from stacks.outputs import DAEMON_LEASE_TABLE, DAEMON_POLICY, FLEET_OUTPUT_KEYS, FLEETS
+from stacks.outputs import DAEMON_LEASE_TABLE, DAEMON_POLICY, FLEET_OUTPUT_KEYS, FLEETS, HISTORY
 from stacks.policies import allowed_actions
 from stacks.stack_config import KNOWN_KEYS
 from tests.stacks.conftest import BATCH, GEN, GEN_PLACEMENT, install_mocks
@@ -93,11 +93,25 @@ def test_the_daemon_policy_covers_every_fleet_without_wildcard_actions(stack_con
     assert lease["Resource"] == [
         "arn:aws:dynamodb:us-east-1:123456789012:table/spotfleet-dev-daemon-lease"
     ]
+    bucket = "arn:aws:s3:::spotfleet-dev-history-123456789012"
+    (write,) = [s for s in document["Statement"] if s["Sid"] == "WriteHistoryExport"]
+    assert write["Resource"] == [f"{bucket}/history/*"]
+    (listing,) = [s for s in document["Statement"] if s["Sid"] == "ListHistoryExport"]
+    assert listing["Resource"] == [bucket]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["history/", "history/*"]}}
 
 
 def test_the_program_exports_the_lease_table_the_daemon_is_told(stack_config, monkeypatch):
     stack_config({"spotfleet:fleets": [GEN], "spotfleet:namePrefix": "sf-prod"})
     assert run_main(monkeypatch)[DAEMON_LEASE_TABLE] == "sf-prod-daemon-lease"
+
+
+def test_the_program_exports_where_the_daemon_writes_the_history(stack_config, monkeypatch):
+    stack_config({"spotfleet:fleets": [GEN], "spotfleet:namePrefix": "sf-prod"})
+    assert run_main(monkeypatch)[HISTORY] == {
+        "bucket": "sf-prod-history-123456789012",
+        "exportUri": "s3://sf-prod-history-123456789012/history/",
+    }
 
 
 def test_name_prefix_from_config_names_everything(stack_config, monkeypatch):

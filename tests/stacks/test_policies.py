@@ -7,6 +7,7 @@ import pytest
 from stacks.daemon_actions import DAEMON_ACTIONS
 from stacks.policies import (
     DaemonGrants,
+    HistoryGrants,
     NodeGrants,
     allowed_actions,
     daemon_policy,
@@ -118,6 +119,7 @@ def test_the_daemon_policy_is_exactly_the_declared_actions_each_on_its_scope():
                 job_queue_arns=["q-jobs-batch"],
             ),
         ],
+        HistoryGrants("arn:aws:s3:::sf-history-1", "history/"),
         lease_table_arn="t-lease",
     )
     assert sorted(allowed_actions(document)) == sorted(a.action for a in DAEMON_ACTIONS)
@@ -141,6 +143,29 @@ def test_the_daemon_policy_is_exactly_the_declared_actions_each_on_its_scope():
     assert observe["Resource"] == ["*"]
     # Only calls IAM cannot scope to a resource get "*", and none of them changes anything.
     assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in observe["Action"])
+
+
+def test_the_daemon_may_write_only_its_prefix_of_the_history_bucket():
+    document = daemon_policy(
+        [], HistoryGrants("arn:aws:s3:::sf-history-1", "history/"), lease_table_arn="t-lease"
+    )
+    write = statement(document, "WriteHistoryExport")
+    assert write["Action"] == ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
+    assert write["Resource"] == ["arn:aws:s3:::sf-history-1/history/*"]
+    listing = statement(document, "ListHistoryExport")
+    assert listing["Action"] == ["s3:ListBucket"]
+    assert listing["Resource"] == ["arn:aws:s3:::sf-history-1"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["history/", "history/*"]}}
+    s3_statements = [
+        s for s in document["Statement"] if any(a.startswith("s3:") for a in s["Action"])
+    ]
+    assert s3_statements == [write, listing]
+
+
+@pytest.mark.parametrize("prefix", ["", "history", "/history/"])
+def test_a_history_prefix_must_be_a_folder(prefix):
+    with pytest.raises(ValueError, match="expected a folder"):
+        HistoryGrants("arn:aws:s3:::b", prefix)
 
 
 def test_queue_policies_let_only_their_source_send():
