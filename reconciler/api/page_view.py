@@ -8,7 +8,7 @@ years in the past.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 __all__ = [
@@ -106,3 +106,8 @@ class StatusPageView:
     extras_error: str | None = None  # the extras callable failed: this, instead of them
     fleets: tuple[FleetPage, ...] = ()
     refresh_s: int = 10
+
+    @property
+    def window_start(self) -> datetime | None:
+        """Where the chart's window opens: ``window_s`` before ``now``."""
+        return None if self.now is None else self.now - timedelta(seconds=self.window_s)

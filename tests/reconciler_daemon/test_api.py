@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import os
 import re
 import time
@@ -14,6 +13,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource, StandbySource
@@ -247,9 +247,9 @@ def test_the_status_page_shows_each_section_over_a_real_history(page_daemon: Dae
             assert f'<tr class="live" data-pool="{pool}">' in page
         assert f'<tr class="idle" data-pool="{XL2_B}">' in page
         assert "2 spot" in page and "1 on-demand" in page
-        assert html.escape(PAGE_REASON) in page
+        assert escape(PAGE_REASON) in page
         latest = page_daemon.reconciler.last_decision["gen"]
-        assert html.escape(latest.reason) in page
+        assert escape(latest.reason) in page
         assert page.count('class="series capacity"') == 4
         assert page.count('class="series nodes"') == 1
         assert "$8.22" in page and "$19.34" in page and "0.43&times;" in page
@@ -287,7 +287,7 @@ def test_a_standby_page_says_who_holds_the_lease() -> None:
         r = httpx.get(f"{base}/")
         assert r.status_code == 200
         assert ">Standby</h2>" in r.text
-        assert html.escape('{"pid": 4242, "host": "<b>"}') in r.text
+        assert escape('{"pid": 4242, "host": "<b>"}') in r.text
         assert "Fleet by pool" not in r.text
 
 
