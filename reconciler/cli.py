@@ -1,5 +1,5 @@
-"""The reconciler's command line: ``train``, ``backtest``, ``plan``, the daemon's ``run`` and the
-embedded default's ``demo``.
+"""The reconciler's command line: ``train``, ``backtest``, ``plan``, the daemon's ``run``, the
+embedded default's ``demo`` and the operator's ``ctl``.
 
 Every command is a thin shell: it parses flags into settings objects, calls one
 function, and prints. Add a command with ``@app.command()`` in its own module and
@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from reconciler.advisor import load_advisor_bands
+from reconciler.ctl import ctl_app
 from reconciler.daemon.command import register as register_daemon
 from reconciler.decide import decide
 from reconciler.embedded.command import register as register_demo
@@ -248,3 +249,4 @@ def plan_command(
 
 register_daemon(app)  # `run`: the daemon's process lives with the daemon
 register_demo(app)  # `demo`: the embedded default
+app.add_typer(ctl_app, name="ctl")  # `ctl ...`: an operator's actions on a running daemon

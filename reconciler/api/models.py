@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from reconciler.daemon.controls import FleetControls
 from reconciler.daemon.health import Readiness, Reason
 from reconciler.daemon.settings import Mode
 
@@ -135,6 +136,7 @@ class FleetStatusOut(_Out):
     instances: int | None
     desired_nodes: int | None  # K: what demand asks to serve
     desired_reason: str | None
+    controls: FleetControls = FleetControls()  # what operators set by hand, in force
 
 
 class StatusOut(_Out):

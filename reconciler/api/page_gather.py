@@ -13,6 +13,7 @@ from reconciler.api.page_reads import (
     job_counts,
     live_nodes_by_pool,
     node_count_series,
+    operator_actions,
     recent_decisions,
 )
 from reconciler.api.page_view import FleetPage, PoolRow, StatusPageView
@@ -72,6 +73,8 @@ def fleet_page(daemon: Daemon, fleet: FleetTarget, *, now: datetime, window_s: f
         cost=fleet_cost(ledger, fleet.name, now=now, on_demand_fallback=fleet.on_demand_prices),
         jobs=job_counts(ledger, fleet.name),
         uncharted_pools=len(pools) - len(charted),
+        controls=daemon.operator.controls(fleet.name, now),
+        operator_actions=operator_actions(ledger, fleet.name),
     )
 
 

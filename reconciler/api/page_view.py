@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from reconciler.daemon.controls import NO_CONTROLS, FleetControls
+
 __all__ = [
     "DecisionRow",
     "FleetCost",
     "FleetPage",
+    "OperatorActionRow",
     "PoolRow",
     "StatusPageView",
     "StepSeries",
@@ -49,6 +52,16 @@ class DecisionRow:
     desired_nodes: int | None
     reason: str
     reasons: tuple[tuple[str, str], ...]  # (pool, the planner's verdict), as recorded
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorActionRow:
+    """An operator's action as recorded: pause, cordon, drain request, floor, retrain..."""
+
+    ts: datetime
+    kind: str
+    target: str | None
+    detail: str  # what was done, the reason given and who asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +103,8 @@ class FleetPage:
     cost: FleetCost
     jobs: tuple[tuple[str, int], ...]  # (state, count), in the order shown
     uncharted_pools: int = 0  # pools of the table left out of the chart
+    controls: FleetControls = NO_CONTROLS  # what operators set by hand, in force
+    operator_actions: tuple[OperatorActionRow, ...] = ()  # newest first
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from reconciler.api.page_view import StatusPageView
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.health import Readiness
+from reconciler.daemon.operator import Command
 from reconciler.daemon.preflight import mode_unavailable
 from reconciler.daemon.settings import Mode
 
@@ -57,6 +58,7 @@ class Source(Protocol):
     def reconcile_now(self) -> None: ...
     def set_mode(self, mode: Mode, by: str) -> None: ...
     def reset_breaker(self, by: str) -> None: ...
+    def operate(self, command: Command, by: str) -> str: ...
 
 
 class NotLeaderError(Exception):
@@ -95,6 +97,9 @@ class StandbySource:
         raise NotLeaderError(self.ready().detail)
 
     def reset_breaker(self, by: str) -> None:
+        raise NotLeaderError(self.ready().detail)
+
+    def operate(self, command: Command, by: str) -> str:
         raise NotLeaderError(self.ready().detail)
 
 
@@ -147,6 +152,7 @@ class DaemonSource:
                 instances=view.group.instances if view.group else None,
                 desired_nodes=view.desired,
                 desired_reason=view.desired_reason,
+                controls=d.operator.controls(fleet.name, d.clock()),
             )
         out = StatusOut(
             role="leader",
@@ -259,6 +265,9 @@ class DaemonSource:
 
     def reset_breaker(self, by: str) -> None:
         self.daemon.reset_breaker(by=by)
+
+    def operate(self, command: Command, by: str) -> str:
+        return self.daemon.operate(command, by=by)
 
 
 def _placement(raw: object) -> PlacementOut | None:

@@ -25,6 +25,7 @@ from reconciler.daemon.decide_adapter import load_model, train_from_history
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.health import Health, heartbeat
 from reconciler.daemon.ledger import Ledger
+from reconciler.daemon.operator import Command, DrainNode, Operator, StartRetrain
 from reconciler.daemon.reactions import Reaction
 from reconciler.daemon.scaling import ScaleDecision, desired_nodes
 from reconciler.daemon.schedule import Schedule
@@ -66,6 +67,7 @@ class Daemon:
         self.clock = clock
         self._mode: Mode = settings.mode
         self.breaker = Breaker(ledger, threshold=settings.safety.breaker_failures)
+        self.operator = Operator(ledger, settings.fleets, clock)
         self.reconciler = Reconciler(
             ledger=ledger,
             settings=settings,
@@ -77,6 +79,7 @@ class Daemon:
             demand=self.fleet_demand,
             model=load_model(settings.model_path),
             leader=leader,
+            controls=self.operator.controls,
         )
         self._leader = leader
         self.reconciler.load()
@@ -123,6 +126,28 @@ class Daemon:
         now = self.clock()
         self.breaker.reset(now)
         self.ledger.note("breaker_reset", fleet="*", now=now, status="applied", detail=f"by {by}")
+
+    # -- operator actions -------------------------------------------------------------------
+    def operate(self, command: Command, *, by: str) -> str:
+        """Carry out an operator's command (reconciler.daemon.operator); what was done. A
+        drain reconciles the node's fleet at once: the node is planned as going, drained
+        through its group and replaced, as for a warning."""
+        if isinstance(command, StartRetrain) and self.settings.model_path is None:
+            raise DaemonError(
+                "this daemon has no model_path, so the baseline decides and there is nothing "
+                "to retrain: set model_path (SPOTFLEET_DAEMON_MODEL_PATH) and restart"
+            )
+        said = self.operator.apply(command, by=by)
+        if isinstance(command, StartRetrain):
+            self.schedule.run_now("retrain")
+        elif isinstance(command, DrainNode):
+            fleet = self.operator.fleet(command.fleet)
+            decision = self.reconciler.reconcile(
+                fleet, trigger=f"operator drain of {command.instance_id}"
+            )
+            applied = "applied" if decision.applied else "not applied"
+            said += f"; reconciled at once ({applied}): {decision.reason}"
+        return said
 
     # -- jobs -------------------------------------------------------------------------------
     def collect_prices(self) -> None:
@@ -235,6 +260,8 @@ class Daemon:
         elif idle_since is None:
             idle_since = now.isoformat()
             self.ledger.set_state(idle_key, idle_since, now)
+        floor = self.operator.controls(fleet.name, now).floor_at(now)
+        min_nodes = max(fleet.min_nodes, floor or 0)
         per_job = self.ledger.seconds_per_job(fleet.name, now - timedelta(seconds=s.job_window_s))
         previous = self.ledger.get_state(f"demand:{fleet.name}")
         if previous is None:  # a daemon's first look: the fleet keeps the size it has
@@ -246,13 +273,17 @@ class Daemon:
             in_flight=backlog.in_flight,
             seconds_per_job=per_job or s.default_seconds_per_job,
             acceptable_latency_s=s.acceptable_latency_s,
-            min_nodes=fleet.min_nodes,
+            min_nodes=min_nodes,
             max_nodes=fleet.max_nodes,
             current=int(previous) if previous is not None else fleet.min_nodes,
             idle_since=datetime.fromisoformat(idle_since) if idle_since else None,
             now=now,
             idle_to_zero_s=fleet.idle_to_zero_s or s.idle_to_zero_s,
         )
+        if floor is not None and floor > fleet.min_nodes:
+            decision = ScaleDecision(
+                decision.desired, f"{decision.reason}; operator floor {floor} in force"
+            )
         view = self.views[fleet.name]
         view.desired, view.desired_reason = decision.desired, decision.reason
         return decision

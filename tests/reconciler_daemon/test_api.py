@@ -320,7 +320,7 @@ def _operations(schema: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
 def test_fuzz_from_the_openapi_schema_never_gets_a_500(url: str) -> None:
     client = httpx.Client(base_url=url, timeout=10)
     operations = _operations(client.get("/openapi.json").json())
-    assert len(operations) == 11
+    assert len(operations) == 19  # 11, and the 8 operator actions
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
@@ -332,11 +332,17 @@ def test_fuzz_from_the_openapi_schema_never_gets_a_500(url: str) -> None:
         ),
         body=_json | st.binary(max_size=40),
         auth=st.sampled_from([None, f"Bearer {TOKEN}", "Bearer x", "Basic abc", "Bearer x y"]),
+        target=st.sampled_from(["gen", "i-0", "nope", "%00", "x" * 80, "é"]),
     )
     def fuzz(
-        op: tuple[str, str, list[str]], params: dict[str, str], body: Any, auth: str | None
+        op: tuple[str, str, list[str]],
+        params: dict[str, str],
+        body: Any,
+        auth: str | None,
+        target: str,
     ) -> None:
         method, path, _ = op
+        path = path.replace("{fleet}", target).replace("{instance_id}", target)
         headers = {"Authorization": auth} if auth else {}
         if isinstance(body, bytes):
             r = client.request(method, path, params=params, content=body, headers=headers)
