@@ -309,3 +309,18 @@ def test_the_cli_says_what_the_daemon_refused_and_what_it_could_not_send(served:
         nobody.stderr
     )
     assert s.daemon.operator.controls("gen", s.clock()).paused is None
+
+
+def test_the_controls_outlive_a_restart(served: Served) -> None:
+    s = served
+    s.post("/fleets/gen/pause", {"reason": "overnight"})
+    s.post("/fleets/gen/floor", {"min_nodes": 2, "for_s": 3600, "reason": "keep two"})
+    again = Daemon(
+        settings=s.daemon.settings,
+        ledger=s.daemon.ledger,
+        actuators={"shadow": ShadowActuator(), "pulumi": ShadowActuator()},
+        clock=s.clock,
+    )
+    controls = again.operator.controls("gen", s.clock())
+    assert controls.paused is not None and controls.paused.reason == "overnight"
+    assert controls.floor is not None and controls.floor.min_nodes == 2
