@@ -63,6 +63,13 @@ def redact(text: str, *, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+# A LogRecord's own attributes; any other is an ``extra`` field (a JSON line writes them all).
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites a record in place before any formatter sees it; never drops one."""
 
@@ -77,8 +84,13 @@ class RedactingFilter(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text, secrets=self._secrets)
+            # A JSON formatter formats exc_info afresh, unredacted: leave only the text.
+            record.exc_info = None
         if record.stack_info:
             record.stack_info = redact(record.stack_info, secrets=self._secrets)
+        for key, value in list(vars(record).items()):
+            if key not in _RECORD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, key, redact(value, secrets=self._secrets))
         return True
 
 
