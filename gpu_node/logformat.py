@@ -19,6 +19,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 __all__ = [
     "CONTEXT_FIELDS",
+    "LOG_FORMATS",
     "TEXT_FORMAT",
     "ContextFilter",
     "LogFormat",
@@ -28,10 +29,11 @@ __all__ = [
 ]
 
 LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
 CONTEXT_FIELDS = ("fleet", "pool", "decision_id", "instance_id", "job_id")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-_context: ContextVar[Mapping[str, str]] = ContextVar("spotfleet_log_context", default={})
+_context: ContextVar[Mapping[str, str] | None] = ContextVar("spotfleet_log_context", default=None)
 _process: dict[str, str] = {}
 
 
@@ -45,7 +47,7 @@ def _known(fields: Mapping[str, str | None]) -> dict[str, str]:
 @contextmanager
 def log_context(**fields: str | None) -> Iterator[None]:
     """Every line logged inside carries ``fields`` (None values are left out)."""
-    token = _context.set({**_context.get(), **_known(fields)})
+    token = _context.set({**(_context.get() or {}), **_known(fields)})
     try:
         yield
     finally:
@@ -61,7 +63,7 @@ class ContextFilter(logging.Filter):
     """Adds the context fields in force to a record; a field passed in ``extra`` wins."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for key, value in {**_process, **_context.get()}.items():
+        for key, value in {**_process, **(_context.get() or {})}.items():
             if not hasattr(record, key):
                 setattr(record, key, value)
         return True

@@ -17,6 +17,8 @@ import re
 import sys
 from collections.abc import Iterable
 
+from gpu_node.logformat import LOG_FORMATS, TEXT_FORMAT, ContextFilter, json_formatter
+
 __all__ = ["REDACTED", "RedactingFilter", "configure_logging", "install_redaction", "redact"]
 
 REDACTED = "[redacted]"
@@ -110,12 +112,23 @@ def install_redaction(secrets: Iterable[str] = ()) -> None:
             logger.setLevel(logging.INFO)
 
 
-def configure_logging(level: str | None = None) -> None:
-    """The node's logging: ``SPOTFLEET_LOG_LEVEL`` (default INFO) to stderr, credentials never."""
+def configure_logging(level: str | None = None, log_format: str | None = None) -> None:
+    """A process's logging to stderr, credentials never: ``level`` (else
+    ``SPOTFLEET_LOG_LEVEL``, default INFO), as ``text`` or ``json`` lines (``log_format``, else
+    ``SPOTFLEET_LOG_FORMAT``, default text). Replaces the root logger's handlers."""
+    chosen = (log_format or os.environ.get("SPOTFLEET_LOG_FORMAT") or "text").lower()
+    if chosen not in LOG_FORMATS:
+        raise ValueError(
+            f"SPOTFLEET_LOG_FORMAT: {chosen!r} is not a log format; use one of "
+            + ", ".join(LOG_FORMATS)
+        )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(json_formatter() if chosen == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.addFilter(ContextFilter())  # before the redacting filter: its fields are redacted
     logging.basicConfig(
         level=(level or os.environ.get("SPOTFLEET_LOG_LEVEL", "INFO")).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        handlers=[handler],
+        force=True,
     )
     # httpx logs every request at INFO: the metadata watcher alone would write four lines a
     # second. Its warnings and errors still come through.

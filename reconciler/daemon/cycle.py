@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analytics.pools import Pool
+from gpu_node.logformat import log_context
 from reconciler.actuate.base import StackActuator
 from reconciler.control import (
     GroupsExecutor,
@@ -83,7 +84,7 @@ class Reconciler:
                 self.applied[fleet.name] = state
 
     def reconcile(self, fleet: FleetTarget, *, trigger: str = "schedule") -> DecisionRecord:
-        with self._serial:
+        with self._serial, log_context(fleet=fleet.name):
             return self._reconcile(fleet, trigger)
 
     def held_nodes(self, fleet: FleetTarget, now: datetime) -> tuple[HeldNode, ...]:
@@ -168,7 +169,9 @@ class Reconciler:
                 unavailable_s=safety.unavailable_s,
             )
         except DaemonError as exc:
-            log.error("acting on fleet %s failed: %s", fleet.name, exc)
+            log.error(
+                "acting on fleet %s failed: %s", fleet.name, exc, extra={"decision_id": decision_id}
+            )
             self.breaker.failure(str(exc), self.clock())
             self.ledger.note(
                 "set_desired", fleet=fleet.name, now=now, status="failed", detail=str(exc)
@@ -253,6 +256,10 @@ class Reconciler:
         )
         self.ledger.record_decision(record)
         self.last_decision[fleet.name] = record
+        log.info(
+            "decision %s (%s): %s", decision_id, "applied" if outcome.applied else "not applied",
+            record.reason, extra={"decision_id": decision_id},
+        )  # fmt: skip
         return record
 
     def _record_action(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from analytics.export import export_history
+from gpu_node.logformat import log_context
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.collect.aws import Clients
@@ -152,15 +153,16 @@ class Daemon:
     # -- jobs -------------------------------------------------------------------------------
     def collect_prices(self) -> None:
         for fleet in self.settings.fleets:
-            record_on_demand(self.ledger, fleet)
-            collect_prices(
-                self.ledger,
-                self.clients("ec2", fleet.region),
-                fleet,
-                now=self.clock(),
-                grid_s=self.settings.grid_s,
-                capacity_from_prices=self.settings.capacity_from_prices,
-            )
+            with log_context(fleet=fleet.name):
+                record_on_demand(self.ledger, fleet)
+                collect_prices(
+                    self.ledger,
+                    self.clients("ec2", fleet.region),
+                    fleet,
+                    now=self.clock(),
+                    grid_s=self.settings.grid_s,
+                    capacity_from_prices=self.settings.capacity_from_prices,
+                )
 
     def consume_interruptions(self) -> None:
         seen: set[str] = set()
@@ -211,7 +213,10 @@ class Daemon:
         fleet = next((f for f in self.settings.fleets if f.name == owner), None)
         if fleet is None or not reaction.replace_now:
             return
-        self.reconciler.reconcile(fleet, trigger=f"interruption warning for {reaction.instance_id}")
+        with log_context(pool=reaction.pool, instance_id=reaction.instance_id):
+            self.reconciler.reconcile(
+                fleet, trigger=f"interruption warning for {reaction.instance_id}"
+            )
 
     def _groups(self, fleet: FleetTarget) -> AutoScalingGroups:
         return AutoScalingGroups(
@@ -230,13 +235,17 @@ class Daemon:
 
     def observe_fleet(self) -> None:
         for fleet in self.settings.fleets:
-            self.views[fleet.name].group = observe_fleet(
-                self.ledger,
-                self.clients("autoscaling", fleet.region),
-                self.clients("ec2", fleet.region),
-                fleet,
-                now=self.clock(),
-            )
+            with log_context(fleet=fleet.name):
+                self._observe(fleet)
+
+    def _observe(self, fleet: FleetTarget) -> None:
+        self.views[fleet.name].group = observe_fleet(
+            self.ledger,
+            self.clients("autoscaling", fleet.region),
+            self.clients("ec2", fleet.region),
+            fleet,
+            now=self.clock(),
+        )
 
     def reconcile(self) -> None:
         for fleet in self.settings.fleets:
@@ -244,7 +253,8 @@ class Daemon:
 
     def sync_stack(self) -> None:
         for fleet in self.settings.fleets:
-            self.reconciler.sync_stack(fleet)
+            with log_context(fleet=fleet.name):
+                self.reconciler.sync_stack(fleet)
 
     def fleet_demand(self, fleet: FleetTarget, now: datetime) -> ScaleDecision:
         """K for this reconcile: AWS's backlog-per-instance rule on the job queues."""

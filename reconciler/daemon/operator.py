@@ -11,6 +11,7 @@ to the history, so a restart keeps them.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ __all__ = [
     "UncordonPool",
     "UnknownTargetError",
 ]
+
+log = logging.getLogger(__name__)
 
 # The fleet_actions kinds an operator's commands write.
 OPERATOR_KINDS = (
@@ -162,6 +165,7 @@ class Operator:
         """Change the controls as ``command`` says and record it; what was done, in words."""
         now = self._clock()
         if isinstance(command, StartRetrain):
+            log.info("operator retrain: %s (by %s)", command.reason, by)
             self._ledger.note(
                 "retrain_request", fleet="*", now=now, status="applied",
                 detail=f"{command.reason} (by {by})",
@@ -173,6 +177,16 @@ class Operator:
             updated, kind, target, said = _change(current, command, fleet, self._ledger, now, by)
             self._ledger.set_state(state_key(fleet.name), updated.model_dump(mode="json"), now)
             self._controls[fleet.name] = updated
+        fields = {"fleet": fleet.name}  # as JSON fields, where they apply
+        if target and isinstance(command, CordonPool | UncordonPool):
+            fields["pool"] = target
+        if target and isinstance(command, DrainNode):
+            fields["instance_id"] = target
+        log.info(
+            "operator %s on fleet %s%s: %s (%s, by %s)", kind, fleet.name,
+            f" {target}" if target else "", said, command.reason, by,
+            extra=fields,
+        )  # fmt: skip
         self._ledger.note(
             kind, fleet=fleet.name, now=now, status="applied", target=target,
             detail=f"{said}: {command.reason} (by {by})",

@@ -12,11 +12,16 @@ POOL = "us-east-1/us-east-1a/g5.xlarge"
 
 
 def test_cordons_and_floors_end_at_their_expiry_a_pause_only_when_resumed() -> None:
-    stamp = {"reason": "r", "by": "api:me", "since": T0}
     controls = FleetControls(
-        paused=Paused(**stamp),
-        cordons=(CordonedPool(pool=POOL, until=T0 + timedelta(minutes=30), **stamp),),
-        floor=NodeFloor(min_nodes=3, until=T0 + timedelta(hours=2), **stamp),
+        paused=Paused(reason="r", by="api:me", since=T0),
+        cordons=(
+            CordonedPool(
+                pool=POOL, until=T0 + timedelta(minutes=30), reason="r", by="api:me", since=T0
+            ),
+        ),
+        floor=NodeFloor(
+            min_nodes=3, until=T0 + timedelta(hours=2), reason="r", by="api:me", since=T0
+        ),
     )
     at = T0 + timedelta(minutes=29)
     assert controls.cordoned(at) == {POOL: (T0 + timedelta(minutes=30)).timestamp()}
@@ -30,6 +35,6 @@ def test_cordons_and_floors_end_at_their_expiry_a_pause_only_when_resumed() -> N
 
 
 def test_controls_survive_the_round_trip_through_the_history_json() -> None:
-    stamp = {"reason": "r", "by": "api:me", "since": T0}
-    controls = FleetControls(floor=NodeFloor(min_nodes=1, until=T0, **stamp))
+    floor = NodeFloor(min_nodes=1, until=T0, reason="r", by="api:me", since=T0)
+    controls = FleetControls(floor=floor)
     assert FleetControls.model_validate(controls.model_dump(mode="json")) == controls

@@ -161,7 +161,7 @@ def test_unknown_targets_are_a_404_naming_them_and_malformed_requests_a_422(
 ) -> None:
     s = served
     pool = first_pool(s)
-    not_found = {
+    not_found: dict[str, dict[str, Any]] = {
         "/fleets/nope/pause": {"reason": "x"},
         "/fleets/nope/floor": {"min_nodes": 1, "for_s": 60, "reason": "x"},
         "/fleets/gen/cordon": {"pool": "us-east-1/us-east-1z/g5.xlarge", "reason": "x", "for_s": 9},
