@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi.exceptions import RequestValidationError
 
 from reconciler.api.models import Accepted, Problem
 from reconciler.api.operator_models import CordonIn, FloorIn, ReasonIn, UncordonIn
@@ -37,8 +38,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "no valid bearer token"},
     404: {"model": Problem, "description": "no such fleet, pool or node (named)"},
     409: {"model": Problem, "description": "a standby, or a daemon that cannot do it"},
-    422: {"model": Problem, "description": "a malformed request, or one that cannot be done"},
-}
+}  # 422, FastAPI's own: a malformed request, or one that cannot be done, field by field
 
 
 def operator_router(src: Callable[[], Source], authorized: Callable[..., str]) -> APIRouter:
@@ -50,8 +50,9 @@ def operator_router(src: Callable[[], Source], authorized: Callable[..., str]) -
             said = src().operate(command, f"api:{caller}")
         except UnknownTargetError as exc:
             raise HTTPException(404, str(exc)) from exc
-        except InvalidCommandError as exc:
-            raise HTTPException(422, str(exc)) from exc
+        except InvalidCommandError as exc:  # answered as any other invalid field is
+            error = {"loc": ("body", exc.field), "msg": str(exc), "type": "value_error"}
+            raise RequestValidationError([error]) from exc
         except (NotLeaderError, DaemonError) as exc:
             raise HTTPException(409, str(exc)) from exc
         return Accepted(ok=True, detail=said)

@@ -69,7 +69,12 @@ class UnknownTargetError(DaemonError):
 
 
 class InvalidCommandError(DaemonError):
-    """A command that cannot be carried out as asked (a floor above the fleet's maximum)."""
+    """A command that cannot be carried out as asked (a floor above the fleet's maximum);
+    ``field``: the part of the request that is wrong."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +248,8 @@ def _change(
             if n > fleet.max_nodes:
                 raise InvalidCommandError(
                     f"a floor of {n} nodes is above fleet {fleet.name}'s max_nodes "
-                    f"{fleet.max_nodes}: ask for at most {fleet.max_nodes}"
+                    f"{fleet.max_nodes}: ask for at most {fleet.max_nodes}",
+                    field="min_nodes",
                 )
             until = now + timedelta(seconds=for_s)
             floor = NodeFloor(min_nodes=n, until=until, reason=why, by=by, since=now)
@@ -252,14 +258,14 @@ def _change(
         case ClearFloor():
             said = "floor cleared" if c.floor is not None else "floor cleared (there was none)"
             return c.model_copy(update={"floor": None}), "floor_cleared", None, said
-    raise InvalidCommandError(f"not a fleet command: {command!r}")
+    raise InvalidCommandError(f"not a fleet command: {command!r}", field="body")
 
 
 def _candidate(fleet: FleetTarget, pool: str) -> None:
     try:
         Pool.parse(pool)
     except ValueError as exc:
-        raise InvalidCommandError(str(exc)) from exc
+        raise InvalidCommandError(str(exc), field="pool") from exc
     if pool not in fleet.pools():
         raise UnknownTargetError(
             f"unknown pool {pool!r}: not a candidate pool of fleet {fleet.name} "

@@ -183,6 +183,17 @@ def test_the_served_schema_types_every_answer_and_declares_the_token(url: str) -
         assert op["security"] == [{"HTTPBearer": []}], path
         assert {"401", "409"} <= set(op["responses"]), path
     assert ok_schema("/mode", "post") == {"$ref": "#/components/schemas/Accepted"}
+    operator = [p for p in paths if p.startswith("/fleets/")] + ["/retrain"]
+    assert len(operator) == 8
+    for path in operator:
+        op = paths[path]["post"]
+        assert op["security"] == [{"HTTPBearer": []}], path
+        assert {"401", "404", "409", "422"} <= set(op["responses"]), path
+        body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert body.rsplit("/", 1)[1] in {"ReasonIn", "CordonIn", "UncordonIn", "FloorIn"}
+    floor = components["FloorIn"]
+    assert set(floor["required"]) == {"min_nodes", "reason", "for_s"}
+    assert floor["additionalProperties"] is False
     assert paths["/mode"]["post"]["responses"]["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"
     }
@@ -215,6 +226,8 @@ def test_a_standby_is_alive_not_ready_and_refuses_to_act() -> None:
             assert ready.status_code == 503 and "4242" in ready.json()["detail"]
             auth = {"Authorization": f"Bearer {TOKEN}"}
             assert c.post("/reconcile", headers=auth).status_code == 409
+            pause = c.post("/fleets/gen/pause", json={"reason": "x"}, headers=auth)
+            assert pause.status_code == 409 and "4242" in pause.json()["detail"]
             assert "spotfleet_daemon_leader 0.0" in c.get("/metrics").text
 
 
