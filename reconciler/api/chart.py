@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reconciler.api.page_view import StepSeries
+from reconciler.api.templating import render_chart
 
 __all__ = ["PALETTE", "ChartBox", "ChartLayout", "ChartLine", "Tick", "layout_chart", "step_chart"]
 
@@ -131,8 +132,6 @@ def step_chart(
     box: ChartBox = ChartBox(),
 ) -> str:
     """The chart's markup: the SVG and an HTML legend under it."""
-    from reconciler.api.templating import render_chart  # the templates import this module
-
     chart = layout_chart(series, start=start, end=end, overlay=overlay, label=label, box=box)
     return render_chart(chart)
 

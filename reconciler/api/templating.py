@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from reconciler.api.chart import ChartLayout
+if TYPE_CHECKING:
+    from reconciler.api.chart import ChartLayout
 
 __all__ = ["environment", "render_chart"]
 

@@ -138,6 +138,8 @@ class Daemon:
                 "this daemon has no model_path, so the baseline decides and there is nothing "
                 "to retrain: set model_path (SPOTFLEET_DAEMON_MODEL_PATH) and restart"
             )
+        if isinstance(command, StartRetrain) and not self.schedule.has("retrain"):
+            raise DaemonError("the retrain job is not scheduled yet: the daemon is starting")
         said = self.operator.apply(command, by=by)
         if isinstance(command, StartRetrain):
             self.schedule.run_now("retrain")
