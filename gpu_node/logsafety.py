@@ -112,24 +112,32 @@ def install_redaction(secrets: Iterable[str] = ()) -> None:
             logger.setLevel(logging.INFO)
 
 
+class _ProcessHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``configure_logging`` installs; the next call replaces it."""
+
+
 def configure_logging(level: str | None = None, log_format: str | None = None) -> None:
     """A process's logging to stderr, credentials never: ``level`` (else
     ``SPOTFLEET_LOG_LEVEL``, default INFO), as ``text`` or ``json`` lines (``log_format``, else
-    ``SPOTFLEET_LOG_FORMAT``, default text). Replaces the root logger's handlers."""
+    ``SPOTFLEET_LOG_FORMAT``, default text). A second call replaces the first's handler; a root
+    logger someone else set up (a test runner, an embedding process) is left as it is, as
+    ``logging.basicConfig`` leaves it, and only guarded."""
     chosen = (log_format or os.environ.get("SPOTFLEET_LOG_FORMAT") or "text").lower()
     if chosen not in LOG_FORMATS:
         raise ValueError(
             f"SPOTFLEET_LOG_FORMAT: {chosen!r} is not a log format; use one of "
             + ", ".join(LOG_FORMATS)
         )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(json_formatter() if chosen == "json" else logging.Formatter(TEXT_FORMAT))
-    handler.addFilter(ContextFilter())  # before the redacting filter: its fields are redacted
-    logging.basicConfig(
-        level=(level or os.environ.get("SPOTFLEET_LOG_LEVEL", "INFO")).upper(),
-        handlers=[handler],
-        force=True,
-    )
+    root = logging.getLogger()
+    if not any(not isinstance(h, _ProcessHandler) for h in root.handlers):
+        for previous in root.handlers[:]:
+            root.removeHandler(previous)
+        handler = _ProcessHandler(sys.stderr)
+        formatter = json_formatter() if chosen == "json" else logging.Formatter(TEXT_FORMAT)
+        handler.setFormatter(formatter)
+        handler.addFilter(ContextFilter())  # before the redacting filter: its fields are redacted
+        root.addHandler(handler)
+        root.setLevel((level or os.environ.get("SPOTFLEET_LOG_LEVEL", "INFO")).upper())
     # httpx logs every request at INFO: the metadata watcher alone would write four lines a
     # second. Its warnings and errors still come through.
     logging.getLogger("httpx").setLevel(logging.WARNING)
