@@ -212,7 +212,7 @@ def test_the_mode_metric_has_a_series_for_every_mode(url: str) -> None:
 def test_without_a_token_the_operator_endpoints_are_off(holder: SourceHolder) -> None:
     for base in serve(create_app(holder, token=None)):
         with httpx.Client(base_url=base) as c:
-            for path in ("/reconcile", "/mode", "/breaker/reset"):
+            for path in ("/reconcile", "/mode", "/breaker/reset", "/fleets/gen/pause", "/retrain"):
                 assert c.post(path, headers={"Authorization": "Bearer x"}).status_code == 404
             assert "/mode" not in c.get("/openapi.json").json()["paths"]
 
