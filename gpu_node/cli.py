@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,20 +16,34 @@ __all__ = ["app", "main"]
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
 
-def _logging() -> None:
+class LogFormatChoice(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _logging(log_format: LogFormatChoice | None = None) -> None:
     from gpu_node.logsafety import configure_logging
 
-    configure_logging()
+    try:
+        configure_logging(log_format=log_format.value if log_format is not None else None)
+    except ValueError as exc:  # a bad SPOTFLEET_LOG_FORMAT
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
-def run() -> None:
+def run(
+    log_format: Annotated[
+        LogFormatChoice | None,
+        typer.Option(help="text, or json: one object per line (default: SPOTFLEET_LOG_FORMAT)"),
+    ] = None,
+) -> None:
     """Start the generation service; settings come from SPOTFLEET_* environment variables."""
     from gpu_node.errors import NodeError
     from gpu_node.node import run_node
     from gpu_node.settings import load_settings
 
-    _logging()
+    _logging(log_format)
     try:
         standby = os.environ.get("SPOTFLEET_STANDBY_FILE")
         code = _run_after_standby(Path(standby)) if standby else run_node(load_settings())

@@ -17,6 +17,8 @@ import re
 import sys
 from collections.abc import Iterable
 
+from gpu_node.logformat import LOG_FORMATS, TEXT_FORMAT, ContextFilter, json_formatter
+
 __all__ = ["REDACTED", "RedactingFilter", "configure_logging", "install_redaction", "redact"]
 
 REDACTED = "[redacted]"
@@ -63,6 +65,13 @@ def redact(text: str, *, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+# A LogRecord's own attributes; any other is an ``extra`` field (a JSON line writes them all).
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites a record in place before any formatter sees it; never drops one."""
 
@@ -77,8 +86,13 @@ class RedactingFilter(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text, secrets=self._secrets)
+            # A JSON formatter formats exc_info afresh, unredacted: leave only the text.
+            record.exc_info = None
         if record.stack_info:
             record.stack_info = redact(record.stack_info, secrets=self._secrets)
+        for key, value in list(vars(record).items()):
+            if key not in _RECORD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, key, redact(value, secrets=self._secrets))
         return True
 
 
@@ -98,13 +112,32 @@ def install_redaction(secrets: Iterable[str] = ()) -> None:
             logger.setLevel(logging.INFO)
 
 
-def configure_logging(level: str | None = None) -> None:
-    """The node's logging: ``SPOTFLEET_LOG_LEVEL`` (default INFO) to stderr, credentials never."""
-    logging.basicConfig(
-        level=(level or os.environ.get("SPOTFLEET_LOG_LEVEL", "INFO")).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+class _ProcessHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``configure_logging`` installs; the next call replaces it."""
+
+
+def configure_logging(level: str | None = None, log_format: str | None = None) -> None:
+    """A process's logging to stderr, credentials never: ``level`` (else
+    ``SPOTFLEET_LOG_LEVEL``, default INFO), as ``text`` or ``json`` lines (``log_format``, else
+    ``SPOTFLEET_LOG_FORMAT``, default text). A second call replaces the first's handler; a root
+    logger someone else set up (a test runner, an embedding process) is left as it is, as
+    ``logging.basicConfig`` leaves it, and only guarded."""
+    chosen = (log_format or os.environ.get("SPOTFLEET_LOG_FORMAT") or "text").lower()
+    if chosen not in LOG_FORMATS:
+        raise ValueError(
+            f"SPOTFLEET_LOG_FORMAT: {chosen!r} is not a log format; use one of "
+            + ", ".join(LOG_FORMATS)
+        )
+    root = logging.getLogger()
+    if not any(not isinstance(h, _ProcessHandler) for h in root.handlers):
+        for previous in root.handlers[:]:
+            root.removeHandler(previous)
+        handler = _ProcessHandler(sys.stderr)
+        formatter = json_formatter() if chosen == "json" else logging.Formatter(TEXT_FORMAT)
+        handler.setFormatter(formatter)
+        handler.addFilter(ContextFilter())  # before the redacting filter: its fields are redacted
+        root.addHandler(handler)
+        root.setLevel((level or os.environ.get("SPOTFLEET_LOG_LEVEL", "INFO")).upper())
     # httpx logs every request at INFO: the metadata watcher alone would write four lines a
     # second. Its warnings and errors still come through.
     logging.getLogger("httpx").setLevel(logging.WARNING)

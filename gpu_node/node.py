@@ -21,6 +21,7 @@ from gpu_node.health import BackendSlot, HealthServer, build_app
 from gpu_node.identity import NodeIdentity, resolve_identity
 from gpu_node.imds import ImdsClient
 from gpu_node.lifecycle import AsgLifecycle
+from gpu_node.logformat import set_process_context
 from gpu_node.metrics import NodeMetrics
 from gpu_node.notices import InterruptionNotice, NoticeKind, notice_id
 from gpu_node.queues import JobQueues
@@ -188,6 +189,8 @@ def run_node(
         clients=clients or make_clients(region=region),
         imds=imds,
     )
+    # Every line of this process names the node and its pool (JSON: as fields).
+    set_process_context(instance_id=identity.instance_id, pool=str(identity.pool))
     log.info("node %s in %s starting", identity.instance_id, identity.pool)
     health = HealthServer(
         build_app(

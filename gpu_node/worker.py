@@ -19,6 +19,7 @@ from gpu_node.errors import InvalidJobError, JobCancelled, NodeError, QueueError
 from gpu_node.events import JobEventType
 from gpu_node.identity import NodeIdentity
 from gpu_node.jobs import Job, parse_job
+from gpu_node.logformat import log_context
 from gpu_node.metrics import JobOutcome, NodeMetrics
 from gpu_node.queues import Delivery, JobQueues
 from gpu_node.reporter import JobReporter
@@ -92,8 +93,13 @@ class Worker:
         try:
             job = self._parse(delivery)
         except InvalidJobError as exc:
-            self._dead_letter(delivery, exc)
+            with log_context(job_id=exc.job_id):
+                self._dead_letter(delivery, exc)
             return
+        with log_context(job_id=job.job_id):  # every line about this job names it
+            self._handle_job(delivery, job)
+
+    def _handle_job(self, delivery: Delivery, job: Job) -> None:
         if self._already_done(delivery, job):
             return
         if delivery.sent_at is not None:

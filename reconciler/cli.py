@@ -1,5 +1,5 @@
 """The reconciler's command line: ``train``, ``models``, ``backtest``, ``plan``, the daemon's
-``run`` and the embedded default's ``demo``.
+``run``, the embedded default's ``demo`` and the operator's ``ctl``.
 
 Every command is a thin shell: it parses flags into settings objects, calls one
 function, and prints. Add a command with ``@app.command()`` in its own module and
@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from reconciler.advisor import load_advisor_bands
+from reconciler.ctl import ctl_app
 from reconciler.daemon.command import register as register_daemon
 from reconciler.daemon.errors import DaemonError
 from reconciler.decide import decide
@@ -378,3 +379,4 @@ def _subnets(pairs: Sequence[str]) -> dict[str, str]:
 register_models(app)  # `models`: the registry's artifacts
 register_daemon(app)  # `run`: the daemon's process lives with the daemon
 register_demo(app)  # `demo`: the embedded default
+app.add_typer(ctl_app, name="ctl")  # `ctl ...`: an operator's actions on a running daemon

@@ -1,4 +1,5 @@
-"""The status API: what the daemon is doing, and the three things an operator may ask.
+"""The status API: what the daemon is doing, and what an operator may ask of it (the
+reconcile, mode and breaker here; the operator's actions in ``operator_routes``).
 
 ``GET /`` is the same status for a person: an HTML page (``reconciler.api.page``).
 
@@ -31,6 +32,7 @@ from reconciler.api.models import (
     ReadinessOut,
     StatusOut,
 )
+from reconciler.api.operator_routes import operator_router
 from reconciler.api.page import render_status_page
 from reconciler.api.source import NotLeaderError, Source
 from reconciler.daemon.errors import DaemonError
@@ -163,6 +165,8 @@ def _mount_operator_endpoints(app: FastAPI, src: Callable[[], Source], token: st
         except (NotLeaderError, DaemonError) as exc:  # not the leader, or a mode it cannot run
             raise HTTPException(409, str(exc)) from exc
         return Accepted(ok=True, detail="done")
+
+    app.include_router(operator_router(src, authorized))
 
     @app.post("/reconcile", status_code=202, responses=refused)
     def reconcile(caller: Caller) -> Accepted:

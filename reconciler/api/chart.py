@@ -1,6 +1,7 @@
 """Step-line charts as inline SVG: no plotting library, nothing fetched by the browser.
 
-Pure: series and a time window in, markup out. Every label is escaped here.
+Pure: series and a time window in, a ``ChartLayout`` (every coordinate worked out) out;
+``templates/_chart.html`` draws it, escaping every label. ``step_chart`` does both.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 
 from reconciler.api.page_view import StepSeries
+from reconciler.api.templating import render_chart
 
-__all__ = ["PALETTE", "ChartBox", "step_chart"]
+__all__ = ["PALETTE", "ChartBox", "ChartLayout", "ChartLine", "Tick", "layout_chart", "step_chart"]
 
 # Distinct on white and for the common kinds of colour blindness (Tableau 10, reordered).
 PALETTE = (
@@ -49,7 +50,32 @@ class ChartBox:
         return float(self.height - self.top - self.bottom)
 
 
-def step_chart(
+@dataclass(frozen=True, slots=True)
+class ChartLine:
+    label: str
+    kind: str  # 'capacity' (a pool) or 'nodes' (the dashed overlay)
+    colour: str
+    d: str  # the SVG path
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    at: str  # the grid line's coordinate, formatted ("70.0")
+    text_at: str  # the label's
+    text: str
+    anchor: str = "end"
+
+
+@dataclass(frozen=True, slots=True)
+class ChartLayout:
+    box: ChartBox
+    label: str
+    y_ticks: tuple[Tick, ...]
+    x_ticks: tuple[Tick, ...]
+    lines: tuple[ChartLine, ...]
+
+
+def layout_chart(
     series: Sequence[StepSeries],
     *,
     start: datetime,
@@ -57,15 +83,15 @@ def step_chart(
     overlay: StepSeries | None = None,
     label: str = "chart",
     box: ChartBox = ChartBox(),
-) -> str:
-    """One step line per series (class ``capacity``), ``overlay`` dashed on top (class
-    ``nodes``), a shared y axis from 0, and an HTML legend under the chart."""
+) -> ChartLayout | None:
+    """One step line per series (kind ``capacity``), ``overlay`` on top (kind ``nodes``), a
+    shared y axis from 0; None when the window has nothing to draw."""
     drawn = [StepSeries(s.label, _in_window(s.points, start)) for s in series if s.points]
     on_top = StepSeries(overlay.label, _in_window(overlay.points, start)) if overlay else None
     if on_top is not None and not on_top.points:
         on_top = None
     if not drawn and on_top is None:
-        return '<p class="empty">No observations in this window.</p>'
+        return None
     values = [v for s in (*drawn, on_top) if s is not None for _, v in s.points]
     top, step = _axis(max(values, default=1.0))
     span = max((end - start).total_seconds(), 1.0)
@@ -80,50 +106,48 @@ def step_chart(
     # Pools often hold the same capacity for hours; a small vertical offset per line keeps
     # each visible instead of the last one drawn hiding the others.
     spread = min(2.0, 8.0 / max(len(drawn) - 1, 1))
-    paths = []
-    for i, s in enumerate(drawn):
-        offset = (i - (len(drawn) - 1) / 2) * spread
-        colour = PALETTE[i % len(PALETTE)]
-        paths.append(_path(s, "capacity", colour, x, y, offset, end))
-    if on_top is not None:
-        paths.append(_path(on_top, "nodes", OVERLAY_COLOUR, x, y, 0.0, end))
-
-    svg = (
-        f'<svg class="chart" viewBox="0 0 {box.width} {box.height}" role="img" '
-        f'aria-label="{escape(label)}" preserveAspectRatio="xMidYMid meet">'
-        + _y_axis(top, step, box, y)
-        + _x_axis(start, end, box, x)
-        + "".join(paths)
-        + "</svg>"
-    )
-    legend = "".join(
-        f'<li><span class="swatch" style="background:{PALETTE[i % len(PALETTE)]}"></span>'
-        f"{escape(s.label)}</li>"
+    lines = [
+        ChartLine(
+            s.label,
+            "capacity",
+            PALETTE[i % len(PALETTE)],
+            _path(s.points, x, y, (i - (len(drawn) - 1) / 2) * spread, end),
+        )
         for i, s in enumerate(drawn)
-    )
+    ]
     if on_top is not None:
-        legend += f'<li><span class="swatch dashed"></span>{escape(on_top.label)}</li>'
-    return f'<figure class="chart-box">{svg}<ul class="legend">{legend}</ul></figure>'
+        lines.append(
+            ChartLine(on_top.label, "nodes", OVERLAY_COLOUR, _path(on_top.points, x, y, 0.0, end))
+        )
+    return ChartLayout(box, label, _y_ticks(top, step, y), _x_ticks(start, end, x), tuple(lines))
+
+
+def step_chart(
+    series: Sequence[StepSeries],
+    *,
+    start: datetime,
+    end: datetime,
+    overlay: StepSeries | None = None,
+    label: str = "chart",
+    box: ChartBox = ChartBox(),
+) -> str:
+    """The chart's markup: the SVG and an HTML legend under it."""
+    chart = layout_chart(series, start=start, end=end, overlay=overlay, label=label, box=box)
+    return render_chart(chart)
 
 
 def _path(
-    s: StepSeries,
-    kind: str,
-    colour: str,
+    points: tuple[tuple[datetime, float], ...],
     x: Callable[[datetime], float],
     y: Callable[[float], float],
     offset: float,
     end: datetime,
 ) -> str:
-    points = s.points
     moves = [f"M{x(points[0][0]):.1f},{y(points[0][1]) + offset:.1f}"]
     for ts, value in points[1:]:
         moves.append(f"H{x(ts):.1f}V{y(value) + offset:.1f}")
     moves.append(f"H{x(end):.1f}")  # the last value holds until now
-    return (
-        f'<path class="series {kind}" data-series="{escape(s.label)}" stroke="{colour}" '
-        f'd="{"".join(moves)}"><title>{escape(s.label)}</title></path>'
-    )
+    return "".join(moves)
 
 
 def _in_window(
@@ -136,31 +160,23 @@ def _in_window(
     return tuple(ordered[opening:])
 
 
-def _y_axis(top: float, step: float, box: ChartBox, y: Callable[[float], float]) -> str:
+def _y_ticks(top: float, step: float, y: Callable[[float], float]) -> tuple[Tick, ...]:
     out = []
     tick = 0.0
     while tick <= top + 1e-9:
-        out.append(
-            f'<line class="grid" x1="{box.left}" x2="{box.width - box.right}" '
-            f'y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
-            f'<text class="tick" x="{box.left - 6}" y="{y(tick) + 4:.1f}" '
-            f'text-anchor="end">{tick:g}</text>'
-        )
+        out.append(Tick(f"{y(tick):.1f}", f"{y(tick) + 4:.1f}", f"{tick:g}"))
         tick += step
-    return "".join(out)
+    return tuple(out)
 
 
-def _x_axis(start: datetime, end: datetime, box: ChartBox, x: Callable[[datetime], float]) -> str:
+def _x_ticks(start: datetime, end: datetime, x: Callable[[datetime], float]) -> tuple[Tick, ...]:
     fmt = "%H:%M" if (end - start).total_seconds() <= 36 * 3600 else "%m-%d"
+    anchors = ("start", "middle", "middle", "middle", "end")
     out = []
-    for i in range(5):
+    for i, anchor in enumerate(anchors):
         ts = start + (end - start) * (i / 4)
-        anchor = ("start", "middle", "middle", "middle", "end")[i]
-        out.append(
-            f'<text class="tick" x="{x(ts):.1f}" y="{box.height - 8}" '
-            f'text-anchor="{anchor}">{ts.strftime(fmt)}</text>'
-        )
-    return "".join(out)
+        out.append(Tick(f"{x(ts):.1f}", f"{x(ts):.1f}", ts.strftime(fmt), anchor))
+    return tuple(out)
 
 
 def _nice_step(value: float) -> float:

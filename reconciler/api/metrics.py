@@ -68,13 +68,23 @@ class StatusCollector(Collector):
         instances = GaugeMetricFamily(
             "spotfleet_fleet_instances", "instances in the group", labels=["fleet"]
         )
+        paused = GaugeMetricFamily(
+            "spotfleet_fleet_paused", "1 if an operator paused the fleet", labels=["fleet"]
+        )
+        cordoned = GaugeMetricFamily(
+            "spotfleet_fleet_cordoned_pools", "pools an operator cordoned", labels=["fleet"]
+        )
         for name, fleet in status.fleets.items():
             if fleet.desired_nodes is not None:
                 desired.add_metric([name], float(fleet.desired_nodes))
             if fleet.instances is not None:
                 instances.add_metric([name], float(fleet.instances))
+            paused.add_metric([name], 1.0 if fleet.controls.paused is not None else 0.0)
+            cordoned.add_metric([name], float(len(fleet.controls.cordons)))
         yield desired
         yield instances
+        yield paused
+        yield cordoned
 
 
 def _signals(signals: tuple[SignalHealth, ...]) -> Iterator[Family]:

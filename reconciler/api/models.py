@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from reconciler.daemon.controls import FleetControls
 from reconciler.daemon.health import Readiness, Reason
 from reconciler.daemon.settings import Mode
 
@@ -139,6 +140,7 @@ class FleetStatusOut(_Out):
     desired_nodes: int | None  # K: what demand asks to serve
     desired_reason: str | None
     drift: tuple[str, ...] = ()  # groups whose count is not the placement in force
+    controls: FleetControls = FleetControls()  # what operators set by hand, in force
 
 
 class ModelScoresOut(_Out):

@@ -13,6 +13,7 @@ from reconciler.api.page_reads import (
     job_counts,
     live_nodes_by_pool,
     node_count_series,
+    operator_actions,
     recent_decisions,
 )
 from reconciler.api.page_view import FleetPage, ModelPanel, PoolRow, StatusPageView
@@ -91,6 +92,8 @@ def fleet_page(daemon: Daemon, fleet: FleetTarget, *, now: datetime, window_s: f
             (daemon.reconciler.applied.get(fleet.name) or {}).get("placement"),
             view.group.by_group if view.group else {},
         ),
+        controls=daemon.operator.controls(fleet.name, now),
+        operator_actions=operator_actions(ledger, fleet.name),
     )
 
 

@@ -10,8 +10,9 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from reconciler.api.page_view import DecisionRow, StepSeries
+from reconciler.api.page_view import DecisionRow, OperatorActionRow, StepSeries
 from reconciler.daemon.ledger import Ledger, naive
+from reconciler.daemon.operator import OPERATOR_KINDS
 
 __all__ = [
     "JOB_STATES",
@@ -19,6 +20,7 @@ __all__ = [
     "job_counts",
     "live_nodes_by_pool",
     "node_count_series",
+    "operator_actions",
     "recent_decisions",
 ]
 
@@ -150,3 +152,19 @@ def job_counts(ledger: Ledger, fleet: str) -> tuple[tuple[str, int], ...]:
     counts = {str(state): int(n) for state, n in rows}
     known = [(state, counts.pop(state, 0)) for state in JOB_STATES]
     return (*known, *sorted(counts.items()))
+
+
+def operator_actions(
+    ledger: Ledger, fleet: str, *, limit: int = 10
+) -> tuple[OperatorActionRow, ...]:
+    """The latest operator actions on the fleet (and retrains, which are every fleet's)."""
+    rows = ledger.read_rows(
+        "SELECT ts, kind, target, detail FROM fleet_actions "
+        "WHERE list_contains(?, kind) AND (fleet = ? OR fleet = '*') "
+        "ORDER BY ts DESC, action_id LIMIT ?",
+        [list(OPERATOR_KINDS), fleet, limit],
+    )
+    return tuple(
+        OperatorActionRow(_utc(ts), str(kind), target, str(detail or ""))
+        for ts, kind, target, detail in rows
+    )

@@ -8,14 +8,17 @@ years in the past.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
+
+from reconciler.daemon.controls import NO_CONTROLS, FleetControls
 
 __all__ = [
     "DecisionRow",
     "FleetCost",
     "FleetPage",
     "ModelPanel",
+    "OperatorActionRow",
     "PoolRow",
     "StatusPageView",
     "StepSeries",
@@ -50,6 +53,16 @@ class DecisionRow:
     desired_nodes: int | None
     reason: str
     reasons: tuple[tuple[str, str], ...]  # (pool, the planner's verdict), as recorded
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorActionRow:
+    """An operator's action as recorded: pause, cordon, drain request, floor, retrain..."""
+
+    ts: datetime
+    kind: str
+    target: str | None
+    detail: str  # what was done, the reason given and who asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +105,8 @@ class FleetPage:
     jobs: tuple[tuple[str, int], ...]  # (state, count), in the order shown
     uncharted_pools: int = 0  # pools of the table left out of the chart
     drift: tuple[str, ...] = ()  # groups whose count is not the placement in force
+    controls: FleetControls = NO_CONTROLS  # what operators set by hand, in force
+    operator_actions: tuple[OperatorActionRow, ...] = ()  # newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +135,8 @@ class StatusPageView:
     fleets: tuple[FleetPage, ...] = ()
     model: ModelPanel | None = None
     refresh_s: int = 10
+
+    @property
+    def window_start(self) -> datetime | None:
+        """Where the chart's window opens: ``window_s`` before ``now``."""
+        return None if self.now is None else self.now - timedelta(seconds=self.window_s)

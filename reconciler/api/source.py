@@ -36,6 +36,7 @@ from reconciler.daemon.drift import drift
 from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.health import Readiness
 from reconciler.daemon.model_state import ModelState
+from reconciler.daemon.operator import Command
 from reconciler.daemon.preflight import mode_unavailable
 from reconciler.daemon.settings import Mode
 from reconciler.model_compare import Comparison
@@ -63,6 +64,7 @@ class Source(Protocol):
     def reconcile_now(self) -> None: ...
     def set_mode(self, mode: Mode, by: str) -> None: ...
     def reset_breaker(self, by: str) -> None: ...
+    def operate(self, command: Command, by: str) -> str: ...
 
 
 class NotLeaderError(Exception):
@@ -101,6 +103,9 @@ class StandbySource:
         raise NotLeaderError(self.ready().detail)
 
     def reset_breaker(self, by: str) -> None:
+        raise NotLeaderError(self.ready().detail)
+
+    def operate(self, command: Command, by: str) -> str:
         raise NotLeaderError(self.ready().detail)
 
 
@@ -156,6 +161,7 @@ class DaemonSource:
                 drift=drift(
                     fleet, applied.get("placement"), view.group.by_group if view.group else {}
                 ),
+                controls=d.operator.controls(fleet.name, d.clock()),
             )
         out = StatusOut(
             role="leader",
@@ -269,6 +275,9 @@ class DaemonSource:
 
     def reset_breaker(self, by: str) -> None:
         self.daemon.reset_breaker(by=by)
+
+    def operate(self, command: Command, by: str) -> str:
+        return self.daemon.operate(command, by=by)
 
 
 def _comparison(c: Comparison | None) -> ModelComparisonOut | None:

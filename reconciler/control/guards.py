@@ -2,7 +2,8 @@
 
 What a guard may do depends on why an action is in the plan (``Purpose``):
 
-- nothing is applied in shadow mode or without the lease (the whole plan is recorded);
+- nothing is applied in shadow mode, without the lease or while an operator has paused the
+  fleet (the whole plan is recorded);
 - recovery (``fill``, ``spare``, ``fallback``: the launches that keep K nodes serving) is never
   held back by a pace-of-change guard, stale data or the breaker: guards slow optimisation,
   never recovery;
@@ -44,6 +45,7 @@ class GuardState:
     last_move_at: float | None  # when the last move ahead of predicted loss started
     drained_last_hour: int  # serving spot nodes drained by optimisation within the hour
     budget_usd_per_hour: float | None
+    paused: str | None = None  # an operator paused the fleet: why (nothing is applied)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ def check_plan(
     if not state.leader:
         held = tuple((a, "lease lost: another daemon may act on this fleet") for a in actions)
         return Verdict(False, (), held, "lease lost: nothing applied")
+    if state.paused is not None:
+        paused = f"paused by an operator ({state.paused}): decided and recorded, nothing changed"
+        return Verdict(False, (), tuple((a, paused) for a in actions), paused)
     if not state.acting_mode:
         held = tuple((a, "shadow mode: decided and recorded, nothing changed") for a in actions)
         return Verdict(False, (), held, "shadow mode: decided and recorded, nothing changed")

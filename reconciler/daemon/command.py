@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +23,8 @@ import uvicorn
 
 from analytics.errors import AnalyticsError, HistoryLockedError
 from analytics.store import History, open_history
-from gpu_node.logsafety import install_redaction
+from gpu_node.logformat import LogFormat
+from gpu_node.logsafety import configure_logging
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.pulumi_driver import PulumiActuator, select_stack
 from reconciler.actuate.shadow import ShadowActuator
@@ -91,6 +93,8 @@ def serve_api(holder: SourceHolder, settings: DaemonSettings) -> ApiServer:
         port=settings.api_port,
         log_level="warning",
         access_log=False,
+        # uvicorn's loggers write through the root handler: the chosen format, redacted.
+        log_config=None,
     )
     server = ApiServer(config)
 
@@ -120,9 +124,13 @@ def run(
     stop: threading.Event | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     lease_poll_s: float = 2.0,
+    on_settings: Callable[[DaemonSettings], None] | None = None,
 ) -> None:
-    """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set)."""
+    """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set). ``on_settings`` is called
+    with the settings once they are read (the CLI sets up logging from them)."""
     settings = with_stack_fleets(load_settings(config), lambda region: client("ec2", region))
+    if on_settings is not None:
+        on_settings(settings)
     problem = mode_unavailable(settings.mode)
     if problem is not None:
         raise DaemonError(problem)
@@ -206,20 +214,33 @@ def _open_history(settings: DaemonSettings) -> History:
         raise DaemonError(str(exc)) from exc
 
 
+class LogFormatChoice(StrEnum):
+    text = "text"
+    json = "json"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_command(
         config: Annotated[
             Path | None, typer.Option(help="daemon settings (TOML); see docs/daemon.md")
         ] = None,
+        log_format: Annotated[
+            LogFormatChoice | None,
+            typer.Option(help="text, or json: one object per line (default: log_format)"),
+        ] = None,
     ) -> None:
         """Run the reconciliation daemon: collect, react, decide, scale, serve status."""
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        install_redaction()  # no credential or API token in any log line, at any level
+        chosen: LogFormat | None = log_format.value if log_format is not None else None
+        # No credential or API token in any log line, at any level, in either format.
+        configure_logging("INFO", chosen or "text")
+
+        def from_settings(settings: DaemonSettings) -> None:
+            if (chosen or settings.log_format) != "text":
+                configure_logging("INFO", chosen or settings.log_format)
+
         try:
-            run(config)
+            run(config, on_settings=from_settings)
         except SettingsError as exc:
             for problem in exc.problems:
                 typer.echo(f"error: {problem}", err=True)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analytics.pools import Pool
+from gpu_node.logformat import log_context
 from reconciler.actuate.base import StackActuator
 from reconciler.control import (
     GroupsExecutor,
@@ -32,6 +33,7 @@ from reconciler.control import (
     restricted,
 )
 from reconciler.daemon.breaker import Breaker
+from reconciler.daemon.controls import FleetControls
 from reconciler.daemon.decide_adapter import (
     DecideError,
     Planned,
@@ -64,6 +66,8 @@ class Reconciler:
     demand: Callable[[FleetTarget, datetime], ScaleDecision]  # K from the job backlog
     model: TrainedModel | None = None
     leader: Callable[[], bool] = lambda: True  # the lease, checked before every actuation
+    # What operators set by hand (pause, cordons, drains): reconciler.daemon.operator.
+    controls: Callable[[str, datetime], FleetControls] = lambda _fleet, _now: FleetControls()
     # In memory for the status API (which must not wait on the history's lock):
     last: dict[str, Planned] = field(default_factory=dict)  # /pools
     last_decision: dict[str, DecisionRecord] = field(default_factory=dict)
@@ -80,13 +84,14 @@ class Reconciler:
                 self.applied[fleet.name] = state
 
     def reconcile(self, fleet: FleetTarget, *, trigger: str = "schedule") -> DecisionRecord:
-        with self._serial:
+        with self._serial, log_context(fleet=fleet.name):
             return self._reconcile(fleet, trigger)
 
     def held_nodes(self, fleet: FleetTarget, now: datetime) -> tuple[HeldNode, ...]:
         """The fleet's live nodes, a node AWS has warned about marked as going."""
         since = now - timedelta(seconds=self.settings.safety.risky_mark_s)
         cold = self.settings.cold_start_s
+        draining = self.controls(fleet.name, now).draining(now)  # asked for by an operator
         nodes = []
         live = self.ledger.live_nodes(
             fleet.name, warned_since=since, now=now, grace_s=self.settings.safety.event_grace_s
@@ -95,13 +100,15 @@ class Reconciler:
             start = row.launched_at.timestamp() if row.launched_at is not None else 0.0
             spot = row.lifecycle == "spot" and row.pool is not None
             pool = Pool.parse(row.pool) if spot and row.pool is not None else None
-            nodes.append(HeldNode(row.instance_id, pool, start, start + cold, row.warned))
+            going = row.warned or row.instance_id in draining
+            nodes.append(HeldNode(row.instance_id, pool, start, start + cold, going))
         return tuple(nodes)
 
     def _reconcile(self, fleet: FleetTarget, trigger: str) -> DecisionRecord:
         now = self.clock()
         mode = self.mode()
         safety = self.settings.safety
+        controls = self.controls(fleet.name, now)
         demand = self.demand(fleet, now)
         self.ledger.set_state(f"demand:{fleet.name}", demand.desired, now)
         nodes = self.held_nodes(fleet, now)
@@ -138,6 +145,7 @@ class Reconciler:
             last_move_at=float(last_move) if last_move is not None else None,
             drained_last_hour=self.ledger.drained_since(fleet.name, now - timedelta(hours=1)),
             budget_usd_per_hour=fleet.budget_usd_per_hour,
+            paused=controls.paused.reason if controls.paused is not None else None,
         )
         settings = PlannerSettings()
         price_of: dict[str | None, float] = {p: spot for p, (spot, _od) in planned.prices.items()}
@@ -153,9 +161,11 @@ class Reconciler:
                 ),
                 executor=self.executor(fleet),
                 price_of=price_of,
+                # Pools an operator cordoned are unavailable too, until the cordon ends.
                 unavailable=self.ledger.unavailable_pools(
                     fleet.name, now - timedelta(seconds=safety.unavailable_s), safety.unavailable_s
-                ),
+                )
+                | controls.cordoned(now),
                 unavailable_s=safety.unavailable_s,
             )
         except LeaseLostError as exc:
@@ -167,7 +177,9 @@ class Reconciler:
                 + planned.plan.summary,
             )  # fmt: skip
         except DaemonError as exc:
-            log.error("acting on fleet %s failed: %s", fleet.name, exc)
+            log.error(
+                "acting on fleet %s failed: %s", fleet.name, exc, extra={"decision_id": decision_id}
+            )
             self.breaker.failure(str(exc), self.clock())
             self.ledger.note(
                 "set_desired", fleet=fleet.name, now=now, status="failed", detail=str(exc)
@@ -178,7 +190,9 @@ class Reconciler:
         if outcome.applied:
             self.breaker.success(self.clock())
         self.last_outcome[fleet.name] = outcome
-        record = self._record(fleet, mode, now, decision_id, demand, planned, outcome, trigger)
+        record = self._record(
+            fleet, mode, now, decision_id, demand, planned, outcome, trigger, controls
+        )
         self.ledger.record_predictions(prediction_rows(planned, now, marks, self.model))
         return record
 
@@ -203,6 +217,7 @@ class Reconciler:
         planned: Planned,
         outcome: Outcome,
         trigger: str,
+        controls: FleetControls,
     ) -> DecisionRecord:
         final = outcome.last
         changed = any(r.result is not None and r.result.changed for r in outcome.rounds)
@@ -245,10 +260,14 @@ class Reconciler:
             reason=f"{trigger}: {verdict}; K={demand.desired} ({demand.reason}); {what}; "
             + planned.plan.summary
             + _refusals(outcome),
-            reasons=_with_unavailable(planned.reasons, outcome, now),
+            reasons=_with_unavailable(planned.reasons, outcome, controls),
         )
         self.ledger.record_decision(record)
         self.last_decision[fleet.name] = record
+        log.info(
+            "decision %s (%s): %s", decision_id, "applied" if outcome.applied else "not applied",
+            record.reason, extra={"decision_id": decision_id},
+        )  # fmt: skip
         return record
 
     def _record_action(
@@ -287,6 +306,8 @@ class Reconciler:
         written = self.ledger.get_state(f"stack:{fleet.name}")
         if placement is None or mode == "shadow" or not self.leader():
             return "nothing to write"
+        if self.controls(fleet.name, self.clock()).paused is not None:
+            return "paused by an operator: nothing written"
         if written is not None and _counts(written) == _counts(placement):
             return "the stack has the placement in force"
         now = self.clock()
@@ -311,11 +332,19 @@ def _refusals(outcome: Outcome) -> str:
     return f"; launches refused in {pools}: re-placed"
 
 
-def _with_unavailable(reasons: dict[str, str], outcome: Outcome, now: datetime) -> dict[str, str]:
+def _with_unavailable(
+    reasons: dict[str, str], outcome: Outcome, controls: FleetControls
+) -> dict[str, str]:
     out = dict(reasons)
+    cordons = {c.pool: c for c in controls.cordons}
     for pool, until in outcome.unavailable.items():
         when = datetime.fromtimestamp(until, UTC)
-        out[pool] = f"{out.get(pool, pool)} [launch refused: unavailable until {when:%H:%M:%S}Z]"
+        cordon = cordons.get(pool)
+        if cordon is not None and until <= cordon.until.timestamp():
+            why = f"cordoned by {cordon.by} until {cordon.until:%H:%M:%S}Z: {cordon.reason}"
+        else:
+            why = f"launch refused: unavailable until {when:%H:%M:%S}Z"
+        out[pool] = f"{out.get(pool, pool)} [{why}]"
     return out
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from analytics.export import export_history
+from gpu_node.logformat import log_context
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.collect.aws import Clients
@@ -26,6 +27,7 @@ from reconciler.daemon.errors import DaemonError, LeaseLostError
 from reconciler.daemon.health import Health, heartbeat
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.model_state import ModelState, initial_state
+from reconciler.daemon.operator import Command, DrainNode, Operator, StartRetrain
 from reconciler.daemon.reactions import Reaction
 from reconciler.daemon.scaling import ScaleDecision, desired_nodes
 from reconciler.daemon.schedule import Schedule
@@ -77,6 +79,7 @@ class Daemon:
         self.clock = clock
         self._mode: Mode = settings.mode
         self.breaker = Breaker(ledger, threshold=settings.safety.breaker_failures)
+        self.operator = Operator(ledger, settings.fleets, clock)
         self.reconciler = Reconciler(
             ledger=ledger,
             settings=settings,
@@ -88,6 +91,7 @@ class Daemon:
             demand=self.fleet_demand,
             model=load_model(settings.model_path),
             leader=leader,
+            controls=self.operator.controls,
         )
         path = settings.model_path
         self.model_state: ModelState = initial_state(path, read_live(path) if path else None)
@@ -140,18 +144,43 @@ class Daemon:
         self.breaker.reset(now)
         self.ledger.note("breaker_reset", fleet="*", now=now, status="applied", detail=f"by {by}")
 
+    # -- operator actions -------------------------------------------------------------------
+    def operate(self, command: Command, *, by: str) -> str:
+        """Carry out an operator's command (reconciler.daemon.operator); what was done. A
+        drain reconciles the node's fleet at once: the node is planned as going, drained
+        through its group and replaced, as for a warning."""
+        if isinstance(command, StartRetrain) and self.settings.model_path is None:
+            raise DaemonError(
+                "this daemon has no model_path, so the baseline decides and there is nothing "
+                "to retrain: set model_path (SPOTFLEET_DAEMON_MODEL_PATH) and restart"
+            )
+        if isinstance(command, StartRetrain) and not self.schedule.has("retrain"):
+            raise DaemonError("the retrain job is not scheduled yet: the daemon is starting")
+        said = self.operator.apply(command, by=by)
+        if isinstance(command, StartRetrain):
+            self.schedule.run_now("retrain")
+        elif isinstance(command, DrainNode):
+            fleet = self.operator.fleet(command.fleet)
+            decision = self.reconciler.reconcile(
+                fleet, trigger=f"operator drain of {command.instance_id}"
+            )
+            applied = "applied" if decision.applied else "not applied"
+            said += f"; reconciled at once ({applied}): {decision.reason}"
+        return said
+
     # -- jobs -------------------------------------------------------------------------------
     def collect_prices(self) -> None:
         for fleet in self.settings.fleets:
-            record_on_demand(self.ledger, fleet)
-            collect_prices(
-                self.ledger,
-                self.clients("ec2", fleet.region),
-                fleet,
-                now=self.clock(),
-                grid_s=self.settings.grid_s,
-                capacity_from_prices=self.settings.capacity_from_prices,
-            )
+            with log_context(fleet=fleet.name):
+                record_on_demand(self.ledger, fleet)
+                collect_prices(
+                    self.ledger,
+                    self.clients("ec2", fleet.region),
+                    fleet,
+                    now=self.clock(),
+                    grid_s=self.settings.grid_s,
+                    capacity_from_prices=self.settings.capacity_from_prices,
+                )
 
     def consume_interruptions(self) -> None:
         seen: set[str] = set()
@@ -202,7 +231,10 @@ class Daemon:
         fleet = next((f for f in self.settings.fleets if f.name == owner), None)
         if fleet is None or not reaction.replace_now:
             return
-        self.reconciler.reconcile(fleet, trigger=f"interruption warning for {reaction.instance_id}")
+        with log_context(pool=reaction.pool, instance_id=reaction.instance_id):
+            self.reconciler.reconcile(
+                fleet, trigger=f"interruption warning for {reaction.instance_id}"
+            )
 
     def _groups(self, fleet: FleetTarget) -> AutoScalingGroups:
         return AutoScalingGroups(
@@ -222,13 +254,17 @@ class Daemon:
 
     def observe_fleet(self) -> None:
         for fleet in self.settings.fleets:
-            self.views[fleet.name].group = observe_fleet(
-                self.ledger,
-                self.clients("autoscaling", fleet.region),
-                self.clients("ec2", fleet.region),
-                fleet,
-                now=self.clock(),
-            )
+            with log_context(fleet=fleet.name):
+                self._observe(fleet)
+
+    def _observe(self, fleet: FleetTarget) -> None:
+        self.views[fleet.name].group = observe_fleet(
+            self.ledger,
+            self.clients("autoscaling", fleet.region),
+            self.clients("ec2", fleet.region),
+            fleet,
+            now=self.clock(),
+        )
 
     def reconcile(self) -> None:
         for fleet in self.settings.fleets:
@@ -236,7 +272,8 @@ class Daemon:
 
     def sync_stack(self) -> None:
         for fleet in self.settings.fleets:
-            self.reconciler.sync_stack(fleet)
+            with log_context(fleet=fleet.name):
+                self.reconciler.sync_stack(fleet)
 
     def fleet_demand(self, fleet: FleetTarget, now: datetime) -> ScaleDecision:
         """K for this reconcile: AWS's backlog-per-instance rule on the job queues."""
@@ -252,6 +289,8 @@ class Daemon:
         elif idle_since is None:
             idle_since = now.isoformat()
             self.ledger.set_state(idle_key, idle_since, now)
+        floor = self.operator.controls(fleet.name, now).floor_at(now)
+        min_nodes = max(fleet.min_nodes, floor or 0)
         per_job = self.ledger.seconds_per_job(fleet.name, now - timedelta(seconds=s.job_window_s))
         previous = self.ledger.get_state(f"demand:{fleet.name}")
         if previous is None:  # a daemon's first look: the fleet keeps the size it has
@@ -263,13 +302,17 @@ class Daemon:
             in_flight=backlog.in_flight,
             seconds_per_job=per_job or s.default_seconds_per_job,
             acceptable_latency_s=s.acceptable_latency_s,
-            min_nodes=fleet.min_nodes,
+            min_nodes=min_nodes,
             max_nodes=fleet.max_nodes,
             current=int(previous) if previous is not None else fleet.min_nodes,
             idle_since=datetime.fromisoformat(idle_since) if idle_since else None,
             now=now,
             idle_to_zero_s=fleet.idle_to_zero_s or s.idle_to_zero_s,
         )
+        if floor is not None and floor > fleet.min_nodes:
+            decision = ScaleDecision(
+                decision.desired, f"{decision.reason}; operator floor {floor} in force"
+            )
         view = self.views[fleet.name]
         view.desired, view.desired_reason = decision.desired, decision.reason
         return decision

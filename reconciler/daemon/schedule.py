@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from reconciler.daemon.errors import DaemonError
+
 if TYPE_CHECKING:
     from reconciler.daemon.health import Health
 
@@ -110,8 +112,13 @@ class Schedule:
 
         return run
 
+    def has(self, name: str) -> bool:
+        return name in self._status
+
     def run_now(self, name: str) -> None:
         """Bring a job's next run forward to now (the reconcile after a warning)."""
+        if not self.has(name):
+            raise DaemonError(f"no {name!r} job is scheduled in this daemon (it has not started)")
         self.scheduler.modify_job(name, next_run_time=datetime.now(UTC))
 
     def start(self) -> None:

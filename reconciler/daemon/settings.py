@@ -34,6 +34,7 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 from analytics.errors import AnalyticsError
 from analytics.export_target import ExportTarget, parse_export_target
 from analytics.pools import Pool
+from gpu_node.logformat import LogFormat
 from reconciler.control.guards import Limits
 from reconciler.daemon.settings_problems import SettingsError, describe, unknown_variables
 
@@ -265,6 +266,7 @@ class DaemonSettings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8700, ge=0, le=65535)
     api_token: SecretStr | None = None  # without it, POST endpoints are off
+    log_format: LogFormat = "text"  # json: one object per line (run --log-format wins)
     lookback_s: float = Field(default=7 * 86400.0, gt=0)  # history a decision reads
     training_lookback_s: float = Field(default=30 * 86400.0, gt=0)  # history retrain fits on
     # The most recent days a candidate is not fitted on: it is scored there against the live

@@ -19,6 +19,9 @@ from reconciler.daemon.errors import DaemonError
 __all__ = ["ENV_PREFIX", "SettingsError", "describe", "environment_names", "unknown_variables"]
 
 ENV_PREFIX = "SPOTFLEET_DAEMON_"
+# Read by `python -m reconciler ctl` (the daemon's address), not by the daemon: an operator's
+# shell may set it beside the daemon's own variables.
+CLIENT_VARIABLES = ("SPOTFLEET_DAEMON_URL",)
 
 
 class SettingsError(DaemonError):
@@ -57,7 +60,7 @@ def unknown_variables(environ: Mapping[str, str], model: type[BaseModel]) -> lis
     problems = []
     for variable in sorted(environ):
         upper = variable.upper()  # pydantic-settings matches names case-insensitively
-        if not upper.startswith(ENV_PREFIX) or upper in known:
+        if not upper.startswith(ENV_PREFIX) or upper in known or upper in CLIENT_VARIABLES:
             continue
         close = difflib.get_close_matches(upper, known, n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]}?" if close else "; docs/daemon.md lists the settings"

@@ -47,6 +47,13 @@ def test_without_the_lease_or_in_shadow_nothing_goes_and_everything_says_why() -
         assert all(word in why for why in held(v).values())
 
 
+def test_a_paused_fleet_applies_nothing_not_even_recovery_and_says_who_paused_it() -> None:
+    v = check([FILL, FALLBACK, SURPLUS], paused="bad AMI")
+    assert not v.acts and v.allowed == ()
+    assert v.reason.startswith("paused by an operator (bad AMI)")
+    assert all("paused by an operator (bad AMI)" in why for why in held(v).values())
+
+
 def test_recovery_goes_through_a_breaker_stale_data_and_the_dwell() -> None:
     v = check([FILL, SPARE, FALLBACK], breaker_open=True, market_age_s=5000.0, last_move_at=NOW - 1)
     assert v.allowed == (FILL, SPARE, FALLBACK) and v.reason == "applied"

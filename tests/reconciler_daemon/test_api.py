@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import os
 import re
 import time
@@ -14,6 +13,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource, StandbySource
@@ -183,6 +183,17 @@ def test_the_served_schema_types_every_answer_and_declares_the_token(url: str) -
         assert op["security"] == [{"HTTPBearer": []}], path
         assert {"401", "409"} <= set(op["responses"]), path
     assert ok_schema("/mode", "post") == {"$ref": "#/components/schemas/Accepted"}
+    operator = [p for p in paths if p.startswith("/fleets/")] + ["/retrain"]
+    assert len(operator) == 8
+    for path in operator:
+        op = paths[path]["post"]
+        assert op["security"] == [{"HTTPBearer": []}], path
+        assert {"401", "404", "409", "422"} <= set(op["responses"]), path
+        body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert body.rsplit("/", 1)[1] in {"ReasonIn", "CordonIn", "UncordonIn", "FloorIn"}
+    floor = components["FloorIn"]
+    assert set(floor["required"]) == {"min_nodes", "reason", "for_s"}
+    assert floor["additionalProperties"] is False
     assert paths["/mode"]["post"]["responses"]["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"
     }
@@ -201,7 +212,7 @@ def test_the_mode_metric_has_a_series_for_every_mode(url: str) -> None:
 def test_without_a_token_the_operator_endpoints_are_off(holder: SourceHolder) -> None:
     for base in serve(create_app(holder, token=None)):
         with httpx.Client(base_url=base) as c:
-            for path in ("/reconcile", "/mode", "/breaker/reset"):
+            for path in ("/reconcile", "/mode", "/breaker/reset", "/fleets/gen/pause", "/retrain"):
                 assert c.post(path, headers={"Authorization": "Bearer x"}).status_code == 404
             assert "/mode" not in c.get("/openapi.json").json()["paths"]
 
@@ -215,6 +226,8 @@ def test_a_standby_is_alive_not_ready_and_refuses_to_act() -> None:
             assert ready.status_code == 503 and "4242" in ready.json()["detail"]
             auth = {"Authorization": f"Bearer {TOKEN}"}
             assert c.post("/reconcile", headers=auth).status_code == 409
+            pause = c.post("/fleets/gen/pause", json={"reason": "x"}, headers=auth)
+            assert pause.status_code == 409 and "4242" in pause.json()["detail"]
             assert "spotfleet_daemon_leader 0.0" in c.get("/metrics").text
 
 
@@ -247,9 +260,9 @@ def test_the_status_page_shows_each_section_over_a_real_history(page_daemon: Dae
             assert f'<tr class="live" data-pool="{pool}">' in page
         assert f'<tr class="idle" data-pool="{XL2_B}">' in page
         assert "2 spot" in page and "1 on-demand" in page
-        assert html.escape(PAGE_REASON) in page
+        assert escape(PAGE_REASON) in page
         latest = page_daemon.reconciler.last_decision["gen"]
-        assert html.escape(latest.reason) in page
+        assert escape(latest.reason) in page
         assert page.count('class="series capacity"') == 4
         assert page.count('class="series nodes"') == 1
         assert "$8.22" in page and "$19.34" in page and "0.43&times;" in page
@@ -287,7 +300,7 @@ def test_a_standby_page_says_who_holds_the_lease() -> None:
         r = httpx.get(f"{base}/")
         assert r.status_code == 200
         assert ">Standby</h2>" in r.text
-        assert html.escape('{"pid": 4242, "host": "<b>"}') in r.text
+        assert escape('{"pid": 4242, "host": "<b>"}') in r.text
         assert "Fleet by pool" not in r.text
 
 
@@ -320,7 +333,7 @@ def _operations(schema: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
 def test_fuzz_from_the_openapi_schema_never_gets_a_500(url: str) -> None:
     client = httpx.Client(base_url=url, timeout=10)
     operations = _operations(client.get("/openapi.json").json())
-    assert len(operations) == 11
+    assert len(operations) == 19  # 11, and the 8 operator actions
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
@@ -332,11 +345,17 @@ def test_fuzz_from_the_openapi_schema_never_gets_a_500(url: str) -> None:
         ),
         body=_json | st.binary(max_size=40),
         auth=st.sampled_from([None, f"Bearer {TOKEN}", "Bearer x", "Basic abc", "Bearer x y"]),
+        target=st.sampled_from(["gen", "i-0", "nope", "%00", "x" * 80, "é"]),
     )
     def fuzz(
-        op: tuple[str, str, list[str]], params: dict[str, str], body: Any, auth: str | None
+        op: tuple[str, str, list[str]],
+        params: dict[str, str],
+        body: Any,
+        auth: str | None,
+        target: str,
     ) -> None:
         method, path, _ = op
+        path = path.replace("{fleet}", target).replace("{instance_id}", target)
         headers = {"Authorization": auth} if auth else {}
         if isinstance(body, bytes):
             r = client.request(method, path, params=params, content=body, headers=headers)

@@ -272,3 +272,28 @@ def test_a_few_hundred_rows_render_well_under_50_ms() -> None:
         render_status_page(big)
         timings.append(time.perf_counter() - started)
     assert sorted(timings)[2] < 0.050
+
+
+def test_the_templates_escape_by_default_and_none_opts_out() -> None:
+    from pathlib import Path
+
+    import reconciler.api
+    from reconciler.api.templating import environment
+
+    env = environment()
+    templates = sorted(env.list_templates())
+    assert {"page.html", "_fleet.html", "_chart.html"} <= set(templates)
+    folder = Path(reconciler.api.__file__).parent / "templates"
+    for name in templates:
+        escapes = env.autoescape
+        assert escapes is True or (callable(escapes) and escapes(name)), name
+        text = (folder / name).read_text()
+        assert "|safe" not in text.replace(" ", "") and "autoescape false" not in text, name
+
+
+def test_drift_is_shown_on_its_fleet_and_escaped() -> None:
+    page = render_status_page(
+        view(fleets=(fleet(drift=("sf-gen-g5.xlarge-subnet-1: holds 4 <b>, says 2",)),))
+    )
+    assert "<strong>drift</strong>: sf-gen-g5.xlarge-subnet-1: holds 4 &lt;b&gt;, says 2" in page
+    assert "drift" not in render_status_page(view(fleets=(fleet(),)))
