@@ -149,12 +149,28 @@ def make_reconciler(
 
 
 def warn(
-    ledger: Ledger, instance_id: str, pool: str = CHEAP, kind: str = "spot_interruption_warning"
+    ledger: Ledger,
+    instance_id: str,
+    pool: str = CHEAP,
+    kind: str = "spot_interruption_warning",
+    *,
+    at: datetime = T0,
+    deadline: datetime | None = None,
+    detail: str | None = None,
 ) -> None:
     ledger.history.con.execute(
-        "INSERT INTO interruption_events (event_id, kind, ts, pool, instance_id, source) "
-        "VALUES (?, ?, ?, ?, ?, 'aws.ec2')",
-        [f"ev-{instance_id}-{kind}", kind, T0.replace(tzinfo=None), pool, instance_id],
+        "INSERT INTO interruption_events "
+        "(event_id, kind, ts, pool, instance_id, source, deadline, detail) "
+        "VALUES (?, ?, ?, ?, ?, 'aws.ec2', ?, ?)",
+        [
+            f"ev-{instance_id}-{kind}",
+            kind,
+            at.replace(tzinfo=None),
+            pool,
+            instance_id,
+            None if deadline is None else deadline.replace(tzinfo=None),
+            detail,
+        ],
     )
 
 

@@ -273,3 +273,26 @@ def test_a_move_never_leaves_fewer_ready_nodes_than_k_before_its_replacement_is_
     reconciler.reconcile(FLEET)
     assert CHEAP not in groups.counts() and sum(groups.counts().values()) == 2
     assert ZONE_B in groups.counts() or len(groups.counts()) >= 1
+
+
+def test_every_way_aws_takes_a_node_replaces_and_drains_it_a_stale_one_does_nothing(
+    ledger: Ledger,
+) -> None:
+    """A scheduled change, a capacity-reservation warning and a state change to stopping
+    go the spot warning's way (planned without, drained, replaced elsewhere); an event past its
+    own deadline acts on nothing."""
+    clock = Clock()
+    seed_market(ledger, FLEET, now=clock(), prices={CHEAP: 0.30})
+    groups = LocalGroups()
+    retiring, reserved, stopping, stale = serving(groups, ledger, n=4)
+    reconciler = make_reconciler(ledger, clock, groups=groups, k=4)
+    soon = clock() + timedelta(days=2)
+    warn(ledger, retiring, kind="scheduled_change", deadline=soon)
+    warn(ledger, reserved, kind="capacity_reservation_interruption_warning", deadline=soon)
+    warn(ledger, stopping, kind="instance_state_change", detail="stopping")
+    warn(ledger, stale, at=clock() - timedelta(minutes=10), deadline=clock() - timedelta(minutes=8))
+    reconciler.reconcile(FLEET)
+    going = {retiring, reserved, stopping}
+    assert all(not groups.cloud.instances[i].running for i in going)
+    assert groups.cloud.instances[stale].running
+    assert sum(groups.counts().values()) >= 4  # each one replaced
