@@ -169,7 +169,7 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
         )
     ready_spot = sum(1 for n in spot if n.ready(now))
     od_keep = max(floor, k - ready_spot)
-    if not ranked() and ready_spot <= k:
+    if not ranked():
         # No kept pool has a free slot, so no spot spare can be had: while the spot that
         # made an on-demand node redundant is new, that node stays as the fleet's spare.
         settled = sum(1 for n in spot if _settled(n, now, loss(n), s))
