@@ -35,7 +35,7 @@ from analytics.store import open_history
 from gpu_node.localimds import LocalImds
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.app import SourceHolder
-from reconciler.api.source import DaemonSource
+from reconciler.api.source import DaemonSource, StandbySource
 from reconciler.collect.aws import Clients
 from reconciler.collect.fleet import read_backlog
 from reconciler.daemon.command import serve_api
@@ -379,8 +379,12 @@ def run_demo(
 
         planned = threading.Thread(target=replay_planned_window, daemon=True)
         planned.start()
-        server = serve_api(SourceHolder(DaemonSource(daemon, extras=world.extras)), daemon_settings)
-        stack.callback(setattr, server, "should_exit", True)
+        holder = SourceHolder(DaemonSource(daemon, extras=world.extras))
+        server = serve_api(holder, daemon_settings)
+        # Stopped and joined, and pointed away from the daemon, before the history closes:
+        # DuckDB objects still reachable at exit are what nanobind reports as leaked.
+        stack.callback(setattr, holder, "source", StandbySource(None))
+        stack.callback(server.stop)
         status_url = f"http://127.0.0.1:{_port(server)}/"
         reporter.stage(f"the daemon is up: status page {status_url}")
         if stop.is_set():
