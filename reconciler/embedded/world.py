@@ -23,7 +23,7 @@ from reconciler.embedded.audit import result_ids
 from reconciler.embedded.autoscaling import Activity, LocalAutoScalingGroup
 from reconciler.embedded.aws_api import LocalRegion
 from reconciler.embedded.clock import MarketClock
-from reconciler.embedded.cloud import LocalCloud
+from reconciler.embedded.cloud import Instance, LocalCloud
 from reconciler.embedded.local_aws import FleetEndpoints, LocalAws
 from reconciler.embedded.nodes import NodeProcesses, NodeSpec
 from reconciler.embedded.parity import Replayed
@@ -31,7 +31,7 @@ from reconciler.embedded.replay import ReplayedMarket, record_ticks
 from reconciler.embedded.settings import DemoSettings
 from reconciler.embedded.workload import PlannedJob, jobs_due, plan_jobs, send_jobs
 
-__all__ = ["Counters", "LiveStatus", "World", "completed_jobs"]
+__all__ = ["Counters", "LiveStatus", "World", "completed_jobs", "process_ended_unhealthy"]
 
 log = logging.getLogger(__name__)
 
@@ -133,17 +133,14 @@ class World:
         self.counters.failures.extend(activity.failures)
         for ended in self.nodes.reap():
             instance = self.cloud.instances[ended.spec.instance_id]
-            if not instance.running:
-                continue
-            if instance.notice_deadline is not None:
-                # Drained on its notice and done: the expected path; the market takes the
-                # instance when the notice runs out.
+            if process_ended_unhealthy(instance):
+                log.warning(
+                    "node %s exited on its own; the group replaces it", instance.instance_id
+                )
+                with self.region.lock:
+                    self.cloud.terminate(instance.instance_id, now, "unhealthy: process exited")
+            elif instance.running:
                 log.info("node %s drained on its notice and exited", instance.instance_id)
-                continue
-            # The process died under a running instance: unhealthy, the group replaces it.
-            log.warning("node %s exited on its own; the group replaces it", instance.instance_id)
-            with self.region.lock:
-                self.cloud.terminate(instance.instance_id, now, "unhealthy: process exited")
         if self.submitting:
             self._submit()
         if self.clock.elapsed_s() >= self._next_sample:
@@ -269,6 +266,13 @@ class World:
     def mean_ready_fraction(self) -> float:
         samples = self.counters.ready_samples
         return sum(samples) / len(samples) if samples else 0.0
+
+
+def process_ended_unhealthy(instance: Instance) -> bool:
+    """A node process that ended under a running instance without a notice died: unhealthy.
+    One that drained on its notice and exited is the expected path (the market takes the
+    instance when the notice runs out); one whose instance is gone was taken."""
+    return instance.running and instance.notice_deadline is None
 
 
 def completed_jobs(ledger: Ledger) -> int:

@@ -62,3 +62,23 @@ def test_instances_cost_their_price_for_the_time_held() -> None:
     c.launch(B, "on-demand", T0)
     c.terminate(a.instance_id, T0 + timedelta(hours=2), "scaled in")
     assert c.cost(T0 + timedelta(hours=3)) == pytest.approx(0.5 * 2 + 1.0 * 3)
+
+
+def test_a_node_that_drained_on_its_notice_and_exited_is_not_unhealthy() -> None:
+    """Issue 14.16: the demo logged "exited on its own" as a warning after a clean drain."""
+    from datetime import timedelta
+
+    from reconciler.embedded.cloud import Instance
+    from reconciler.embedded.world import process_ended_unhealthy
+
+    def instance(**kw: object) -> Instance:
+        fields: dict[str, object] = {
+            "instance_id": "i-1", "pool": Pool("us-east-1", "us-east-1a", "g5.xlarge"),
+            "lifecycle": "spot", "hourly_price": 0.3, "launched_at": T0, "sequence": 0,
+        }  # fmt: skip
+        fields.update(kw)
+        return Instance(**fields)  # type: ignore[arg-type]
+
+    assert process_ended_unhealthy(instance())  # died under a running instance
+    assert not process_ended_unhealthy(instance(notice_deadline=T0 + timedelta(minutes=2)))
+    assert not process_ended_unhealthy(instance(terminated_at=T0))  # taken: nothing to replace
