@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,9 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def fleet(
-    tmp_path: Path, tiny_model: Path
+@contextmanager
+def local_fleet(
+    tmp_path: Path, tiny_model: Path, *, keep_warm: int = 0
 ) -> Iterator[tuple[LocalAws, FleetEndpoints, NodeProcesses]]:
     spec = parse_fleets([FLEET])[0]
     with local_aws() as aws, LocalImds() as imds:
@@ -66,11 +67,20 @@ def fleet(
             model_dir=tiny_model,
             log_dir=tmp_path / "logs",
             extra_env={"SPOTFLEET_POLL_WAIT_SECONDS": "1"},
+            keep_warm=keep_warm,
         )
         try:
             yield aws, endpoints, nodes
         finally:
             nodes.stop_all()
+
+
+@pytest.fixture
+def fleet(
+    tmp_path: Path, tiny_model: Path
+) -> Iterator[tuple[LocalAws, FleetEndpoints, NodeProcesses]]:
+    with local_fleet(tmp_path, tiny_model) as running:
+        yield running
 
 
 def wait_for_messages(
@@ -156,39 +166,22 @@ def test_stopping_leaves_no_node_process_behind(fleet) -> None:
 def test_a_warm_node_becomes_the_launched_instance_and_serves_at_once(
     tmp_path: Path, tiny_model: Path
 ) -> None:
-    spec = parse_fleets([FLEET])[0]
-    with local_aws() as aws, LocalImds() as imds:
-        endpoints = create_fleet(
-            aws, fleet_layout(spec, prefix="w", account=AwsAccount("123456789012", "us-east-1"))
+    with local_fleet(tmp_path, tiny_model, keep_warm=1) as (aws, endpoints, nodes):
+        assert nodes.wait_warm(timeout_s=120) == 1  # the model is loaded before any launch
+        started = time.monotonic()
+        node = nodes.launch(
+            NodeSpec("i-000000w", Pool("us-east-1", "us-east-1a", "g5.xlarge"), "spot", 0.3)
         )
-        nodes = NodeProcesses(
-            aws=aws,
-            imds=imds,
-            endpoints=endpoints,
-            fleet="demo",
-            model_dir=tiny_model,
-            log_dir=tmp_path / "logs",
-            extra_env={"SPOTFLEET_POLL_WAIT_SECONDS": "1"},
-            keep_warm=1,
-        )
-        try:
-            assert nodes.wait_warm(timeout_s=120) == 1  # the model is loaded before any launch
-            started = time.monotonic()
-            node = nodes.launch(
-                NodeSpec("i-000000w", Pool("us-east-1", "us-east-1a", "g5.xlarge"), "spot", 0.3)
-            )
-            # The instance it became: its own metadata, its log under the instance's name.
-            wait_for_log(node.log_path, "node i-000000w", within_s=30)
-            became_s = time.monotonic() - started
-            jobs = plan_jobs(2, malformed_every=0)
-            send_jobs(aws.client("sqs"), endpoints.job_queue_url, jobs)
-            expected = {f"results/{j.job_id}.png" for j in jobs}
-            deadline = time.monotonic() + 60
-            while not expected <= results(aws, endpoints.results_bucket):
-                assert node.alive, node.log_path.read_text()[-2000:]
-                assert time.monotonic() < deadline, "the warm node did not serve"
-                time.sleep(0.2)
-            assert became_s < 10, became_s  # no torch import, no model load left to do
-            assert nodes.wait_warm(timeout_s=120) == 1  # and another one waits for the next
-        finally:
-            nodes.stop_all()
+        # The instance it became: its own metadata, its log under the instance's name.
+        wait_for_log(node.log_path, "node i-000000w", within_s=30)
+        became_s = time.monotonic() - started
+        jobs = plan_jobs(2, malformed_every=0)
+        send_jobs(aws.client("sqs"), endpoints.job_queue_url, jobs)
+        expected = {f"results/{j.job_id}.png" for j in jobs}
+        deadline = time.monotonic() + 60
+        while not expected <= results(aws, endpoints.results_bucket):
+            assert node.alive, node.log_path.read_text()[-2000:]
+            assert time.monotonic() < deadline, "the warm node did not serve"
+            time.sleep(0.2)
+        assert became_s < 10, became_s  # no torch import, no model load left to do
+        assert nodes.wait_warm(timeout_s=120) == 1  # and another one waits for the next
