@@ -29,15 +29,11 @@ class ReplayGroups:
         pools: tuple[Pool, ...],
         nodes: tuple[Node, ...],
         capacity: npt.NDArray[np.int32],  # data[:, t]
-        tick: int,
-        now: float,
         ready_after_s: float,
     ) -> None:
         self._pools = pools
-        self._index = {p: i for i, p in enumerate(pools)}
         self._capacity = capacity
-        self._now, self._ready_after_s = now, ready_after_s
-        self._tick = tick
+        self._ready_after_s = ready_after_s
         # Members by id: the engine's node ids as strings, this tick's launches as "new-N".
         self._members: dict[str, int | None] = {str(n.node_id): n.pool for n in nodes}
         self._order = {str(n.node_id): n.node_id for n in nodes}

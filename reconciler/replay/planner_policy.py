@@ -121,8 +121,6 @@ class PlannerPolicy:
             pools=pools,
             nodes=obs.nodes,
             capacity=obs.history[:, -1],
-            tick=t,
-            now=now,
             ready_after_s=self._setup.ready_delay * gap,
         )
         price_of: dict[str | None, float] = {

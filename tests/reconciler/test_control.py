@@ -78,8 +78,6 @@ def run(
             Node(int(n.instance_id), index[n.pool] if n.pool else None, 0, 1) for n in nodes
         ),
         capacity=np.array(capacity, dtype=np.int32),
-        tick=10,
-        now=NOW,
         ready_after_s=300.0,
     )
     price_of: dict[str | None, float] = {v.name: v.spot_price for v in views}
