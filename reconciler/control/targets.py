@@ -19,29 +19,18 @@ def group_targets(actions: Iterable[Action], nodes: Iterable[HeldNode]) -> Group
     replacement into the pool that is being reclaimed; the plan put that replacement where
     it chose (the controller plans without warned nodes).
     """
-    spot: Counter[Pool] = Counter()
-    on_demand = 0
-    drain: list[str] = []
-    kept = {n.instance_id: n for n in nodes}
-    for node in kept.values():
-        if node.warned:
-            drain.append(node.instance_id)
-    planned_drains = set()
-    for action in actions:
-        if isinstance(action, Drain) and action.node_id in kept:
-            planned_drains.add(action.node_id)
-            if action.node_id not in drain:
-                drain.append(action.node_id)
-    for node in kept.values():
-        if node.warned or node.instance_id in planned_drains:
-            continue
-        if node.pool is None:
-            on_demand += 1
-        else:
-            spot[node.pool] += 1
-    for action in actions:
-        if isinstance(action, LaunchSpot):
-            spot[Pool.parse(action.pool)] += 1
-        elif isinstance(action, LaunchOnDemand):
-            on_demand += 1
+    planned = tuple(actions)
+    held = {n.instance_id: n for n in nodes}
+    drain = [n.instance_id for n in held.values() if n.warned]
+    drain += [
+        a.node_id
+        for a in planned
+        if isinstance(a, Drain) and a.node_id in held and a.node_id not in drain
+    ]
+    gone = set(drain)
+    staying = [n for i, n in held.items() if i not in gone]
+    spot = Counter(n.pool for n in staying if n.pool is not None)
+    spot.update(Pool.parse(a.pool) for a in planned if isinstance(a, LaunchSpot))
+    on_demand = sum(1 for n in staying if n.pool is None)
+    on_demand += sum(1 for a in planned if isinstance(a, LaunchOnDemand))
     return GroupTargets(spot=dict(spot), on_demand=on_demand, drain=tuple(drain))
