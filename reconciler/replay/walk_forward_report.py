@@ -33,7 +33,7 @@ def walk_forward_table(run: WalkForwardRun, title: str) -> Table:
     for w in run.windows:
         by_name = {r.policy: r for r in w.run.results}
         margins = w.run.margins
-        row = [str(w.window.index + 1), f"{w.window.start_day:g}-{w.window.end_day:g}"]
+        row = [str(w.window.index + 1), f"{w.window.start_day:.4g}-{w.window.end_day:.4g}"]
         row.append(str(w.run.end - w.run.start))
         for name in _COMPARED:
             r = by_name.get(name)
@@ -51,7 +51,7 @@ def walk_forward_table(run: WalkForwardRun, title: str) -> Table:
         table.add_row(*row)
     pooled = {f.policy: f for f in run.pooled}
     first, last = run.windows[0].window, run.windows[-1].window
-    row = ["pooled", f"{first.start_day:g}-{last.end_day:g}"]
+    row = ["pooled", f"{first.start_day:.4g}-{last.end_day:.4g}"]
     row.append(str(next(iter(pooled.values())).ticks))
     for name in _COMPARED:
         f = pooled.get(name)
