@@ -38,6 +38,7 @@ from reconciler.replay.report import results_table, write_frontier_json, write_j
 from reconciler.replay.sweep import Sweep, parse_sweep
 from reconciler.stack_placement import stack_placements
 from reconciler.traces import day_to_tick, load_collection, load_prices
+from reconciler.walk_forward_command import walk_forward as _walk
 from stacks.spec import placement_to_config
 
 __all__ = ["app"]
@@ -233,6 +234,13 @@ def backtest(
         typer.Option(help='write {"policy": margin} over the peers\' frontier here'),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
+    walk_forward: Annotated[
+        float | None,
+        typer.Option(help="DAYS: consecutive windows over the span, refitting before each"),
+    ] = None,
+    walk_forward_json: Annotated[
+        Path | None, typer.Option(help="--walk-forward: write windows, pooled and interval")
+    ] = None,
 ) -> None:
     """Replay recorded spot capacity against every policy (REPLAY.md): cost and availability."""
     unknown = [p for p in policy or () if p not in POLICY_NAMES]
@@ -259,6 +267,13 @@ def backtest(
         model=ModelSettings(horizon_s=horizon),
         sweep=swept,
     )
+    if walk_forward is not None:
+        try:
+            others = [json_out, plot, sweep, frontier_json]
+            _walk(config, walk_forward, walk_forward_json, others, quiet, (out, console))
+        except ReconcilerError as exc:
+            raise _fail(exc) from exc
+        return
     try:
         run = run_backtest(config, show_progress=not quiet)
     except ReconcilerError as exc:

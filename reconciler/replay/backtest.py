@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from reconciler.advisor import load_advisor_bands
+from reconciler.market import MarketSeries
 from reconciler.model import ModelSettings, TrainedModel
 from reconciler.planner import PlannerSettings
 from reconciler.replay.engine import ReplayResult, replay
@@ -26,7 +27,9 @@ __all__ = [
     "POLICY_NAMES",
     "BacktestConfig",
     "BacktestRun",
+    "LoadedMarket",
     "is_spotfleet",
+    "load_market",
     "run_backtest",
 ]
 
@@ -120,7 +123,16 @@ def _policy(name: str, config: BacktestConfig, progress: Progress) -> Policy:
     raise ValueError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
 
 
-def run_backtest(config: BacktestConfig, *, show_progress: bool = True) -> BacktestRun:
+@dataclass(frozen=True)
+class LoadedMarket:
+    """A collection's market, loaded once for every window run on it."""
+
+    collection: TraceCollection
+    market: MarketSeries
+    warnings: tuple[str, ...]
+
+
+def load_market(config: BacktestConfig) -> LoadedMarket:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         collection = load_collection(config.traces, config.accelerator)
@@ -129,7 +141,20 @@ def run_backtest(config: BacktestConfig, *, show_progress: bool = True) -> Backt
     if advisor_path is None and (config.prices.parent / "spot-advisor-data.json").exists():
         advisor_path = config.prices.parent / "spot-advisor-data.json"
     advisor = load_advisor_bands(advisor_path) if advisor_path is not None else None
-    market = collection.market(prices, advisor)
+    return LoadedMarket(
+        collection=collection,
+        market=collection.market(prices, advisor),
+        warnings=tuple(str(w.message) for w in caught),
+    )
+
+
+def run_backtest(
+    config: BacktestConfig, *, show_progress: bool = True, loaded: LoadedMarket | None = None
+) -> BacktestRun:
+    """Every policy over the window ``config.start_day .. config.end_day`` (``loaded``: a
+    market already read, so a walk-forward reads the collection once)."""
+    loaded = loaded if loaded is not None else load_market(config)
+    collection, market = loaded.collection, loaded.market
     start, end = window_ticks(
         collection.n_ticks, collection.gap_seconds, config.start_day, config.end_day
     )
@@ -169,5 +194,5 @@ def run_backtest(config: BacktestConfig, *, show_progress: bool = True) -> Backt
         end=end,
         results=tuple(results),
         model=model,
-        warnings=tuple(str(w.message) for w in caught),
+        warnings=loaded.warnings,
     )

@@ -1,0 +1,129 @@
+"""Walk-forward output: the per-window and pooled table, the interval line, and the JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.table import Table
+
+from reconciler.replay.walk_forward import DifferenceInterval
+from reconciler.replay.walk_forward_run import WalkForwardRun
+
+__all__ = ["interval_line", "walk_forward_table", "write_walk_forward_json"]
+
+_COMPARED = ("planner", "planner_no_model")
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "" if value is None else format(value, fmt)
+
+
+def walk_forward_table(run: WalkForwardRun, title: str) -> Table:
+    """One row per window, then the pooled row: each compared policy's availability, cost
+    ratio and margin over that window's peers' frontier, the difference, the refit's AUC."""
+    table = Table(title=title)
+    columns = ["window", "days", "ticks"]
+    for name in ("planner", "no_model"):  # short enough for 140 columns
+        columns += [f"{name} avail", "cost", "margin"]
+    columns += ["difference", "AUC"]
+    for col in columns:
+        table.add_column(col, justify="left" if col == "window" else "right", no_wrap=True)
+    for w in run.windows:
+        by_name = {r.policy: r for r in w.run.results}
+        margins = w.run.margins
+        row = [str(w.window.index + 1), f"{w.window.start_day:.4g}-{w.window.end_day:.4g}"]
+        row.append(str(w.run.end - w.run.start))
+        for name in _COMPARED:
+            r = by_name.get(name)
+            row += [
+                _cell(r.availability if r else None, ".4f"),
+                _cell(r.cost_ratio if r else None, ".4f"),
+                _cell(margins.get(name), "+.4f"),
+            ]
+        diff = (
+            by_name["planner"].availability - by_name["planner_no_model"].availability
+            if all(name in by_name for name in _COMPARED)
+            else None
+        )
+        row += [_cell(diff, "+.4f"), _cell(w.model_auc, ".3f")]
+        table.add_row(*row)
+    pooled = {f.policy: f for f in run.pooled}
+    first, last = run.windows[0].window, run.windows[-1].window
+    row = ["pooled", f"{first.start_day:.4g}-{last.end_day:.4g}"]
+    row.append(str(next(iter(pooled.values())).ticks))
+    for name in _COMPARED:
+        f = pooled.get(name)
+        row += [
+            _cell(f.availability if f else None, ".4f"),
+            _cell(f.cost_ratio if f else None, ".4f"),
+            _cell(run.margins.get(name), "+.4f"),
+        ]
+    row += [_cell(run.difference.difference if run.difference else None, "+.4f"), ""]
+    table.add_row(*row, end_section=True)
+    return table
+
+
+def interval_line(d: DifferenceInterval) -> str:
+    return (
+        f"{d.a} - {d.b} pooled availability: {d.difference:+.4f}, "
+        f"{d.level:.0%} bootstrap interval over {d.days} days [{d.low:+.4f}, {d.high:+.4f}] "
+        f"({d.resamples} resamples, seed {d.seed}); "
+        + ("above 0" if d.low > 0 else "below 0" if d.high < 0 else "includes 0")
+    )
+
+
+def _pooled_json(run: WalkForwardRun) -> list[dict[str, object]]:
+    return [
+        {
+            "policy": f.policy,
+            "ticks": f.ticks,
+            "served": f.served,
+            "cost": f.cost,
+            "cost_ratio": f.cost_ratio,
+            "availability": f.availability,
+            **({"margin": run.margins[f.policy]} if f.policy in run.margins else {}),
+        }
+        for f in run.pooled
+    ]
+
+
+def _windows_json(run: WalkForwardRun) -> Sequence[dict[str, object]]:
+    return [
+        {
+            "start_day": w.window.start_day,
+            "end_day": w.window.end_day,
+            "start_tick": w.run.start,
+            "end_tick": w.run.end,
+            "model_auc": w.model_auc,
+            "margins": w.run.margins,
+            # REPLAY.md's list of objects for this window, as `--json` writes for one window.
+            "results": [r.as_json() for r in w.run.results],
+        }
+        for w in run.windows
+    ]
+
+
+def write_walk_forward_json(run: WalkForwardRun, path: Path) -> None:
+    """``{"windows": [...], "pooled": [...], "difference": {...} | null}``."""
+    d = run.difference
+    doc = {
+        "windows": _windows_json(run),
+        "pooled": _pooled_json(run),
+        "difference": None
+        if d is None
+        else {
+            "a": d.a,
+            "b": d.b,
+            "difference": d.difference,
+            "low": d.low,
+            "high": d.high,
+            "level": d.level,
+            "days": d.days,
+            "resamples": d.resamples,
+            "seed": d.seed,
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
