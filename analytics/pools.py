@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Pool", "region_of_zone", "region_of_zone_id"]
+__all__ = ["Pool", "region_code", "region_of_zone", "region_of_zone_id"]
 
 _ZONE_ID = re.compile(r"^([a-z]+\d+)-az\d+$")
 # A zone name is its region (letters and dashes, then the region's number) and then either the
@@ -72,6 +72,14 @@ def region_of_zone_id(zone_id: str) -> str:
             f"{zone_id!r} is not a known availability zone ID (expected e.g. use1-az1)"
         )
     return _REGION_CODES[match.group(1)]
+
+
+def region_code(region: str) -> str:
+    """``us-east-1`` → ``use1``, the short code zone IDs start with."""
+    for code, name in _REGION_CODES.items():
+        if name == region:
+            return code
+    raise ValueError(f"{region!r} is not a region with a known zone ID code (e.g. us-east-1)")
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,11 +20,12 @@ from reconciler.collect.aws import Clients
 from reconciler.collect.fleet import Backlog, GroupView, observe_fleet, read_backlog
 from reconciler.collect.interruptions import consume_interruptions
 from reconciler.collect.job_events import consume_job_events
+from reconciler.collect.placement_scores import collect_placement_scores
 from reconciler.collect.prices import collect_prices, record_on_demand
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler, recover
 from reconciler.daemon.decide_adapter import fit_candidate, load_model
-from reconciler.daemon.errors import DaemonError, LeaseLostError
+from reconciler.daemon.errors import AwsCallError, DaemonError, LeaseLostError
 from reconciler.daemon.health import Health, heartbeat
 from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.model_state import ModelState, initial_state
@@ -65,6 +67,7 @@ class Daemon:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         leader: Callable[[], bool] = lambda: True,
         fence: Callable[[], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if settings.mode not in actuators:
             raise DaemonError(
@@ -77,6 +80,7 @@ class Daemon:
         self._actuators = actuators
         self.clients = clients or Clients()
         self.clock = clock
+        self.sleep = sleep  # between a throttled call's tries (tests pass their own)
         self._mode: Mode = settings.mode
         self.breaker = Breaker(ledger, threshold=settings.safety.breaker_failures)
         self.operator = Operator(ledger, settings.fleets, clock)
@@ -181,6 +185,27 @@ class Daemon:
                     grid_s=self.settings.grid_s,
                     capacity_from_prices=self.settings.capacity_from_prices,
                 )
+
+    def collect_placement_scores(self) -> None:
+        """Every fleet's scores, one call each (with its own retries); a fleet whose call
+        failed does not keep the others from theirs, and the job then fails so the signal
+        shows stale."""
+        failed: list[AwsCallError] = []
+        for fleet in self.settings.fleets:
+            with log_context(fleet=fleet.name):
+                try:
+                    collect_placement_scores(
+                        self.ledger,
+                        self.clients("ec2", fleet.region),
+                        fleet,
+                        now=self.clock(),
+                        min_interval_s=self.settings.cadences.placement_scores_s / 2,
+                        sleep=self.sleep,
+                    )
+                except AwsCallError as exc:
+                    failed.append(exc)
+        if failed:
+            raise failed[0]
 
     def consume_interruptions(self) -> None:
         seen: set[str] = set()
@@ -377,6 +402,7 @@ class Daemon:
         settle = 15.0
         jobs: list[tuple[str, Callable[[], None], float, float]] = [
             ("prices", self.collect_prices, c.prices_s, 0.0),
+            ("placement_scores", self.collect_placement_scores, c.placement_scores_s, 0.0),
             ("interruptions", self.consume_interruptions, c.interruptions_s, 0.0),
             ("job_events", self.consume_job_events, c.job_events_s, 0.0),
             ("fleet", self.observe_fleet, c.fleet_s, 0.0),

@@ -27,7 +27,15 @@ __all__ = ["WATCHED", "Health", "Readiness", "Reason", "SignalHealth", "heartbea
 
 # The jobs whose success means the daemon sees the world and can write what it did:
 # the collectors, the reconcile (it reads the backlog and acts) and the history's heartbeat.
-WATCHED = ("prices", "interruptions", "job_events", "fleet", "reconcile", "history")
+WATCHED = (
+    "prices",
+    "placement_scores",
+    "interruptions",
+    "job_events",
+    "fleet",
+    "reconcile",
+    "history",
+)
 
 # The readiness metric's reason label: a small fixed set, so it never grows a series per
 # message; the message itself is in /readyz.

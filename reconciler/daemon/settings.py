@@ -171,6 +171,8 @@ class Cadences(_Model):
     stack_sync_s: float = Field(default=300.0, gt=0)  # the placement in force into the stack
     retrain_s: float = Field(default=86400.0, gt=0)
     export_s: float = Field(default=3600.0, gt=0)
+    # GetSpotPlacementScores: AWS caps the distinct requests an account makes per 24 hours.
+    placement_scores_s: float = Field(default=3600.0, gt=0)
     history_s: float = Field(default=30.0, gt=0)  # a heartbeat write: is the history writable
 
 

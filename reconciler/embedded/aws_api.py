@@ -5,10 +5,12 @@ embedded default the SQS, SNS, EventBridge and S3 clients go to moto's server, b
 market and the Auto Scaling group are the embedded default's own (moto has neither a spot
 market nor capacity), so these two objects answer the few calls the daemon makes, with the
 shapes and errors boto3 gives: ``DescribeSpotPriceHistory``, ``DescribeInstances``,
-``DescribeAutoScalingGroups``, ``SetDesiredCapacity``, ``TerminateInstanceInAutoScalingGroup``
-and ``DescribeScalingActivities``. They are the seam, not fakes of the
-daemon: everything behind the calls is the daemon's real code. ``LocalStackActuator`` is the
-same seam for mode ``local``: the placement the daemon would give ``pulumi up``.
+``GetSpotPlacementScores`` (moto has none; scored from the replay's free capacity, see
+``reconciler.embedded.placement_scores``), ``DescribeAutoScalingGroups``,
+``SetDesiredCapacity``, ``TerminateInstanceInAutoScalingGroup`` and
+``DescribeScalingActivities``. They are the seam, not fakes of the daemon: everything
+behind the calls is the daemon's real code. ``LocalStackActuator`` is the same seam for mode
+``local``: the placement the daemon would give ``pulumi up``.
 
 The local EC2 and group are not thread-safe; the daemon's jobs run on the scheduler's threads
 and the market on the demo's loop, so every call holds ``LocalRegion.lock``.
@@ -29,6 +31,7 @@ from reconciler.daemon.errors import ActuationError
 from reconciler.daemon.settings import FleetTarget
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.cloud import LocalCloud
+from reconciler.embedded.placement_scores import local_zone_id, score_for
 
 __all__ = ["LocalAutoScalingClient", "LocalEc2Client", "LocalRegion", "LocalStackActuator"]
 
@@ -116,6 +119,7 @@ class LocalEc2Client:
                 "SpotPriceHistory": [
                     {
                         "AvailabilityZone": m.pool.zone,
+                        "AvailabilityZoneId": local_zone_id(m.pool.zone),
                         "InstanceType": m.pool.instance_type,
                         "ProductDescription": "Linux/UNIX",
                         "SpotPrice": f"{m.spot_price:.6f}",
@@ -125,6 +129,39 @@ class LocalEc2Client:
                     if m.pool.instance_type in InstanceTypes
                     and m.pool.region == self._region.name
                     and "Linux/UNIX" in ProductDescriptions
+                ]
+            }
+
+    def get_spot_placement_scores(
+        self,
+        *,
+        TargetCapacity: int,
+        InstanceTypes: list[str],
+        SingleAvailabilityZone: bool = False,
+        RegionNames: list[str] | None = None,
+        NextToken: str | None = None,
+    ) -> dict[str, Any]:
+        """AWS's answer shape (Region, AvailabilityZoneId, Score; one page), each zone scored
+        on its free spot capacity over the requested types. Only the per-zone form is
+        answered: the daemon asks for no other."""
+        if not SingleAvailabilityZone:
+            raise NotImplementedError("the local EC2 scores single zones only")
+        if RegionNames and self._region.name not in RegionNames:
+            return {"SpotPlacementScores": []}
+        with self._region.lock:
+            cloud = self._region.cloud
+            free: dict[str, int] = {}
+            for m in cloud.market:
+                if m.pool.instance_type in InstanceTypes and m.pool.region == self._region.name:
+                    free[m.pool.zone] = free.get(m.pool.zone, 0) + cloud.free(m.pool)
+            return {
+                "SpotPlacementScores": [
+                    {
+                        "Region": self._region.name,
+                        "AvailabilityZoneId": local_zone_id(zone),
+                        "Score": score_for(room, TargetCapacity),
+                    }
+                    for zone, room in sorted(free.items())
                 ]
             }
 

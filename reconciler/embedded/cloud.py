@@ -73,6 +73,12 @@ class LocalCloud:
         series: npt.NDArray[np.int32] = self._by_pool[pool].capacity
         return int(series[min(self._tick, len(series) - 1)])
 
+    def free(self, pool: Pool) -> int:
+        """Spot nodes the pool could still take now (none for a pool not offered)."""
+        if pool not in self._by_pool:
+            return 0
+        return max(self.capacity(pool) - len(self._holding(pool)), 0)
+
     def _holding(self, pool: Pool) -> list[Instance]:
         """Spot instances counted against the pool: running and not yet warned."""
         return [

@@ -116,6 +116,7 @@ def _daemon_settings(
         fleets=(fleet,),
         cadences=Cadences(
             prices_s=2.0,
+            placement_scores_s=5.0,
             interruptions_s=0.25,
             job_events_s=1.0,
             fleet_s=1.0,

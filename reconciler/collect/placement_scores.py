@@ -1,0 +1,189 @@
+"""Spot placement scores into the history: how likely AWS says each zone could take the fleet.
+
+One ``GetSpotPlacementScores`` per fleet per run: the fleet's types, its ``max_nodes`` as the
+target, one region, ``SingleAvailabilityZone`` so each score names a zone (by its ID). AWS
+limits how many distinct requests an account makes in 24 hours, so a run is skipped when the
+history already holds this fleet's scores younger than ``min_interval_s`` (a restarted daemon
+does not ask again at once).
+
+Bad input: a call that is throttled or refused (Throttling, RequestLimitExceeded,
+AccessDenied, UnauthorizedOperation) is noted in ``fleet_actions`` (kind ``signal_failed``,
+with the code) and tried again after a growing pause, ``tries`` times in all; the last failure
+raises ``AwsCallError``, so the job fails, the signal turns stale on /readyz and /status, and
+the daemon keeps deciding on the scores it already has.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from analytics.ingest.common import transaction
+from reconciler.collect.aws import aws_call
+from reconciler.daemon.errors import AwsCallError
+from reconciler.daemon.ledger import Ledger, naive
+from reconciler.daemon.settings import FleetTarget
+
+__all__ = ["OPERATION", "RETRIED_CODES", "PlacementScore", "collect_placement_scores"]
+
+log = logging.getLogger(__name__)
+
+OPERATION = "ec2:GetSpotPlacementScores"
+RETRIED_CODES = frozenset(
+    {"Throttling", "RequestLimitExceeded", "AccessDenied", "UnauthorizedOperation"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementScore:
+    """One zone's score for the fleet's request, as AWS answered it."""
+
+    region: str
+    zone_id: str
+    score: int
+
+
+def parse_scores(pages: Sequence[Mapping[str, Any]]) -> list[PlacementScore]:
+    """The zone scores of the answer's pages; a score without a zone or outside 1-10 is
+    logged and dropped (the others are kept)."""
+    scores: list[PlacementScore] = []
+    for page in pages:
+        for entry in page.get("SpotPlacementScores") or []:
+            region, zone_id, score = (
+                entry.get("Region"),
+                entry.get("AvailabilityZoneId"),
+                entry.get("Score"),
+            )
+            if not (isinstance(region, str) and isinstance(zone_id, str)):
+                log.warning("dropping a placement score without a region and zone: %r", entry)
+                continue
+            if not isinstance(score, int) or not 1 <= score <= 10:
+                log.warning("dropping a placement score outside 1-10: %r", entry)
+                continue
+            scores.append(PlacementScore(region, zone_id, score))
+    return scores
+
+
+def _request(ec2: Any, fleet: FleetTarget) -> list[Mapping[str, Any]]:
+    args: dict[str, Any] = {
+        "InstanceTypes": list(fleet.instance_types),
+        "TargetCapacity": fleet.max_nodes,
+        "SingleAvailabilityZone": True,
+        "RegionNames": [fleet.region],
+    }
+    pages: list[Mapping[str, Any]] = []
+    while True:
+        page = ec2.get_spot_placement_scores(**args)
+        pages.append(page)
+        token = page.get("NextToken")
+        if not token:
+            return pages
+        args["NextToken"] = token
+
+
+def _request_with_retries(
+    ledger: Ledger,
+    ec2: Any,
+    fleet: FleetTarget,
+    *,
+    now: datetime,
+    tries: int,
+    first_delay_s: float,
+    sleep: Callable[[float], None],
+) -> list[Mapping[str, Any]]:
+    for attempt in range(1, tries + 1):
+        try:
+            return _request(ec2, fleet)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code"))
+            if code not in RETRIED_CODES:
+                with aws_call(OPERATION):
+                    raise
+            last = attempt == tries
+            ledger.note(
+                "signal_failed",
+                fleet=fleet.name,
+                now=now,
+                status="failed",
+                target=OPERATION,
+                detail=f"{code}: {error.get('Message')} (try {attempt} of {tries}"
+                + ("; the scores stay as they were)" if last else "; trying again)"),
+            )
+            if last:
+                raise AwsCallError(
+                    OPERATION,
+                    f"{code} on all {tries} tries: the placement scores are stale until a "
+                    "later run succeeds (AccessDenied: grant ec2:GetSpotPlacementScores)",
+                ) from exc
+            sleep(first_delay_s * 2 ** (attempt - 1))
+    raise AssertionError("unreachable: tries >= 1")
+
+
+def _zone_names(ledger: Ledger, region: str) -> dict[str, str]:
+    rows = ledger.rows(
+        "SELECT zone_id, any_value(zone) FROM pools "
+        "WHERE region = ? AND zone_id IS NOT NULL GROUP BY zone_id",
+        [region],
+    )
+    return {str(zone_id): str(zone) for zone_id, zone in rows}
+
+
+def _recent(ledger: Ledger, fleet: FleetTarget, since: datetime) -> bool:
+    rows = ledger.rows(
+        "SELECT count(*) FROM placement_scores WHERE region = ? AND target_capacity = ? "
+        "AND list_contains(?, instance_type) AND ts > ?",
+        [fleet.region, fleet.max_nodes, list(fleet.instance_types), naive(since)],
+    )
+    return bool(rows[0][0])
+
+
+def collect_placement_scores(
+    ledger: Ledger,
+    ec2: Any,
+    fleet: FleetTarget,
+    *,
+    now: datetime,
+    min_interval_s: float = 0.0,
+    tries: int = 3,
+    first_delay_s: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Ask for the fleet's placement scores and keep them; returns how many rows were new."""
+    if min_interval_s > 0 and _recent(ledger, fleet, now - timedelta(seconds=min_interval_s)):
+        return 0
+    pages = _request_with_retries(
+        ledger, ec2, fleet, now=now, tries=tries, first_delay_s=first_delay_s, sleep=sleep
+    )
+    scores = [s for s in parse_scores(pages) if s.region == fleet.region]
+    names = _zone_names(ledger, fleet.region)
+    rows = [
+        (
+            s.region,
+            names.get(s.zone_id),
+            s.zone_id,
+            itype,
+            fleet.max_nodes,
+            s.score,
+            naive(now),
+            f"aws:{fleet.region}",
+        )
+        for s in scores
+        for itype in fleet.instance_types
+    ]
+    if not rows:
+        return 0
+    with ledger.con() as con, transaction(con):
+        before = con.execute("SELECT count(*) FROM placement_scores").fetchall()[0][0]
+        con.executemany(
+            "INSERT INTO placement_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            rows,
+        )
+        after = con.execute("SELECT count(*) FROM placement_scores").fetchall()[0][0]
+    return int(after - before)
