@@ -24,7 +24,8 @@ from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.settings import Cadences
 from reconciler.embedded.aws_api import LocalEc2Client
 from reconciler.embedded.placement_scores import local_zone_id, score_for
-from tests.embedded.test_aws_api import A, T0, fleet_and_region
+
+from .test_aws_api import T0, A, fleet_and_region
 
 _EC2 = botocore.session.get_session().get_service_model("ec2")
 _REQUEST = _EC2.operation_model("GetSpotPlacementScores").input_shape

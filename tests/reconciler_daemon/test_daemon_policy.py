@@ -4,6 +4,10 @@ over HTTP, a botocore ``provide-client-params`` hook on each client records ever
 with its parameters, and each one must be allowed by the policy on the resource it touches;
 the policy must grant nothing the daemon does not call.
 
+moto does not implement GetSpotPlacementScores: that one call is answered inside botocore (a
+``before-call`` hook, after the request was validated against the model and recorded) with
+AWS's documented response shape, so it is still made, recorded and checked like the others.
+
 The export job reaches S3 through pyarrow (the AWS C++ SDK), not botocore: its requests are
 taken from moto's own request recorder and mapped to the IAM action S3 authorizes each by
 (object PUT and multipart parts: s3:PutObject; GET/HEAD of an object: s3:GetObject; a
@@ -24,9 +28,11 @@ from urllib.parse import parse_qs, unquote, urlparse
 import boto3
 import pytest
 import requests
+from botocore.awsrequest import AWSResponse
 from moto.moto_api import recorder as moto_recorder
 
 from analytics.export_target import S3Location
+from analytics.pools import region_code
 from analytics.store import open_history
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.collect.aws import Clients, client
@@ -46,10 +52,8 @@ from .lease_aws import create_lease_table, dynamodb_client
 LEASE_TABLE = "spotfleet-dev-daemon-lease"
 
 ACCOUNT = AwsAccount(account_id="123456789012", region=REGION)
-# Declared for the per-pool acting side (failed launches from the groups' scaling activities,
-# placement scores as a capacity signal), which this branch's daemon does not call yet. When it
-# does, this set must become empty: the test then holds the policy to exactly what is called.
-NOT_CALLED_YET = {"ec2:GetSpotPlacementScores"}
+# Every declared action is called now: the policy is held to exactly what the daemon calls.
+NOT_CALLED_YET: set[str] = set()
 HISTORY_BUCKET = "spotfleet-test-history-123456789012"
 
 
@@ -62,10 +66,26 @@ class Recorder:
     def make(self, service: str, region: str) -> Any:
         made = client(service, region)
         made.meta.events.register("provide-client-params", self._record)
+        if service == "ec2":
+            made.meta.events.register("before-call.ec2.GetSpotPlacementScores", _placement_scores)
         return made
 
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.calls.append((f"{model.service_model.signing_name}:{model.name}", dict(params)))
+
+
+def _placement_scores(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+    """AWS's answer to GetSpotPlacementScores (API reference's shape), which moto lacks."""
+    assert params["body"]["SingleAvailabilityZone"] == "true", params["body"]
+    (region,) = {v for k, v in params["body"].items() if k.startswith("RegionName")}
+    parsed = {
+        "SpotPlacementScores": [
+            {"Region": region, "AvailabilityZoneId": f"{region_code(region)}-az{n}", "Score": s}
+            for n, s in ((1, 9), (2, 3))
+        ],
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    }
+    return AWSResponse("https://ec2.amazonaws.com/", 200, {}, None), parsed
 
 
 def queue_arn(url: str) -> str:
@@ -206,6 +226,9 @@ def driven(
     # At start, the daemon reads its fleets from the stack: each subnet's zone.
     zones_of_subnets(recorder.make("ec2", REGION), list(f.fleet.subnets.values()))
     daemon.collect_prices()
+    daemon.collect_placement_scores()
+    scored = daemon.ledger.rows("SELECT DISTINCT zone_id, score FROM placement_scores")
+    assert sorted(scored) == [("use1-az1", 9), ("use1-az2", 3)]
     daemon.observe_fleet()
     groups = f.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
     running = {i["InstanceId"]: g["AutoScalingGroupName"] for g in groups for i in g["Instances"]}
@@ -264,6 +287,7 @@ def test_the_policy_grants_nothing_the_daemon_does_not_call(driven) -> None:
     called = {action for action, _ in recorder.calls}
     assert called == {
         "ec2:DescribeSpotPriceHistory",
+        "ec2:GetSpotPlacementScores",
         "ec2:DescribeInstances",
         "ec2:DescribeSubnets",
         "autoscaling:DescribeAutoScalingGroups",
