@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,6 +88,24 @@ def _request(ec2: Any, fleet: FleetTarget) -> list[Mapping[str, Any]]:
         args["NextToken"] = token
 
 
+class _Retried(Exception):
+    """A ClientError worth another try, carried past ``aws_call``."""
+
+    def __init__(self, error: ClientError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@contextmanager
+def _unless_retried() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in RETRIED_CODES:
+            raise _Retried(exc) from exc
+        raise
+
+
 def _request_with_retries(
     ledger: Ledger,
     ec2: Any,
@@ -99,13 +118,12 @@ def _request_with_retries(
 ) -> list[Mapping[str, Any]]:
     for attempt in range(1, tries + 1):
         try:
-            return _request(ec2, fleet)
-        except ClientError as exc:
+            with aws_call(OPERATION), _unless_retried():
+                return _request(ec2, fleet)
+        except _Retried as retried:
+            exc = retried.error
             error = exc.response.get("Error", {})
             code = str(error.get("Code"))
-            if code not in RETRIED_CODES:
-                with aws_call(OPERATION):
-                    raise
             last = attempt == tries
             ledger.note(
                 "signal_failed",
@@ -127,9 +145,12 @@ def _request_with_retries(
 
 
 def _zone_names(ledger: Ledger, region: str) -> dict[str, str]:
+    # A pool first stored without its ID keeps it NULL, so the prices are read too; a zone
+    # named by its ID (the price archives) names nothing.
     rows = ledger.rows(
-        "SELECT zone_id, any_value(zone) FROM pools "
-        "WHERE region = ? AND zone_id IS NOT NULL GROUP BY zone_id",
+        "SELECT zone_id, any_value(zone) FROM (SELECT zone, zone_id, region FROM pools "
+        "UNION ALL SELECT zone, zone_id, region FROM spot_prices) "
+        "WHERE region = ? AND zone_id IS NOT NULL AND zone <> zone_id GROUP BY zone_id",
         [region],
     )
     return {str(zone_id): str(zone) for zone_id, zone in rows}

@@ -402,7 +402,6 @@ class Daemon:
         settle = 15.0
         jobs: list[tuple[str, Callable[[], None], float, float]] = [
             ("prices", self.collect_prices, c.prices_s, 0.0),
-            ("placement_scores", self.collect_placement_scores, c.placement_scores_s, 0.0),
             ("interruptions", self.consume_interruptions, c.interruptions_s, 0.0),
             ("job_events", self.consume_job_events, c.job_events_s, 0.0),
             ("fleet", self.observe_fleet, c.fleet_s, 0.0),
@@ -412,6 +411,10 @@ class Daemon:
             ("export", self.export, c.export_s, c.export_s),
             ("history", lambda: heartbeat(self.ledger, self.clock()), c.history_s, 0.0),
         ]
+        if self.settings.placement_scores:
+            jobs.append(
+                ("placement_scores", self.collect_placement_scores, c.placement_scores_s, 0.0)
+            )
         for name, fn, every, first_in in jobs:
             self.schedule.add(name, fn, every_s=every, start=False, first_in_s=first_in)
         self.schedule.start()

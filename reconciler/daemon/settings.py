@@ -279,6 +279,9 @@ class DaemonSettings(BaseSettings):
     # AWS does not say how much spot capacity a pool has: record a pool offered a price as able
     # to hold the fleet's maximum. Off where something measures capacity (the embedded market).
     capacity_from_prices: bool = True
+    # GetSpotPlacementScores on its cadence; off where the API is not offered (an emulator
+    # without it, such as moto), so its signal is neither collected nor watched.
+    placement_scores: bool = True
     fleets: tuple[FleetTarget, ...] = ()
     # The fleets from the stack itself: its file (``Pulumi.<stack>.yaml``: the declaration) and
     # its outputs (``pulumi stack output fleets --json > FILE``); then ``fleets`` stays empty.

@@ -19,9 +19,9 @@ from analytics.store import open_history
 from reconciler.collect.placement_scores import collect_placement_scores
 from reconciler.collect.prices import collect_prices
 from reconciler.daemon.errors import AwsCallError
-from reconciler.daemon.health import WATCHED
+from reconciler.daemon.health import WATCHED, Health
 from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import Cadences
+from reconciler.daemon.settings import Cadences, DaemonSettings
 from reconciler.embedded.aws_api import LocalEc2Client
 from reconciler.embedded.placement_scores import local_zone_id, score_for
 
@@ -165,3 +165,22 @@ def test_an_error_that_retrying_cannot_mend_fails_at_once(tmp_path: Any) -> None
 def test_the_job_is_watched_on_its_hourly_cadence() -> None:
     assert "placement_scores" in WATCHED
     assert Cadences().placement_scores_s == 3600.0
+
+
+def test_a_failing_scores_job_shows_stale_with_its_error_and_the_others_stay_fresh() -> None:
+    clock = [0.0]
+    settings = DaemonSettings(cadences=Cadences(placement_scores_s=10.0, prices_s=10.0))
+    limits = {
+        n: settings.readiness.stale_after_s(getattr(settings.cadences, f"{n}_s")) for n in WATCHED
+    }
+    health = Health(limits=limits, leader=lambda: True, monotonic=lambda: clock[0])
+    health.expect("placement_scores")
+    health.expect("prices")
+    clock[0] = limits["placement_scores"] + 1
+    health.record("prices", None)
+    health.record("placement_scores", "ec2:GetSpotPlacementScores: Throttling on all 3 tries")
+    readiness = health.readiness(scheduler_running=True)
+    assert readiness.reason == "signal_stale"
+    assert "placement_scores: no success yet" in readiness.detail
+    assert "Throttling on all 3 tries" in readiness.detail
+    assert "prices" not in readiness.detail

@@ -33,7 +33,9 @@ def write_config(tmp_path: Path, port: int, extra: str = "") -> Path:
     config = tmp_path / "daemon.toml"
     config.write_text(
         f'api_port = {port}\nhistory_path = "{tmp_path / "history.duckdb"}"\n'
-        f'lease_path = "{tmp_path / "daemon.lease"}"\n{extra}'
+        f'lease_path = "{tmp_path / "daemon.lease"}"\n'
+        # moto's server does not implement GetSpotPlacementScores.
+        f"placement_scores = false\n{extra}"
     )
     return config
 
