@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 from playwright.sync_api import expect
@@ -121,6 +122,13 @@ def test_a_short_run_serves_every_job_through_preemptions(
         )
         assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "report.html").stat().st_size > 10_000
+
+    # The placement scores the local EC2 gave (moto has none), each zone named by a price.
+    with duckdb.connect(history, read_only=True) as con:
+        rows, named, low, high = con.execute(
+            "SELECT count(*), count(zone), min(score), max(score) FROM placement_scores"
+        ).fetchall()[0]
+    assert rows > 0 and named > 0 and 1 <= low <= high <= 10
 
 
 def test_ctrl_c_stops_cleanly_with_a_summary_and_the_status_page_shows_the_run(
