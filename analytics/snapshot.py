@@ -38,6 +38,7 @@ PARTITION_COLUMNS = {
     "spot_prices": "ts",
     "on_demand_prices": "effective_at",
     "capacity_observations": "ts",
+    "placement_scores": "ts",
     "interruption_events": "ts",
     "predictions": "ts",
     "decisions": "ts",
