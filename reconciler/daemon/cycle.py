@@ -98,8 +98,7 @@ class Reconciler:
         )
         for row in live:
             start = row.launched_at.timestamp() if row.launched_at is not None else 0.0
-            spot = row.lifecycle == "spot" and row.pool is not None
-            pool = Pool.parse(row.pool) if spot and row.pool is not None else None
+            pool = Pool.parse(row.pool) if row.lifecycle == "spot" and row.pool else None
             going = row.warned or row.instance_id in draining
             nodes.append(HeldNode(row.instance_id, pool, start, start + cold, going))
         return tuple(nodes)

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from analytics.store import History, first_row
+from reconciler.daemon.reactions import LOST_STATES, STALE_AFTER, UNTIL_DEADLINE
 
 __all__ = ["WARNED_KINDS", "ActionRecord", "DecisionRecord", "Ledger", "LiveNode", "naive"]
 
@@ -61,14 +62,9 @@ class ActionRecord:
     nodes_rolled: int | None = None
 
 
-# Events after which AWS takes the instance, until their deadline: the node is planned
-# without, drained, and replaced elsewhere at once (reactions.py says the same of each event).
-WARNED_KINDS = (
-    "spot_interruption_warning",
-    "capacity_reservation_interruption_warning",
-    "scheduled_change",
-)
-LOST_STATES = ("stopping", "stopped", "shutting-down", "terminated")
+# Events after which AWS takes the instance, until their deadline (reactions.py's rules): the
+# node is planned without, drained, and replaced elsewhere at once.
+WARNED_KINDS = tuple(sorted(k.value for k in UNTIL_DEADLINE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,14 +199,6 @@ class Ledger:
                 con.unregister("_incoming_predictions")
 
     # -- what safety and scaling read -------------------------------------------------------
-    def rolled_since(self, fleet: str, since: datetime) -> int:
-        rows = self.rows(
-            "SELECT coalesce(sum(nodes_rolled), 0) FROM fleet_actions "
-            "WHERE fleet = ? AND kind = 'stack_update' AND status = 'applied' AND ts > ?",
-            [fleet, naive(since)],
-        )
-        return int(rows[0][0])
-
     def freshest_market(self, pools: Sequence[str]) -> datetime | None:
         """When the collector last observed any of ``pools`` (it writes capacity each run)."""
         rows = self.rows(
@@ -237,16 +225,6 @@ class Ledger:
         )
         return float(rows[0][0]) if rows[0][0] is not None else None
 
-    def warned_running(self, fleet: str, since: datetime) -> int:
-        """The fleet's nodes warned since ``since`` that AWS has not taken yet."""
-        rows = self.rows(
-            "SELECT count(DISTINCT e.instance_id) FROM interruption_events e "
-            "JOIN nodes n USING (instance_id) WHERE e.kind = 'spot_interruption_warning' "
-            "AND e.ts > ? AND n.fleet = ? AND n.state IN (" + _LIVE + ")",
-            [naive(since), fleet],
-        )
-        return int(rows[0][0])
-
     def live_nodes(
         self,
         fleet: str,
@@ -267,13 +245,13 @@ class Ledger:
             "      OR coalesce(e.deadline, e.ts + INTERVAL 2 MINUTE)"
             "         + to_seconds(CAST(? AS DOUBLE)) > CAST(? AS TIMESTAMP)))"
             "    OR (e.kind = 'instance_state_change' AND lower(e.detail) IN (SELECT unnest(?))"
-            "      AND (CAST(? AS TIMESTAMP) IS NULL OR e.ts + INTERVAL 300 SECOND"
+            "      AND (CAST(? AS TIMESTAMP) IS NULL OR e.ts + to_seconds(CAST(? AS DOUBLE))"
             "         + to_seconds(CAST(? AS DOUBLE)) > CAST(? AS TIMESTAMP))))) "
             "FROM nodes n WHERE n.fleet = ? AND n.state IN (" + _LIVE + ") "
             "ORDER BY n.instance_id",
             [
                 naive(warned_since), list(WARNED_KINDS), at, grace_s, at,
-                list(LOST_STATES), at, grace_s, at, fleet,
+                sorted(LOST_STATES), at, STALE_AFTER.total_seconds(), grace_s, at, fleet,
             ],
         )  # fmt: skip
         return [
@@ -319,16 +297,3 @@ class Ledger:
                 [detail, kind],
             ).fetchall()
         return len(rows)
-
-    def running_nodes(self, fleet: str) -> list[tuple[str, str | None, str, datetime | None]]:
-        """(instance id, pool, lifecycle, launched_at) of the fleet's live nodes."""
-        rows = self.rows(
-            "SELECT instance_id, pool, lifecycle, launched_at FROM nodes "
-            "WHERE fleet = ? AND state IN (" + _LIVE + ") "
-            "ORDER BY instance_id",
-            [fleet],
-        )
-        return [
-            (str(i), p, str(lc), ts.replace(tzinfo=UTC) if ts is not None else None)
-            for i, p, lc, ts in rows
-        ]

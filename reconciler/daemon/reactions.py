@@ -23,13 +23,22 @@ from datetime import datetime, timedelta
 from analytics.events import InterruptionEvent, Kind
 from reconciler.daemon.settings import SafetySettings
 
-__all__ = ["LOST_STATES", "STALE_AFTER", "Mark", "Reaction", "act_by", "marks_in_force", "react"]
+__all__ = [
+    "LOST_STATES",
+    "STALE_AFTER",
+    "UNTIL_DEADLINE",
+    "Mark",
+    "Reaction",
+    "act_by",
+    "marks_in_force",
+    "react",
+]
 
 STALE_AFTER = timedelta(seconds=300)
 # The states in which an instance is going or gone (Karpenter's statechange parser's set).
 LOST_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
 # Kinds whose deadline is when the instance goes: acting after it is too late.
-_UNTIL_DEADLINE = frozenset(
+UNTIL_DEADLINE = frozenset(
     {
         Kind.SPOT_INTERRUPTION_WARNING,
         Kind.CAPACITY_RESERVATION_INTERRUPTION_WARNING,
@@ -60,7 +69,7 @@ class Reaction:
 
 def act_by(event: InterruptionEvent) -> datetime:
     """The moment after which acting on ``event`` is pointless."""
-    if event.kind in _UNTIL_DEADLINE and event.deadline is not None:
+    if event.kind in UNTIL_DEADLINE and event.deadline is not None:
         return event.deadline
     return event.ts + STALE_AFTER
 
@@ -70,7 +79,7 @@ def _loses_instance(event: InterruptionEvent, node_state: str | None) -> bool:
         # The group taking the node out (scale-in, our own drain) is no loss to replace.
         leaving = node_state is not None and node_state.startswith("Terminating")
         return (event.detail or "").lower() in LOST_STATES and not leaving
-    return event.kind in _UNTIL_DEADLINE
+    return event.kind in UNTIL_DEADLINE
 
 
 def react(
@@ -86,7 +95,7 @@ def react(
     if event.pool is None or now >= act_by(event) + grace:
         return None
     if _loses_instance(event, node_state):
-        deadline = event.deadline if event.kind in _UNTIL_DEADLINE else now
+        deadline = event.deadline if event.kind in UNTIL_DEADLINE else now
         what = event.kind.value.replace("_", " ")
         why = f"{what} ({event.detail})" if event.detail else what
         return Reaction(
