@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from typing import Any
 
 from analytics.errors import AnalyticsError
+from analytics.kinds import Kind
 
 __all__ = [
     "EventParseError",
@@ -32,17 +32,6 @@ __all__ = [
     "parse_envelope",
     "unparseable_event",
 ]
-
-
-class Kind(StrEnum):
-    SPOT_INTERRUPTION_WARNING = "spot_interruption_warning"
-    REBALANCE_RECOMMENDATION = "rebalance_recommendation"
-    INSTANCE_STATE_CHANGE = "instance_state_change"
-    CAPACITY_RESERVATION_INTERRUPTION_WARNING = "capacity_reservation_interruption_warning"
-    SCHEDULED_CHANGE = "scheduled_change"  # an AWS Health scheduled change to EC2 instances
-    HEALTH = "health"  # any other AWS Health event
-    CAPACITY_LOSS = "capacity_loss"  # implied by a capacity trace
-    UNPARSEABLE = "unparseable"
 
 
 class EventParseError(AnalyticsError):

@@ -23,16 +23,16 @@ from analytics.store import open_history
 from benchmarks.analytics_history import TYPES  # the same 20 g5/g6 types
 from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.actuate.shadow import ShadowActuator
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.history.market_series import read_market
+from reconciler.core.settings import DaemonSettings, FleetTarget
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler
-from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.scaling import ScaleDecision
-from reconciler.daemon.settings import DaemonSettings, FleetTarget
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.aws_api import LocalAutoScalingClient, LocalRegion
 from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.market import MarketPool
-from reconciler.live import read_market
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ZONES = [f"us-east-1{chr(ord('a') + i)}" for i in range(25)]
@@ -158,7 +158,7 @@ def main() -> None:
             print(
                 f"reconcile, 500 pools, reading {lookback_days} of {args.days} days: "
                 f"median {statistics.median(times):.3f} s, max {max(times):.3f} s "
-                f"(target < 1 s); of which reconciler.live.read_market alone: median "
+                f"(target < 1 s); of which reconciler.core.history.market_series.read_market alone: median "
                 f"{statistics.median(reads):.3f} s"
             )
 

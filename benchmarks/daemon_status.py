@@ -25,9 +25,9 @@ from benchmarks.daemon_reconcile import NOW, build
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings
 
 LOAD = """
 import json, sys, time, httpx

@@ -22,9 +22,9 @@ from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.page import render_status_page
 from reconciler.api.source import DaemonSource
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings
 
 RUNS = 7
 

@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
-from reconciler.decide import decide
-from reconciler.market import MarketSeries, PoolInfo
-from reconciler.model import ModelSettings, train_model
-from reconciler.planner import FleetDeclaration, FleetNode, PlannerSettings
+from reconciler.core.market import MarketSeries, PoolInfo
+from reconciler.decide.model import ModelSettings, train_model
+from reconciler.decide.pipeline import decide
+from reconciler.decide.planner import FleetDeclaration, FleetNode, PlannerSettings
 
 POOLS = 500
 DAYS = 90

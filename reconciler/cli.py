@@ -21,24 +21,23 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from reconciler.advisor import load_advisor_bands
-from reconciler.ctl import ctl_app
+from reconciler.commands.ctl import ctl_app
+from reconciler.commands.models import comparison_table, holdout_table, register_models
+from reconciler.commands.models import train_on_history as _train_on_history
+from reconciler.commands.stack_placement import stack_placements
+from reconciler.commands.walk_forward import walk_forward as _walk
+from reconciler.core.advisor import load_advisor_bands
+from reconciler.core.errors import DaemonError, ReconcilerError, WindowError
+from reconciler.core.traces import day_to_tick, load_collection, load_prices
 from reconciler.daemon.command import register as register_daemon
-from reconciler.daemon.errors import DaemonError
-from reconciler.decide import decide
+from reconciler.decide.model import ModelSettings, load_model, train_model
+from reconciler.decide.pipeline import decide
+from reconciler.decide.planner import FleetDeclaration, PlannerSettings
 from reconciler.embedded.command import register as register_demo
-from reconciler.errors import ReconcilerError, WindowError
-from reconciler.model import ModelSettings, load_model, train_model
-from reconciler.models_command import comparison_table, holdout_table, register_models
-from reconciler.models_command import train_on_history as _train_on_history
-from reconciler.planner import FleetDeclaration, PlannerSettings
 from reconciler.replay.backtest import POLICY_NAMES, BacktestConfig, run_backtest
 from reconciler.replay.plot import plot_results
 from reconciler.replay.report import results_table, write_frontier_json, write_json
 from reconciler.replay.sweep import Sweep, parse_sweep
-from reconciler.stack_placement import stack_placements
-from reconciler.traces import day_to_tick, load_collection, load_prices
-from reconciler.walk_forward_command import walk_forward as _walk
 from stacks.spec import placement_to_config
 
 __all__ = ["app"]

@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from reconciler.collect.aws import aws_call
 from reconciler.control.types import ExecResult, GroupTargets, HeldNode, LaunchFailure
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.aws import aws_call
+from reconciler.core.settings import FleetTarget
 
 __all__ = ["AutoScalingGroups", "failed_launches"]
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from pulumi import automation as auto
 
 from reconciler.actuate.base import Applied
-from reconciler.daemon.errors import ActuationError, StackBusyError
+from reconciler.core.errors import ActuationError, StackBusyError
 from stacks.errors import StackConfigError
 from stacks.spec import parse_fleets, parse_placement, parse_placements, placements_to_config_value
 

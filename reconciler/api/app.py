@@ -35,7 +35,7 @@ from reconciler.api.models import (
 from reconciler.api.operator_routes import operator_router
 from reconciler.api.page import render_status_page
 from reconciler.api.source import NotLeaderError, Source
-from reconciler.daemon.errors import DaemonError
+from reconciler.core.errors import DaemonError
 
 __all__ = ["SourceHolder", "create_app"]
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from reconciler.api.page_view import FleetCost
-from reconciler.daemon.ledger import Ledger, naive
+from reconciler.core.history.ledger import Ledger, naive
 
 __all__ = ["fleet_cost"]
 

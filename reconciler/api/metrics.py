@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, get_args
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from reconciler.daemon.settings import Mode
+from reconciler.core.settings import Mode
 
 if TYPE_CHECKING:
     from reconciler.api.source import Source

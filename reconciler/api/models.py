@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from reconciler.core.settings import Mode
 from reconciler.daemon.controls import FleetControls
 from reconciler.daemon.health import Readiness, Reason
-from reconciler.daemon.settings import Mode
 
 __all__ = [
     "Accepted",

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from reconciler.api.models import Accepted, Problem
 from reconciler.api.operator_models import CordonIn, FloorIn, ReasonIn, UncordonIn
 from reconciler.api.source import NotLeaderError, Source
-from reconciler.daemon.errors import DaemonError
+from reconciler.core.errors import DaemonError
 from reconciler.daemon.operator import (
     ClearFloor,
     Command,

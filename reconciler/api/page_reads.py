@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from reconciler.api.page_view import DecisionRow, OperatorActionRow, StepSeries
-from reconciler.daemon.ledger import Ledger, naive
+from reconciler.core.history.ledger import Ledger, naive
 from reconciler.daemon.operator import OPERATOR_KINDS
 
 __all__ = [

@@ -31,16 +31,16 @@ from reconciler.api.models import (
 )
 from reconciler.api.page_gather import gather_page_view
 from reconciler.api.page_view import StatusPageView
+from reconciler.core.errors import DaemonError
+from reconciler.core.settings import Mode
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.drift import drift
-from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.health import Readiness
 from reconciler.daemon.model_state import ModelState
 from reconciler.daemon.operator import Command
 from reconciler.daemon.preflight import mode_unavailable
-from reconciler.daemon.settings import Mode
-from reconciler.model_compare import Comparison
-from reconciler.model_registry import comparison_json
+from reconciler.decide.model_compare import Comparison
+from reconciler.decide.model_registry import comparison_json
 
 __all__ = ["DaemonSource", "Extras", "Source", "StandbySource"]
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler.collect.aws import aws_call
 from reconciler.collect.node_facts import price_new_nodes, termination_reason
-from reconciler.daemon.errors import AwsCallError
-from reconciler.daemon.ledger import Ledger, naive
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.aws import aws_call
+from reconciler.core.errors import AwsCallError
+from reconciler.core.history.ledger import Ledger, naive
+from reconciler.core.settings import FleetTarget
 
 __all__ = ["Backlog", "GroupView", "observe_fleet", "read_backlog"]
 

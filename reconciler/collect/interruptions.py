@@ -20,9 +20,9 @@ from typing import Any
 
 from analytics.events import EventParseError, InterruptionEvent, parse_envelope, unparseable_event
 from analytics.ingest.events import record_events
-from reconciler.collect.aws import aws_call
-from reconciler.daemon.ledger import Ledger, naive
-from reconciler.daemon.reactions import Reaction, act_by, react
+from reconciler.core.aws import aws_call
+from reconciler.core.history.ledger import Ledger, naive
+from reconciler.core.reactions import Reaction, act_by, react
 
 __all__ = ["Consumed", "consume_interruptions"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from reconciler.collect.aws import aws_call
-from reconciler.daemon.ledger import Ledger, naive
+from reconciler.core.aws import aws_call
+from reconciler.core.history.ledger import Ledger, naive
 
 __all__ = ["JobEventIn", "consume_job_events", "parse_job_event"]
 

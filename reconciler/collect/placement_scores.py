@@ -26,10 +26,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from analytics.ingest.common import transaction
-from reconciler.collect.aws import aws_call
-from reconciler.daemon.errors import AwsCallError
-from reconciler.daemon.ledger import Ledger, naive
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.aws import aws_call
+from reconciler.core.errors import AwsCallError
+from reconciler.core.history.ledger import Ledger, naive
+from reconciler.core.settings import FleetTarget
 
 __all__ = ["OPERATION", "RETRIED_CODES", "PlacementScore", "collect_placement_scores"]
 

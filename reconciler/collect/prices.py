@@ -22,9 +22,9 @@ import pyarrow as pa
 from analytics.errors import IngestError
 from analytics.ingest.common import insert_new, transaction
 from analytics.ingest.prices import ingest_spot_price_pages, spot_price_table
-from reconciler.collect.aws import aws_call
-from reconciler.daemon.ledger import Ledger, naive
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.aws import aws_call
+from reconciler.core.history.ledger import Ledger, naive
+from reconciler.core.settings import FleetTarget
 
 __all__ = ["collect_prices", "record_on_demand"]
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.planner import RECOVERY, Action, Drain, LaunchOnDemand, LaunchSpot, Purpose
+from reconciler.core.settings import SafetySettings
+from reconciler.decide.planner import RECOVERY, Action, Drain, LaunchOnDemand, LaunchSpot, Purpose
 
 __all__ = ["GuardState", "Limits", "Verdict", "check_plan"]
 
@@ -33,6 +34,10 @@ class Limits:
     min_dwell_s: float  # between two moves ahead of predicted loss
     churn_per_hour: int  # serving spot nodes drained by optimisation, per hour
     stale_after_s: float  # market data older than this holds optimisation back
+
+    @classmethod
+    def of(cls, safety: SafetySettings) -> Limits:
+        return cls(safety.min_dwell_s, safety.churn_per_hour, safety.stale_after_s)
 
 
 @dataclass(frozen=True, slots=True)

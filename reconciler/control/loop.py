@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from reconciler.control.guards import GuardState, Limits, Verdict, check_plan
 from reconciler.control.targets import group_targets
 from reconciler.control.types import ExecResult, GroupsExecutor, GroupTargets, HeldNode
-from reconciler.planner import FleetNode, Plan, Snapshot
+from reconciler.decide.planner import FleetNode, Plan, Snapshot
 
 __all__ = ["Outcome", "Replan", "Round", "fleet_nodes", "reconcile_fleet", "restricted"]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from analytics.pools import Pool
 from reconciler.control.types import GroupTargets, HeldNode
-from reconciler.planner import Action, Drain, LaunchOnDemand, LaunchSpot
+from reconciler.decide.planner import Action, Drain, LaunchOnDemand, LaunchSpot
 
 __all__ = ["group_targets"]
 

@@ -7,7 +7,7 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from reconciler.daemon.ledger import Ledger
+from reconciler.core.history.ledger import Ledger
 
 __all__ = ["Breaker", "BreakerState", "after_failure"]
 

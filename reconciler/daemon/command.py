@@ -30,14 +30,14 @@ from reconciler.actuate.pulumi_driver import PulumiActuator, select_stack
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource, StandbySource
-from reconciler.collect.aws import client
+from reconciler.core.aws import client
+from reconciler.core.errors import DaemonError
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings, Mode, SettingsError, load_settings
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.dynamo_lease import DynamoLease, lease_client
-from reconciler.daemon.errors import DaemonError
 from reconciler.daemon.lease import FileLease, Lease
-from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.preflight import mode_unavailable
-from reconciler.daemon.settings import DaemonSettings, Mode, SettingsError, load_settings
 from reconciler.daemon.stack_fleets import with_stack_fleets
 
 __all__ = ["build_actuators", "open_lease", "register", "run", "serve_api"]

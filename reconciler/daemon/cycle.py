@@ -27,27 +27,27 @@ from reconciler.control import (
     GroupsExecutor,
     GuardState,
     HeldNode,
+    Limits,
     Outcome,
     fleet_nodes,
     reconcile_fleet,
     restricted,
 )
+from reconciler.core.errors import DaemonError, DecideError, LeaseLostError
+from reconciler.core.history.ledger import ActionRecord, DecisionRecord, Ledger
+from reconciler.core.reactions import marks_in_force
+from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.controls import FleetControls
 from reconciler.daemon.decide_adapter import (
-    DecideError,
     Planned,
     plan_fleet,
     prediction_rows,
     to_stack_placement,
 )
-from reconciler.daemon.errors import DaemonError, LeaseLostError
-from reconciler.daemon.ledger import ActionRecord, DecisionRecord, Ledger
-from reconciler.daemon.reactions import marks_in_force
 from reconciler.daemon.scaling import ScaleDecision
-from reconciler.daemon.settings import DaemonSettings, FleetTarget, Mode
-from reconciler.model import TrainedModel
-from reconciler.planner import Drain, LaunchOnDemand, LaunchSpot, PlannerSettings, plan
+from reconciler.decide.model import TrainedModel
+from reconciler.decide.planner import Drain, LaunchOnDemand, LaunchSpot, PlannerSettings, plan
 
 __all__ = ["Reconciler", "recover"]
 
@@ -154,7 +154,7 @@ class Reconciler:
             outcome = reconcile_fleet(
                 nodes=nodes,
                 state=state,
-                limits=safety.limits(),
+                limits=Limits.of(safety),
                 replan=lambda unavailable, serving: plan(
                     restricted(planned.snapshot, unavailable, serving), settings
                 ),

@@ -16,25 +16,25 @@ from analytics.export import export_history
 from gpu_node.logformat import log_context
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.groups import AutoScalingGroups
-from reconciler.collect.aws import Clients
 from reconciler.collect.fleet import Backlog, GroupView, observe_fleet, read_backlog
 from reconciler.collect.interruptions import consume_interruptions
 from reconciler.collect.job_events import consume_job_events
 from reconciler.collect.placement_scores import collect_placement_scores
 from reconciler.collect.prices import collect_prices, record_on_demand
+from reconciler.core.aws import Clients
+from reconciler.core.errors import AwsCallError, DaemonError, LeaseLostError
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.reactions import Reaction
+from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler, recover
 from reconciler.daemon.decide_adapter import fit_candidate, load_model
-from reconciler.daemon.errors import AwsCallError, DaemonError, LeaseLostError
 from reconciler.daemon.health import Health, heartbeat
-from reconciler.daemon.ledger import Ledger
 from reconciler.daemon.model_state import ModelState, initial_state
 from reconciler.daemon.operator import Command, DrainNode, Operator, StartRetrain
-from reconciler.daemon.reactions import Reaction
 from reconciler.daemon.scaling import ScaleDecision, desired_nodes
 from reconciler.daemon.schedule import Schedule
-from reconciler.daemon.settings import DaemonSettings, FleetTarget, Mode
-from reconciler.model_registry import promote, read_live, register
+from reconciler.decide.model_registry import promote, read_live, register
 
 __all__ = ["Daemon"]
 

@@ -1,9 +1,9 @@
 """The daemon's one door to the deciding code (features, model, planner).
 
-If ``reconciler.decide``, ``reconciler.live`` or the planner's types change, this is the
-module to fix. It reads the market from the history, lets ``decide`` predict and plan,
-applies the daemon's risk marks (a warned pool is taken as about to go) and plans again,
-and turns what the groups hold into the stack's placement (zones → subnets).
+If ``reconciler.decide.pipeline``, ``reconciler.core.history.market_series`` or the planner's
+types change, this is the module to fix. It reads the market from the history, lets
+``decide`` predict and plan, applies the daemon's risk marks (a warned pool is taken as about
+to go) and plans again, and turns what the groups hold into the stack's placement (zones → subnets).
 """
 
 from __future__ import annotations
@@ -19,22 +19,27 @@ from typing import Any
 import duckdb
 
 from reconciler.control import GroupTargets
-from reconciler.daemon.errors import DaemonError
-from reconciler.daemon.reactions import Mark
-from reconciler.daemon.settings import FleetTarget
-from reconciler.decide import decide
-from reconciler.errors import ReconcilerError
-from reconciler.live import read_market, recent_losses
-from reconciler.model import ModelSettings, PoolPrediction, TrainedModel, train_model
-from reconciler.model_compare import Comparison, evaluate_candidate
-from reconciler.model_registry import live_model
-from reconciler.planner import FleetDeclaration, FleetNode, Plan, PlannerSettings, Snapshot, plan
+from reconciler.core.errors import DecideError, ReconcilerError
+from reconciler.core.history.market_series import read_market, recent_losses
+from reconciler.core.reactions import Mark
+from reconciler.core.settings import FleetTarget
+from reconciler.decide.model import ModelSettings, PoolPrediction, TrainedModel, train_model
+from reconciler.decide.model_compare import Comparison, evaluate_candidate
+from reconciler.decide.model_registry import live_model
+from reconciler.decide.pipeline import decide
+from reconciler.decide.planner import (
+    FleetDeclaration,
+    FleetNode,
+    Plan,
+    PlannerSettings,
+    Snapshot,
+    plan,
+)
 from stacks.spec import Placement, PoolCount, placement_to_config
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "DecideError",
     "Planned",
     "fit_candidate",
     "load_model",
@@ -43,10 +48,6 @@ __all__ = [
     "to_stack_placement",
     "train_from_history",
 ]
-
-
-class DecideError(DaemonError):
-    """The deciding code could not plan (no market data, a bad model...)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Planned:
 
 
 def load_model(path: Path | None) -> TrainedModel | None:
-    """The live model of the registry at ``path`` (``reconciler.model_registry``); None (the
+    """The live model of the registry at ``path`` (``reconciler.decide.model_registry``); None (the
     baseline decides) when none is configured, none has been trained there yet (a new fleet
     has no history to train on) or none has earned its place."""
     if path is None:
@@ -109,7 +110,7 @@ def fit_candidate(
     on_iteration: Callable[[int, int], None] | None = None,
 ) -> tuple[TrainedModel, Comparison]:
     """A candidate fitted on the history before the last ``evaluation_s``, and how it, the live
-    model and the baseline score on those days (``reconciler.model_compare``). ``grid_s``
+    model and the baseline score on those days (``reconciler.decide.model_compare``). ``grid_s``
     None: the history's most common observation interval."""
     try:
         series = read_market(con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s)

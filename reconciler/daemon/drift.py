@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.settings import FleetTarget
 
 __all__ = ["drift"]
 

@@ -40,7 +40,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler.daemon.errors import AwsCallError, LeaseLostError
+from reconciler.core.errors import AwsCallError, LeaseLostError
 from reconciler.daemon.lease_record import (
     KEY,
     PURGE_AFTER_S,

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings
 
 __all__ = ["WATCHED", "Health", "Readiness", "Reason", "SignalHealth", "heartbeat", "judge"]
 

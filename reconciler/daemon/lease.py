@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Protocol
 
-from reconciler.daemon.errors import LeaseLostError
+from reconciler.core.errors import LeaseLostError
 
 __all__ = ["FileLease", "Lease"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.model_compare import Comparison
-from reconciler.model_registry import INITIAL_ID, LivePointer, list_models
+from reconciler.decide.model_compare import Comparison
+from reconciler.decide.model_registry import INITIAL_ID, LivePointer, list_models
 
 __all__ = ["ModelState", "initial_state"]
 

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from analytics.pools import Pool
+from reconciler.core.errors import DaemonError
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import FleetTarget
 from reconciler.daemon.controls import (
     CordonedPool,
     FleetControls,
@@ -26,9 +29,6 @@ from reconciler.daemon.controls import (
     RequestedDrain,
     state_key,
 )
-from reconciler.daemon.errors import DaemonError
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import FleetTarget
 
 __all__ = [
     "OPERATOR_KINDS",

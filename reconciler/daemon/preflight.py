@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 
-from reconciler.daemon.settings import Mode
+from reconciler.core.settings import Mode
 
 __all__ = ["mode_unavailable"]
 

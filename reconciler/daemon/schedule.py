@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from reconciler.daemon.errors import DaemonError
+from reconciler.core.errors import DaemonError
 
 if TYPE_CHECKING:
     from reconciler.daemon.health import Health

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from reconciler.collect.aws import aws_call
-from reconciler.daemon.errors import DaemonError
-from reconciler.daemon.settings import DaemonSettings, FleetTarget
+from reconciler.core.aws import aws_call
+from reconciler.core.errors import DaemonError
+from reconciler.core.settings import DaemonSettings, FleetTarget
 from stacks.errors import OutputsError, StackConfigError
 from stacks.outputs import FleetOutputs, parse_fleet_outputs
 from stacks.spec import FleetGroups, FleetSpec, parse_fleets

@@ -1,6 +1,6 @@
 """EC2 and Auto Scaling as the daemon calls them, answered by the local EC2 and group.
 
-The daemon reaches AWS through boto3 clients (``reconciler.collect.aws.Clients``). In the
+The daemon reaches AWS through boto3 clients (``reconciler.core.aws.Clients``). In the
 embedded default the SQS, SNS, EventBridge and S3 clients go to moto's server, but EC2's spot
 market and the Auto Scaling group are the embedded default's own (moto has neither a spot
 market nor capacity), so these two objects answer the few calls the daemon makes, with the
@@ -27,8 +27,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reconciler.actuate.base import Applied
-from reconciler.daemon.errors import ActuationError
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.errors import ActuationError
+from reconciler.core.settings import FleetTarget
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.placement_scores import local_zone_id, score_for

@@ -27,7 +27,7 @@ from rich.table import Table
 
 from analytics.errors import AnalyticsError
 from gpu_node.logsafety import install_redaction
-from reconciler.daemon.errors import DaemonError
+from reconciler.core.errors import DaemonError
 from reconciler.embedded.demo import DemoError, DemoSummary, run_demo
 from reconciler.embedded.settings import DemoSettings
 from reconciler.embedded.world import LiveStatus

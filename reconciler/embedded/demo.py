@@ -36,19 +36,19 @@ from gpu_node.localimds import LocalImds
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.app import SourceHolder
 from reconciler.api.source import DaemonSource, StandbySource
-from reconciler.collect.aws import Clients
 from reconciler.collect.fleet import read_backlog
-from reconciler.daemon.command import serve_api
-from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.decide_adapter import train_from_history
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import (
+from reconciler.core.aws import Clients
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import (
     Cadences,
     DaemonSettings,
     FleetTarget,
     SafetySettings,
     ScalingSettings,
 )
+from reconciler.daemon.command import serve_api
+from reconciler.daemon.daemon import Daemon
+from reconciler.daemon.decide_adapter import train_from_history
 from reconciler.embedded.audit import audit_jobs, dead_letters, result_ids
 from reconciler.embedded.aws_api import (
     LocalAutoScalingClient,

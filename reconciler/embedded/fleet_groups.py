@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from analytics.pools import Pool
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.settings import FleetTarget
 from reconciler.daemon.stack_fleets import FleetQueues, fleet_target
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.cloud import LocalCloud

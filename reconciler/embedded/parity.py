@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.market import MarketSeries, PoolInfo
+from reconciler.core.settings import FleetTarget
 from reconciler.embedded.replay import ReplayedMarket
-from reconciler.market import MarketSeries, PoolInfo
 from reconciler.replay.engine import replay
 from reconciler.replay.planner_policy import PlannerPolicy
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from analytics.queries import run_canned
-from reconciler.daemon.ledger import Ledger
+from reconciler.core.history.ledger import Ledger
 from reconciler.embedded.audit import JobAudit
 from reconciler.embedded.parity import Replayed
 from reconciler.embedded.settings import DemoSettings

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from reconciler.collect.fleet import read_backlog
-from reconciler.daemon.ledger import Ledger
+from reconciler.core.history.ledger import Ledger
 from reconciler.embedded.audit import result_ids
 from reconciler.embedded.autoscaling import Activity, LocalAutoScalingGroup
 from reconciler.embedded.aws_api import LocalRegion

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from reconciler.advisor import load_advisor_bands
-from reconciler.market import MarketSeries
-from reconciler.model import ModelSettings, TrainedModel
-from reconciler.planner import PlannerSettings
+from reconciler.core.advisor import load_advisor_bands
+from reconciler.core.market import MarketSeries
+from reconciler.core.traces import TraceCollection, load_collection, load_prices, window_ticks
+from reconciler.decide.model import ModelSettings, TrainedModel
+from reconciler.decide.planner import PlannerSettings
 from reconciler.replay.engine import ReplayResult, replay
 from reconciler.replay.frontier import Frontier, Point, peer_frontier
 from reconciler.replay.peers import PEER_NAMES, peer_policy
@@ -20,7 +21,6 @@ from reconciler.replay.planner_policy import PlannerPolicy
 from reconciler.replay.reference import EvenSpread, OnDemand, SinglePool, SpreadWithFallback
 from reconciler.replay.sweep import Sweep
 from reconciler.replay.types import Policy
-from reconciler.traces import TraceCollection, load_collection, load_prices, window_ticks
 
 __all__ = [
     "PEER_NAMES",

@@ -10,8 +10,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reconciler.errors import PolicyError, WindowError
-from reconciler.market import MarketSeries
+from reconciler.core.errors import PolicyError, WindowError
+from reconciler.core.market import MarketSeries
 from reconciler.replay.types import Decision, Node, Observation, Policy, ReplaySetup
 
 __all__ = ["ReplayResult", "TickRecord", "replay"]

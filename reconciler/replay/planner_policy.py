@@ -22,15 +22,16 @@ from analytics.pools import Pool
 from reconciler.control import (
     GuardState,
     HeldNode,
+    Limits,
     fleet_nodes,
     reconcile_fleet,
     restricted,
 )
-from reconciler.daemon.settings import SafetySettings
-from reconciler.decide import decide
-from reconciler.market import MarketSeries
-from reconciler.model import ModelSettings, TrainedModel, train_model
-from reconciler.planner import Drain, FleetDeclaration, LaunchSpot, PlannerSettings, plan
+from reconciler.core.market import MarketSeries
+from reconciler.core.settings import SafetySettings
+from reconciler.decide.model import ModelSettings, TrainedModel, train_model
+from reconciler.decide.pipeline import decide
+from reconciler.decide.planner import Drain, FleetDeclaration, LaunchSpot, PlannerSettings, plan
 from reconciler.replay.groups import ReplayGroups
 from reconciler.replay.types import Decision, Observation, ReplaySetup
 
@@ -139,7 +140,7 @@ class PlannerPolicy:
                 drained_last_hour=sum(1 for ts in self._drained if ts > now - 3600),
                 budget_usd_per_hour=None,
             ),
-            limits=self.safety.limits(),
+            limits=Limits.of(self.safety),
             replan=lambda unavailable, serving: plan(
                 restricted(decided.snapshot, unavailable, serving), self.planner_settings
             ),

@@ -6,8 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.errors import SweepError
-from reconciler.planner import PlannerSettings
+from reconciler.core.errors import SweepError
+from reconciler.decide.planner import PlannerSettings
 
 __all__ = ["Sweep", "SweepError", "parse_sweep"]
 

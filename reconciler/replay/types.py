@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from reconciler.market import MarketSeries
+from reconciler.core.market import MarketSeries
 
 __all__ = ["ON_DEMAND", "Decision", "Node", "Observation", "Policy", "ReplaySetup"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from reconciler.errors import WindowError
+from reconciler.core.errors import WindowError
 from reconciler.replay.backtest import (
     PEER_NAMES,
     BacktestConfig,

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from analytics.events import Kind, parse_envelope
+from analytics.events import parse_envelope
+from analytics.kinds import Kind
 from tests.fixtures import payload
 
 

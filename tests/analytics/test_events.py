@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics.events import EventParseError, Kind, parse_envelope, unparseable_event
+from analytics.events import EventParseError, parse_envelope, unparseable_event
 from analytics.ingest.events import ingest_events, record_events
+from analytics.kinds import Kind
 from analytics.store import History
 
 

@@ -14,9 +14,9 @@ from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.collect.fleet import observe_fleet
 from reconciler.collect.prices import collect_prices
 from reconciler.control import GroupTargets
-from reconciler.daemon.errors import ActuationError
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.errors import ActuationError
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import FleetTarget
 from reconciler.embedded.aws_api import (
     LocalAutoScalingClient,
     LocalEc2Client,

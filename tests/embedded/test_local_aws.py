@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from analytics.events import Kind, parse_envelope
+from analytics.events import parse_envelope
+from analytics.kinds import Kind
 from reconciler.embedded.local_aws import FleetEndpoints, LocalAws, create_fleet, local_aws
 from stacks.layout import fleet_layout
 from stacks.naming import AwsAccount

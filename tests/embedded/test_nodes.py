@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from analytics.events import Kind, parse_envelope
+from analytics.events import parse_envelope
+from analytics.kinds import Kind
 from analytics.pools import Pool
 from gpu_node.localimds import LocalImds
 from reconciler.embedded.local_aws import FleetEndpoints, LocalAws, create_fleet, local_aws

@@ -18,10 +18,10 @@ from botocore.validate import validate_parameters
 from analytics.store import open_history
 from reconciler.collect.placement_scores import collect_placement_scores
 from reconciler.collect.prices import collect_prices
-from reconciler.daemon.errors import AwsCallError
+from reconciler.core.errors import AwsCallError
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import Cadences, DaemonSettings
 from reconciler.daemon.health import WATCHED, Health
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import Cadences, DaemonSettings
 from reconciler.embedded.aws_api import LocalEc2Client
 from reconciler.embedded.placement_scores import local_zone_id, score_for
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reconciler.market import MarketSeries, PoolInfo
+from reconciler.core.market import MarketSeries, PoolInfo
 from reconciler.replay.types import Decision, Observation, ReplaySetup
 
 

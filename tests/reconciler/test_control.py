@@ -18,7 +18,7 @@ from reconciler.control import (
     reconcile_fleet,
     restricted,
 )
-from reconciler.planner import (
+from reconciler.decide.planner import (
     FleetDeclaration,
     PlannerSettings,
     PoolView,

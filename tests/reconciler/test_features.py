@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.features import FEATURES, compute_features
+from reconciler.decide.features import FEATURES, compute_features
 from tests.reconciler.helpers import market
 
 F = {name: i for i, name in enumerate(FEATURES)}

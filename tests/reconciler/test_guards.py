@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reconciler.control import GuardState, Limits, check_plan
-from reconciler.planner import Drain, LaunchOnDemand, LaunchSpot
+from reconciler.decide.planner import Drain, LaunchOnDemand, LaunchSpot
 
 NOW = 1_000_000.0
 LIMITS = Limits(min_dwell_s=1800.0, churn_per_hour=2, stale_after_s=900.0)

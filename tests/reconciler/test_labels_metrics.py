@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from reconciler.labels import loss_labels
-from reconciler.metrics import auc, brier, calibration, expected_calibration_error
+from reconciler.decide.labels import loss_labels
+from reconciler.decide.scores import auc, brier, calibration, expected_calibration_error
 
 
 def test_label_is_a_drop_within_the_horizon():

@@ -11,14 +11,14 @@ import pytest
 from analytics.ingest.advisor import ingest_advisor
 from analytics.ingest.traces import ingest_traces
 from analytics.store import open_history
-from reconciler.advisor import load_advisor_bands
-from reconciler.decide import decide
-from reconciler.errors import HistoryReadError
-from reconciler.features import compute_features
-from reconciler.live import read_market, recent_losses
-from reconciler.model import ModelSettings
-from reconciler.planner import FleetDeclaration, PlannerSettings
-from reconciler.traces import load_collection, load_prices
+from reconciler.core.advisor import load_advisor_bands
+from reconciler.core.errors import HistoryReadError
+from reconciler.core.history.market_series import read_market, recent_losses
+from reconciler.core.traces import load_collection, load_prices
+from reconciler.decide.features import compute_features
+from reconciler.decide.model import ModelSettings
+from reconciler.decide.pipeline import decide
+from reconciler.decide.planner import FleetDeclaration, PlannerSettings
 from tests.reconciler.helpers import shared_data
 
 DATA = shared_data()

@@ -8,9 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from reconciler.errors import ModelError, NotEnoughHistoryError
-from reconciler.features import compute_features
-from reconciler.model import ModelSettings, advisor_prior, load_model, train_model
+from reconciler.core.errors import ModelError, NotEnoughHistoryError
+from reconciler.decide.features import compute_features
+from reconciler.decide.model import ModelSettings, advisor_prior, load_model, train_model
 from tests.reconciler.helpers import market
 
 SMALL = ModelSettings(num_trees=15, num_leaves=7, min_leaf_fraction=0.005, horizon_s=1800)
@@ -98,7 +98,7 @@ def test_advisor_prior_grows_with_band_and_respects_floor():
 
 
 def test_a_pool_with_too_little_history_gets_its_advisor_prior_and_says_so():
-    from reconciler.decide import predict_pools
+    from reconciler.decide.pipeline import predict_pools
 
     m = market(flappy(n_pools=2, n_ticks=400), gap=600)
     model = train_model(m, end=400, settings=SMALL)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from reconciler.model_compare import Scores, compare, score
+from reconciler.decide.model_compare import Scores, compare, score
 
 BASE = Scores(auc=0.50, brier=0.030, rows=1000, losses=30)
 

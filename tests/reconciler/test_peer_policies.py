@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from reconciler.market import MarketSeries
+from reconciler.core.market import MarketSeries
 from reconciler.replay.engine import replay
 from reconciler.replay.peers import (
     PEER_NAMES,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reconciler.planner import (
+from reconciler.decide.planner import (
     Drain,
     FleetDeclaration,
     FleetNode,
@@ -15,7 +15,12 @@ from reconciler.planner import (
     Snapshot,
     plan,
 )
-from reconciler.planner.filters import HasFreeSlot, LossBelow, PriceBelowOnDemand, run_filters
+from reconciler.decide.planner.filters import (
+    HasFreeSlot,
+    LossBelow,
+    PriceBelowOnDemand,
+    run_filters,
+)
 
 NOW = 1_000_000.0
 # Explicit thresholds, so the tests state the rules, not the tuned defaults.

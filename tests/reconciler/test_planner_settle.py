@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from reconciler.planner import Drain, FleetNode, plan
+from reconciler.decide.planner import Drain, FleetNode, plan
 from tests.reconciler.test_planner import NOW, S, node, pool, snap
 
 SETTLE = replace(S, on_demand_settle_s=3600.0, max_spare=0)

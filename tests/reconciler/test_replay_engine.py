@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.errors import PolicyError, WindowError
+from reconciler.core.errors import PolicyError, WindowError
 from reconciler.replay.engine import replay
 from reconciler.replay.types import Decision
 from tests.reconciler.helpers import Scripted, market
@@ -113,7 +113,7 @@ def test_empty_window_is_refused():
 
 
 def test_planner_policy_sees_its_preemptions_as_recent_losses():
-    from reconciler.planner import PlannerSettings
+    from reconciler.decide.planner import PlannerSettings
     from reconciler.replay.planner_policy import PlannerPolicy
 
     # Two pools; the first drops at tick 5. After that the planner holds a spare (alert).

@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from reconciler.cli import app
-from reconciler.errors import SweepError
-from reconciler.planner import PlannerSettings
+from reconciler.core.errors import SweepError
+from reconciler.decide.planner import PlannerSettings
 from reconciler.replay.sweep import parse_sweep
 from tests.reconciler.helpers import shared_data, write_traces
 

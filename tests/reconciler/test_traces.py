@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from reconciler.errors import MarketDataError, WindowError
-from reconciler.traces import (
+from reconciler.core.errors import MarketDataError, WindowError
+from reconciler.core.traces import (
     TraceLengthWarning,
     day_to_tick,
     load_collection,

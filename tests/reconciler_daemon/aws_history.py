@@ -27,8 +27,8 @@ from analytics.ingest.events import record_events
 from analytics.ingest.prices import ingest_spot_price_pages
 from analytics.store import History
 from reconciler.collect.prices import record_on_demand
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import FleetTarget
 
 from .conftest import fleet_groups
 

@@ -22,8 +22,8 @@ from moto.server import ThreadedMotoServer
 
 from analytics.ingest.prices import ingest_spot_price_pages
 from analytics.store import History, open_history
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import FleetTarget
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import FleetTarget
 
 REGION = "us-east-1"
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -18,13 +18,13 @@ from reconciler.actuate.base import Applied
 from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.collect.fleet import GroupView, observe_fleet
+from reconciler.core.errors import ActuationError
+from reconciler.core.history.ledger import DecisionRecord, Ledger
+from reconciler.core.settings import DaemonSettings, FleetTarget, Mode, SafetySettings
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.errors import ActuationError
-from reconciler.daemon.ledger import DecisionRecord, Ledger
 from reconciler.daemon.scaling import ScaleDecision
-from reconciler.daemon.settings import DaemonSettings, FleetTarget, Mode, SafetySettings
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.aws_api import LocalAutoScalingClient, LocalEc2Client, LocalRegion
 from reconciler.embedded.cloud import LocalCloud

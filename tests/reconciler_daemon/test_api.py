@@ -17,9 +17,9 @@ from markupsafe import escape
 
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource, StandbySource
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings
 
 from .conftest import Clock, seed_market
 from .helpers import (

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 
 from analytics.store import first_row
-from reconciler.collect.aws import client
 from reconciler.collect.fleet import observe_fleet, read_backlog
 from reconciler.collect.interruptions import consume_interruptions
 from reconciler.collect.job_events import consume_job_events
 from reconciler.collect.prices import collect_prices, record_on_demand
-from reconciler.daemon.errors import AwsCallError
-from reconciler.daemon.ledger import Ledger
+from reconciler.core.aws import client
+from reconciler.core.errors import AwsCallError
+from reconciler.core.history.ledger import Ledger
 
 from .conftest import REGION, T0, make_aws_fleet, rebalance_envelope, warning_envelope
 

@@ -9,11 +9,11 @@ import typer
 from typer.testing import CliRunner
 
 from analytics.export import open_export
+from reconciler.core.errors import DaemonError
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.command import register
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.errors import DaemonError
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings
 
 from .conftest import Clock, seed_market
 from .helpers import FLEET, RecordingActuator, add_nodes

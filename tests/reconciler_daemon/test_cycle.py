@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from analytics.store import open_history
+from reconciler.core.history.ledger import Ledger
 from reconciler.daemon.cycle import recover
-from reconciler.daemon.ledger import Ledger
 
 from .conftest import T0, Clock, seed_market
 from .helpers import (

@@ -35,11 +35,11 @@ from analytics.export_target import S3Location
 from analytics.pools import region_code
 from analytics.store import open_history
 from reconciler.actuate.shadow import ShadowActuator
-from reconciler.collect.aws import Clients, client
+from reconciler.core.aws import Clients, client
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings, ScalingSettings
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.dynamo_lease import DynamoLease
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings, ScalingSettings
 from reconciler.daemon.stack_fleets import zones_of_subnets
 from stacks.daemon_actions import DAEMON_ACTIONS
 from stacks.layout import HISTORY_EXPORT_PREFIX

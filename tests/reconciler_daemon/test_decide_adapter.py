@@ -7,10 +7,10 @@ import pytest
 
 from analytics.pools import Pool
 from reconciler.control import GroupTargets
-from reconciler.daemon.decide_adapter import DecideError, load_model, to_stack_placement
-from reconciler.daemon.errors import DaemonError
-from reconciler.planner.types import Placement as PlannerPlacement
-from reconciler.planner.types import Plan
+from reconciler.core.errors import DaemonError, DecideError
+from reconciler.daemon.decide_adapter import load_model, to_stack_placement
+from reconciler.decide.planner.types import Placement as PlannerPlacement
+from reconciler.decide.planner.types import Plan
 
 from .helpers import FLEET
 

@@ -6,11 +6,11 @@ from typing import Any
 
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.source import DaemonSource
-from reconciler.collect.aws import Clients
+from reconciler.core.aws import Clients
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.drift import drift
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings
 from reconciler.embedded.aws_api import LocalEc2Client
 
 from .conftest import Clock, seed_market

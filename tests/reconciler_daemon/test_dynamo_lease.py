@@ -11,13 +11,13 @@ import pytest
 
 from analytics.store import open_history
 from reconciler.actuate.shadow import ShadowActuator
+from reconciler.core.errors import LeaseLostError
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings, ScalingSettings, load_settings
+from reconciler.core.settings_problems import SettingsError
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.dynamo_lease import DynamoLease
-from reconciler.daemon.errors import LeaseLostError
 from reconciler.daemon.lease_record import LeaseRecord, backoff_s, takeable
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings, ScalingSettings, load_settings
-from reconciler.daemon.settings_problems import SettingsError
 
 from .conftest import T0, Clock, make_aws_fleet, seed_market
 from .lease_aws import create_lease_table, dynamodb_client, throttling_proxy

@@ -23,9 +23,9 @@ from analytics.store import open_history
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.pulumi_driver import PLACEMENTS_KEY, PulumiActuator
 from reconciler.actuate.shadow import ShadowActuator
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import Cadences, DaemonSettings, Mode
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import Cadences, DaemonSettings, Mode
 from stacks.layout import fleet_layout
 from stacks.naming import AwsAccount
 from stacks.spec import parse_fleets

@@ -15,9 +15,9 @@ import analytics.export_s3 as export_s3
 from analytics.export import open_export
 from analytics.export_target import S3Location
 from analytics.snapshot import history_tables
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings, SettingsError, load_settings
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings, SettingsError, load_settings
 
 from .conftest import REGION, Clock, seed_market
 from .helpers import FLEET, RecordingActuator, add_nodes

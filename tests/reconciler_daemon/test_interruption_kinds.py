@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler.collect.fleet import observe_fleet
 from reconciler.collect.interruptions import consume_interruptions
-from reconciler.daemon.ledger import Ledger
+from reconciler.core.history.ledger import Ledger
 from tests.fixtures import payload
 
 from .conftest import T0, make_aws_fleet

@@ -10,7 +10,7 @@ import boto3
 
 from gpu_node.events import JobEvent, JobEventType, SnsPublisher
 from reconciler.collect.job_events import consume_job_events
-from reconciler.daemon.ledger import Ledger
+from reconciler.core.history.ledger import Ledger
 
 from .conftest import REGION, make_aws_fleet
 

@@ -16,7 +16,7 @@ from analytics.queries import QueryResult, run_canned
 from reconciler.collect.fleet import observe_fleet
 from reconciler.collect.node_facts import LEFT_THE_GROUP, termination_reason
 from reconciler.collect.prices import record_on_demand
-from reconciler.daemon.ledger import Ledger
+from reconciler.core.history.ledger import Ledger
 
 from .conftest import make_aws_fleet, warning_envelope
 

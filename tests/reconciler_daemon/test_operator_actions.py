@@ -21,9 +21,9 @@ from analytics.store import open_history
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings
 
 from .conftest import AwsFleet, Clock, make_aws_fleet
 from .helpers import serve

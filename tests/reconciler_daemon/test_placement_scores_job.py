@@ -12,11 +12,11 @@ from botocore.exceptions import ClientError
 
 from analytics.pools import Pool
 from reconciler.actuate.shadow import ShadowActuator
-from reconciler.collect.aws import Clients
+from reconciler.core.aws import Clients
+from reconciler.core.errors import AwsCallError
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings, FleetTarget
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.errors import AwsCallError
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings, FleetTarget
 from reconciler.embedded.aws_api import LocalAutoScalingClient, LocalEc2Client, LocalRegion
 from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.market import MarketPool

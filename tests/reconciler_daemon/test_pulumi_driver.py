@@ -20,7 +20,7 @@ from pulumi import automation as auto
 from pulumi.automation.events import OpType
 
 from reconciler.actuate.pulumi_driver import PLACEMENTS_KEY, PulumiActuator
-from reconciler.daemon.errors import ActuationError, StackBusyError
+from reconciler.core.errors import ActuationError, StackBusyError
 
 FLEETS = [
     {

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from analytics.events import InterruptionEvent, Kind, parse_envelope
-from reconciler.daemon.reactions import STALE_AFTER, act_by, marks_in_force, react
-from reconciler.daemon.settings import SafetySettings
+from analytics.events import InterruptionEvent, parse_envelope
+from analytics.kinds import Kind
+from reconciler.core.reactions import STALE_AFTER, act_by, marks_in_force, react
+from reconciler.core.settings import SafetySettings
 from tests.fixtures import payload
 
 from .conftest import T0

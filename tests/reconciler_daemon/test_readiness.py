@@ -219,8 +219,8 @@ def test_a_signal_is_stale_only_past_its_limit_since_its_last_success() -> None:
 
 def test_the_history_heartbeat_failing_reads_as_an_unwritable_history(tmp_path: Path) -> None:
     from analytics.store import open_history
+    from reconciler.core.history.ledger import Ledger
     from reconciler.daemon.health import heartbeat
-    from reconciler.daemon.ledger import Ledger
 
     from .conftest import T0
 
@@ -253,10 +253,10 @@ def test_a_deleted_lease_file_stops_the_next_action_before_it_reaches_aws(
 ) -> None:
     from analytics.store import open_history
     from reconciler.actuate.shadow import ShadowActuator
+    from reconciler.core.history.ledger import Ledger
+    from reconciler.core.settings import DaemonSettings, ScalingSettings
     from reconciler.daemon.daemon import Daemon
     from reconciler.daemon.lease import FileLease
-    from reconciler.daemon.ledger import Ledger
-    from reconciler.daemon.settings import DaemonSettings, ScalingSettings
 
     from .conftest import T0, Clock, seed_market
 

@@ -13,10 +13,10 @@ from analytics.ingest.prices import ingest_on_demand_prices, ingest_spot_price_p
 from analytics.ingest.traces import ingest_traces
 from analytics.store import History, open_history
 from reconciler.actuate.shadow import ShadowActuator
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings, FleetTarget
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings, FleetTarget
-from reconciler.model_registry import list_models, live_model, read_live
+from reconciler.decide.model_registry import list_models, live_model, read_live
 
 from .aws_history import END as AWS_END
 from .aws_history import GRID_S as AWS_GRID_S

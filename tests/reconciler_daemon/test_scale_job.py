@@ -8,9 +8,9 @@ from pathlib import Path
 
 from analytics.store import open_history
 from reconciler.actuate.shadow import ShadowActuator
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings, FleetTarget, ScalingSettings
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings, FleetTarget, ScalingSettings
 
 from .conftest import AwsFleet, Clock, make_aws_fleet, seed_market
 

@@ -6,8 +6,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from reconciler.core.settings import SettingsError, load_settings
 from reconciler.daemon.command import register
-from reconciler.daemon.settings import SettingsError, load_settings
 
 TOML = """
 mode = "shadow"

@@ -10,8 +10,8 @@ import boto3
 import pytest
 import yaml
 
-from reconciler.daemon.errors import DaemonError
-from reconciler.daemon.settings import DaemonSettings
+from reconciler.core.errors import DaemonError
+from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.stack_fleets import with_stack_fleets
 from stacks.spec import fleet_groups, parse_fleets
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from reconciler.api.cost import fleet_cost
-from reconciler.daemon.ledger import Ledger
+from reconciler.core.history.ledger import Ledger
 
 from .conftest import T0
 

@@ -12,9 +12,9 @@ from analytics.store import History, open_history
 from reconciler.actuate.shadow import ShadowActuator
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.settings import DaemonSettings, FleetTarget
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.settings import DaemonSettings, FleetTarget
 
 from .aws_history import END, GRID_S, fleet_kwargs, write_aws_history
 from .helpers import serve

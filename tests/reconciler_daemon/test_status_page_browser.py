@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, ConsoleMessage, expect
 
 from reconciler.api.app import SourceHolder, create_app
 from reconciler.api.source import DaemonSource
+from reconciler.core.history.ledger import Ledger
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
 from tests.browser import chromium
 
 from .conftest import Clock

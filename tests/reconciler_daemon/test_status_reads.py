@@ -13,7 +13,7 @@ from reconciler.api.page_reads import (
     node_count_series,
     recent_decisions,
 )
-from reconciler.daemon.ledger import Ledger
+from reconciler.core.history.ledger import Ledger
 
 from .conftest import T0
 from .helpers import CHEAP, PAGE_JOBS, PAGE_REASON, XL2_A, XL2_B, ZONE_B, seed_page_history

@@ -11,11 +11,11 @@ import numpy as np
 
 from analytics.pools import Pool
 from reconciler.actuate.shadow import ShadowActuator
-from reconciler.collect.aws import Clients
+from reconciler.core.aws import Clients
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.reactions import Reaction
+from reconciler.core.settings import DaemonSettings, FleetTarget
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.ledger import Ledger
-from reconciler.daemon.reactions import Reaction
-from reconciler.daemon.settings import DaemonSettings, FleetTarget
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.aws_api import LocalAutoScalingClient, LocalEc2Client, LocalRegion
 from reconciler.embedded.cloud import LocalCloud

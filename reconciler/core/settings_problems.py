@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reconciler.daemon.errors import DaemonError
+from reconciler.core.errors import DaemonError
 
 __all__ = ["ENV_PREFIX", "SettingsError", "describe", "environment_names", "unknown_variables"]
 

@@ -1,7 +1,8 @@
 """One decision from market series: features → loss probabilities → snapshot → plan.
 
 Pure: the caller brings the series (from traces or from the history), the fleet as it
-is, the declaration and ``now``. ``reconciler.live`` builds the series from DuckDB.
+is, the declaration and ``now``. ``reconciler.core.history.market_series`` builds the series
+from DuckDB.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from reconciler.baselines import availability_baseline
-from reconciler.features import compute_features
-from reconciler.market import MarketSeries
-from reconciler.model import ModelSettings, PoolPrediction, TrainedModel, advisor_prior
-from reconciler.planner import (
+from reconciler.core.market import MarketSeries
+from reconciler.decide.baselines import availability_baseline
+from reconciler.decide.features import compute_features
+from reconciler.decide.model import ModelSettings, PoolPrediction, TrainedModel, advisor_prior
+from reconciler.decide.planner import (
     FleetDeclaration,
     FleetNode,
     Plan,

@@ -3,7 +3,7 @@
 Pure: market series and models in, scores and a verdict out. The window is the most recent
 ticks of the series, ``[start, end)``; a label there needs its whole horizon inside the
 window, so the last horizon of it is unlabelled. The candidate was fitted on ticks before
-``start`` only (``reconciler.model.train_model(series, end=start)``), and the live model was
+``start`` only (``reconciler.decide.model.train_model(series, end=start)``), and the live model was
 fitted before it was promoted, so neither saw the window unless the live model's training
 window reaches into it (``live_saw_window`` then says so: the comparison favours the live
 model, never the candidate).
@@ -23,12 +23,12 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
-from reconciler.baselines import availability_baseline
-from reconciler.features import compute_features
-from reconciler.labels import loss_labels
-from reconciler.market import MarketSeries
-from reconciler.metrics import auc, brier
-from reconciler.model import TrainedModel
+from reconciler.core.market import MarketSeries
+from reconciler.decide.baselines import availability_baseline
+from reconciler.decide.features import compute_features
+from reconciler.decide.labels import loss_labels
+from reconciler.decide.model import TrainedModel
+from reconciler.decide.scores import auc, brier
 
 __all__ = ["Comparison", "Scores", "compare", "evaluate_candidate", "score"]
 

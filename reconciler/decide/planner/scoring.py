@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.planner.settings import PlannerSettings
-from reconciler.planner.types import PoolView
+from reconciler.decide.planner.settings import PlannerSettings
+from reconciler.decide.planner.types import PoolView
 
 __all__ = ["ScoredPool", "score_pool"]
 

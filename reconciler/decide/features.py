@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from reconciler.market import MarketSeries
+from reconciler.core.market import MarketSeries
 
 __all__ = ["FEATURES", "compute_features", "horizon_ticks", "window_ticks_of"]
 

@@ -16,11 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from reconciler.core.errors import HistoryReadError, ReconcilerError
 from reconciler.daemon.decide_adapter import fit_candidate
-from reconciler.errors import HistoryReadError, ReconcilerError
-from reconciler.model import TrainedModel
-from reconciler.model_compare import Comparison, Scores
-from reconciler.model_registry import (
+from reconciler.decide.model import TrainedModel
+from reconciler.decide.model_compare import Comparison, Scores
+from reconciler.decide.model_registry import (
     ModelEntry,
     comparison_json,
     list_models,

@@ -35,8 +35,7 @@ from analytics.errors import AnalyticsError
 from analytics.export_target import ExportTarget, parse_export_target
 from analytics.pools import Pool
 from gpu_node.logformat import LogFormat
-from reconciler.control.guards import Limits
-from reconciler.daemon.settings_problems import SettingsError, describe, unknown_variables
+from reconciler.core.settings_problems import SettingsError, describe, unknown_variables
 
 __all__ = [
     "Cadences",
@@ -191,9 +190,6 @@ class SafetySettings(_Model):
     unavailable_s: float = Field(default=180.0, gt=0)
     # How long a reconcile waits (wall seconds) for a raised group to launch or say it cannot.
     launch_settle_s: float = Field(default=20.0, ge=0)
-
-    def limits(self) -> Limits:
-        return Limits(self.min_dwell_s, self.churn_per_hour, self.stale_after_s)
 
 
 class ReadinessSettings(_Model):

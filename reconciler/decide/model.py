@@ -20,13 +20,13 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 
-from reconciler.advisor import BAND_PRIOR
-from reconciler.baselines import availability_baseline, ewma_transitions
-from reconciler.errors import ModelError, NotEnoughHistoryError
-from reconciler.features import FEATURES, compute_features, horizon_ticks
-from reconciler.labels import loss_labels
-from reconciler.market import MarketSeries
-from reconciler.metrics import auc, brier, calibration, expected_calibration_error
+from reconciler.core.advisor import BAND_PRIOR
+from reconciler.core.errors import ModelError, NotEnoughHistoryError
+from reconciler.core.market import MarketSeries
+from reconciler.decide.baselines import availability_baseline, ewma_transitions
+from reconciler.decide.features import FEATURES, compute_features, horizon_ticks
+from reconciler.decide.labels import loss_labels
+from reconciler.decide.scores import auc, brier, calibration, expected_calibration_error
 
 __all__ = [
     "ModelSettings",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from reconciler.features import FEATURES, horizon_ticks
+from reconciler.decide.features import FEATURES, horizon_ticks
 
 __all__ = ["EWMA_HALF_LIFE_S", "availability_baseline", "ewma_transitions"]
 

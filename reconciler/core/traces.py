@@ -17,8 +17,8 @@ from analytics.errors import IngestError
 from analytics.ingest.traces import TRACE_INSTANCE_TYPES as INSTANCE_TYPES
 from analytics.ingest.traces import collection_start, read_trace
 from analytics.pools import region_of_zone
-from reconciler.errors import MarketDataError, WindowError
-from reconciler.market import MarketSeries, PoolInfo
+from reconciler.core.errors import MarketDataError, WindowError
+from reconciler.core.market import MarketSeries, PoolInfo
 
 __all__ = [
     "INSTANCE_TYPES",

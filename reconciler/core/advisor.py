@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import MarketDataError
+from reconciler.core.errors import MarketDataError
 
 __all__ = ["BAND_PRIOR", "load_advisor_bands"]
 
 # Monthly interruption frequency of each band (<5%, 5-10%, 10-15%, 15-20%, >20%), taken at
 # the band's middle (25% for the open top band). Used as a prior when a pool has too little
-# history for the model; ``reconciler.model.advisor_prior`` turns it into a horizon probability.
+# history for the model; ``reconciler.decide.model.advisor_prior`` turns it into a horizon
+# probability.
 BAND_PRIOR = (0.025, 0.075, 0.125, 0.175, 0.25)
 
 

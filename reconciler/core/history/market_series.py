@@ -1,7 +1,7 @@
 """The live path: the DuckDB history → market series on a regular tick grid.
 
 This is the only reconciler module of the decide step that talks to DuckDB; it hands
-``reconciler.decide`` the same arrays a backtest builds from trace files, so the
+``reconciler.decide.pipeline`` the same arrays a backtest builds from trace files, so the
 features of both paths agree (tested on the same data).
 
 Grid: ticks ``interval_s`` apart, tick 0 at the first observation of the pools read
@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 import duckdb
 import numpy as np
 
-from reconciler.errors import HistoryReadError
-from reconciler.labels import WARNING_KINDS
-from reconciler.market import MarketSeries, PoolInfo
+from analytics.kinds import WARNING_KINDS
+from reconciler.core.errors import HistoryReadError
+from reconciler.core.market import MarketSeries, PoolInfo
 
 __all__ = ["read_market", "recent_losses"]
 
@@ -228,7 +228,7 @@ def _warnings(
         SELECT pool, epoch(ts) AS s FROM interruption_events
         WHERE list_contains(?, pool) AND list_contains(?, kind) AND epoch(ts) > ? AND ts <= ?
         """,
-        [names, list(WARNING_KINDS), t0 - gap, until],
+        [names, [str(k) for k in WARNING_KINDS], t0 - gap, until],
     ).fetchnumpy()
     out = np.zeros((len(names), n), dtype=np.int32)
     if len(rows["s"]) == 0:

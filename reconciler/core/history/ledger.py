@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from analytics.store import History, first_row
-from reconciler.daemon.reactions import LOST_STATES, STALE_AFTER, UNTIL_DEADLINE
+from reconciler.core.reactions import LOST_STATES, STALE_AFTER, UNTIL_DEADLINE
 
 __all__ = ["WARNED_KINDS", "ActionRecord", "DecisionRecord", "Ledger", "LiveNode", "naive"]
 

@@ -20,8 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from analytics.events import InterruptionEvent, Kind
-from reconciler.daemon.settings import SafetySettings
+from analytics.events import InterruptionEvent
+from analytics.kinds import Kind
+from reconciler.core.settings import SafetySettings
 
 __all__ = [
     "LOST_STATES",

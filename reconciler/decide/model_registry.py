@@ -31,9 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import ModelError
-from reconciler.model import TrainedModel, load_model
-from reconciler.model_compare import Comparison, Scores
+from reconciler.core.errors import ModelError
+from reconciler.decide.model import TrainedModel, load_model
+from reconciler.decide.model_compare import Comparison, Scores
 
 __all__ = [
     "INITIAL_ID",

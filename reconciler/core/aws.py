@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler.daemon.errors import AwsCallError
+from reconciler.core.errors import AwsCallError
 
 __all__ = ["Clients", "aws_call", "client"]
 

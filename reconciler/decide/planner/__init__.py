@@ -1,8 +1,8 @@
 """The pool planner: a pure function from a snapshot to a plan (placement + actions)."""
 
-from reconciler.planner.plan import plan
-from reconciler.planner.settings import PlannerSettings
-from reconciler.planner.types import (
+from reconciler.decide.planner.plan import plan
+from reconciler.decide.planner.settings import PlannerSettings
+from reconciler.decide.planner.types import (
     RECOVERY,
     Action,
     Drain,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from reconciler.errors import ReconcilerError
+from reconciler.core.errors import ReconcilerError
 from reconciler.replay.backtest import POLICY_NAMES, BacktestConfig
 from reconciler.replay.walk_forward_report import (
     interval_line,

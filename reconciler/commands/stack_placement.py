@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from analytics.pools import Pool
-from reconciler.planner import Plan
+from reconciler.decide.planner import Plan
 from stacks.spec import Placement, PoolCount
 
 __all__ = ["placeholder_subnet", "stack_placements"]

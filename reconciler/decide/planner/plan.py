@@ -26,10 +26,10 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 
-from reconciler.planner.filters import LossBelow, default_filters, run_filters
-from reconciler.planner.scoring import ScoredPool, score_pool
-from reconciler.planner.settings import PlannerSettings
-from reconciler.planner.types import (
+from reconciler.decide.planner.filters import LossBelow, default_filters, run_filters
+from reconciler.decide.planner.scoring import ScoredPool, score_pool
+from reconciler.decide.planner.settings import PlannerSettings
+from reconciler.decide.planner.types import (
     Action,
     Drain,
     FleetNode,

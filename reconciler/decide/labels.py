@@ -14,12 +14,9 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-from reconciler.features import horizon_ticks
+from reconciler.decide.features import horizon_ticks
 
-__all__ = ["WARNING_KINDS", "loss_labels"]
-
-# interruption_events kinds that are a loss of the pool's spot capacity to the fleet.
-WARNING_KINDS = ("spot_interruption_warning",)
+__all__ = ["loss_labels"]
 
 
 def loss_labels(

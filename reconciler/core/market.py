@@ -2,9 +2,9 @@
 
 A ``MarketSeries`` is a regular grid of ticks (``gap_seconds`` apart, tick 0 at
 ``t0``) holding, per pool, the spot capacity seen, the spot price, the on-demand price
-and the Spot Advisor band. Backtests build it from trace files (``reconciler.traces``);
-the daemon builds it from the DuckDB history (``reconciler.live``). Features never see
-anything else, which is what makes the two paths agree.
+and the Spot Advisor band. Backtests build it from trace files (``reconciler.core.traces``);
+the daemon builds it from the DuckDB history (``reconciler.core.history.market_series``).
+Features never see anything else, which is what makes the two paths agree.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-from reconciler.planner.settings import PlannerSettings
-from reconciler.planner.types import PoolView
+from reconciler.decide.planner.settings import PlannerSettings
+from reconciler.decide.planner.types import PoolView
 
 __all__ = [
     "FilterResult",
