@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from reconciler.api.chart import PALETTE
-from reconciler.api.cost import fleet_cost
-from reconciler.api.page_reads import (
+from reconciler.api.page_view import FleetPage, ModelPanel, PoolRow, StatusPageView
+from reconciler.core.history.cost_reads import fleet_cost
+from reconciler.core.history.status_reads import (
     capacity_series,
     job_counts,
     live_nodes_by_pool,
@@ -16,7 +17,6 @@ from reconciler.api.page_reads import (
     operator_actions,
     recent_decisions,
 )
-from reconciler.api.page_view import FleetPage, ModelPanel, PoolRow, StatusPageView
 from reconciler.core.settings import FleetTarget
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.decide_adapter import Planned

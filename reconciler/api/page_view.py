@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from reconciler.core.history.cost_reads import FleetCost
+from reconciler.core.history.status_reads import DecisionRow, OperatorActionRow, StepSeries
 from reconciler.daemon.controls import NO_CONTROLS, FleetControls
 
 __all__ = [
@@ -41,53 +43,6 @@ class PoolRow:
     @property
     def nodes(self) -> int:
         return self.spot_nodes + self.on_demand_nodes
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionRow:
-    decision_id: str
-    ts: datetime
-    mode: str
-    applied: bool
-    changed: bool
-    desired_nodes: int | None
-    reason: str
-    reasons: tuple[tuple[str, str], ...]  # (pool, the planner's verdict), as recorded
-
-
-@dataclass(frozen=True, slots=True)
-class OperatorActionRow:
-    """An operator's action as recorded: pause, cordon, drain request, floor, retrain..."""
-
-    ts: datetime
-    kind: str
-    target: str | None
-    detail: str  # what was done, the reason given and who asked
-
-
-@dataclass(frozen=True, slots=True)
-class StepSeries:
-    """A value that holds until it changes: (when, value) at each change, oldest first. The
-    first point may lie before the chart's window: it is the value in force when it opens."""
-
-    label: str
-    points: tuple[tuple[datetime, float], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class FleetCost:
-    """What the fleet's node-hours cost, against the same hours all on-demand. Hours lacking
-    either price are left out of both sums (and counted apart), so the ratio stays honest."""
-
-    spot_node_hours: float
-    on_demand_node_hours: float
-    cost_usd: float
-    all_on_demand_usd: float
-    unpriced_node_hours: float
-
-    @property
-    def ratio(self) -> float | None:
-        return self.cost_usd / self.all_on_demand_usd if self.all_on_demand_usd > 0 else None
 
 
 @dataclass(frozen=True, slots=True)

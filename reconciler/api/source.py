@@ -206,7 +206,7 @@ class DaemonSource:
         return out
 
     def decisions(self, fleet: str | None, limit: int) -> list[DecisionOut]:
-        rows = self.daemon.ledger.read_rows(
+        rows = self.daemon.ledger._read_rows(
             "SELECT decision_id, ts, fleet, mode, placement, desired_nodes, changed, applied, "
             "reason, reasons FROM decisions WHERE (? IS NULL OR fleet = ?) "
             "ORDER BY ts DESC, decision_id LIMIT ?",
@@ -240,7 +240,7 @@ class DaemonSource:
         ]
 
     def nodes(self, fleet: str | None, include_terminated: bool) -> list[NodeOut]:
-        rows = self.daemon.ledger.read_rows(
+        rows = self.daemon.ledger._read_rows(
             "SELECT instance_id, fleet, pool, lifecycle, state, launched_at, terminated_at, "
             "observed_at FROM nodes WHERE (? IS NULL OR fleet = ?) "
             "AND (? OR state != 'terminated') ORDER BY instance_id",

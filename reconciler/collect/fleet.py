@@ -13,10 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler.collect.node_facts import price_new_nodes, termination_reason
+from reconciler.collect.node_facts import termination_reason
 from reconciler.core.aws import aws_call
 from reconciler.core.errors import AwsCallError
-from reconciler.core.history.ledger import Ledger, naive
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.history.node_writes import (
+    ObservedNode,
+    last_events_about,
+    mark_terminated,
+    record_members,
+)
 from reconciler.core.settings import FleetTarget
 
 __all__ = ["Backlog", "GroupView", "observe_fleet", "read_backlog"]
@@ -66,45 +72,24 @@ def observe_fleet(
                 for reservation in page["Reservations"]:
                     for inst in reservation["Instances"]:
                         details[inst["InstanceId"]] = inst
-    rows = []
+    observed = []
     for m, lifecycle in members:
         inst = details.get(m["InstanceId"], {})
         zone = m.get("AvailabilityZone") or inst.get("Placement", {}).get("AvailabilityZone")
         itype = m.get("InstanceType") or inst.get("InstanceType")
         launched = inst.get("LaunchTime")
         state = str(m.get("LifecycleState", "InService"))
-        rows.append(
-            (
-                m["InstanceId"],
-                fleet.name,
-                f"{fleet.region}/{zone}/{itype}",
-                lifecycle,
-                state,
-                naive(launched) if isinstance(launched, datetime) else None,
-                naive(now) if state == "InService" else None,
-                naive(now),
+        observed.append(
+            ObservedNode(
+                instance_id=m["InstanceId"],
+                pool=f"{fleet.region}/{zone}/{itype}",
+                lifecycle=lifecycle,
+                state=state,
+                launched_at=launched if isinstance(launched, datetime) else None,
+                ready_at=now if state == "InService" else None,
             )
         )
-    with ledger.con() as con:
-        if rows:
-            con.executemany(
-                "INSERT INTO nodes (instance_id, fleet, pool, lifecycle, state, launched_at, "
-                "ready_at, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (instance_id) DO UPDATE "
-                "SET state = excluded.state, pool = excluded.pool, "
-                "ready_at = coalesce(nodes.ready_at, excluded.ready_at), "
-                "observed_at = excluded.observed_at",
-                rows,
-            )
-        price_new_nodes(con, fleet.name)
-        gone = [
-            str(r[0])
-            for r in con.execute(
-                "SELECT instance_id FROM nodes WHERE fleet = ? AND state != 'terminated' "
-                "AND NOT list_contains(?, instance_id)",
-                [fleet.name, ids],
-            ).fetchall()
-        ]
+    gone = record_members(ledger, fleet.name, observed, now=now)
     if gone:
         _mark_gone(ledger, ec2, fleet, gone, now)
     by_group = {str(g["AutoScalingGroupName"]): int(g.get("DesiredCapacity", 0)) for g in groups}
@@ -123,21 +108,14 @@ def _mark_gone(
                         described[inst["InstanceId"]] = inst
     except AwsCallError:
         pass  # long gone (EC2 forgets terminated instances after about an hour): no reason
-    with ledger.con() as con:
-        for instance_id in gone:
-            events = con.execute(
-                "SELECT kind, detail FROM interruption_events WHERE instance_id = ? "
-                "ORDER BY ts DESC LIMIT 1",
-                [instance_id],
-            ).fetchall()
-            reason = termination_reason(
-                described.get(instance_id), (str(events[0][0]), events[0][1]) if events else None
-            )
-            con.execute(
-                "UPDATE nodes SET state = 'terminated', terminated_at = ?, observed_at = ?, "
-                "termination_reason = ? WHERE instance_id = ?",
-                [naive(now), naive(now), reason, instance_id],
-            )
+    events = last_events_about(ledger, gone)
+    reasons: dict[str, str] = {}
+    for instance_id in gone:
+        event = events.get(instance_id)
+        reasons[instance_id] = termination_reason(
+            described.get(instance_id), (event.kind, event.detail) if event else None
+        )
+    mark_terminated(ledger, reasons, now=now)
 
 
 def read_backlog(sqs: Any, queue_urls: tuple[str, ...]) -> Backlog:

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from analytics.events import EventParseError, InterruptionEvent, parse_envelope, unparseable_event
-from analytics.ingest.events import record_events
 from reconciler.core.aws import aws_call
+from reconciler.core.history.interruption_writes import record_own_events, record_unparseable
 from reconciler.core.history.ledger import Ledger, naive
 from reconciler.core.reactions import Reaction, act_by, react
 
@@ -88,10 +88,9 @@ def _handle(
     body = str(message.get("Body", ""))
     if events is None:
         log.warning("unparseable interruption message %s: %s", message.get("MessageId"), problem)
-        with ledger.con():
-            out.recorded += record_events(
-                ledger.history, [unparseable_event(body, str(problem), naive(now))]
-            )
+        out.recorded += record_unparseable(
+            ledger, unparseable_event(body, str(problem), naive(now))
+        )
         out.unparseable += 1
         return
     kept: list[InterruptionEvent] = []
@@ -102,28 +101,16 @@ def _handle(
         kept.append(event)
     if not kept:
         return
-    # Point lookups by the primary key: the table also holds millions of trace events.
-    lookup = "SELECT pool FROM interruption_events WHERE event_id = ?"
-    state = "SELECT state FROM nodes WHERE instance_id = ?"
-    with ledger.con() as con:
-        known = {e.event_id for e in kept if con.execute(lookup, [e.event_id]).fetchall()}
-        out.recorded += record_events(ledger.history, kept)
-        pools = {
-            e.event_id: (con.execute(lookup, [e.event_id]).fetchall() or [(None,)])[0][0]
-            for e in kept
-        }
-        states = {
-            e.event_id: (con.execute(state, [e.instance_id]).fetchall() or [(None,)])[0][0]
-            for e in kept
-        }
+    recorded = record_own_events(ledger, kept)
+    out.recorded += recorded.recorded
     for event in kept:
-        if event.event_id in known:
+        if event.event_id in recorded.known:
             continue  # a redelivery: it already reacted
-        pool = event.pool or pools.get(event.event_id)
+        pool = event.pool or recorded.pools.get(event.event_id)
         reaction = react(
             dataclasses.replace(event, pool=pool),
             now=naive(now),
-            node_state=states.get(event.event_id),
+            node_state=recorded.node_states.get(event.event_id),
             grace=grace,
         )
         if reaction is None:

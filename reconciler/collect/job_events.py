@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reconciler.core.aws import aws_call
-from reconciler.core.history.ledger import Ledger, naive
+from reconciler.core.history.jobs import JobUpdate, record_job_update
+from reconciler.core.history.ledger import Ledger
 
 __all__ = ["JobEventIn", "consume_job_events", "parse_job_event"]
 
@@ -56,54 +57,26 @@ def parse_job_event(body: str) -> JobEventIn:
         raise ValueError(f"not a job event: {exc.error_count()} problem(s)") from exc
 
 
-_UPSERT = """
-INSERT INTO jobs (job_id, fleet, state, instance_id, pool, model, submitted_at, started_at,
-                  finished_at, seconds, attempts, error, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (job_id) DO UPDATE SET
-    state = CASE WHEN excluded.updated_at >= jobs.updated_at
-                 THEN excluded.state ELSE jobs.state END,
-    fleet = coalesce(excluded.fleet, jobs.fleet),
-    instance_id = CASE WHEN excluded.updated_at >= jobs.updated_at
-                       THEN coalesce(excluded.instance_id, jobs.instance_id)
-                       ELSE jobs.instance_id END,
-    pool = coalesce(excluded.pool, jobs.pool),
-    model = coalesce(excluded.model, jobs.model),
-    submitted_at = coalesce(jobs.submitted_at, excluded.submitted_at),
-    started_at = coalesce(excluded.started_at, jobs.started_at),
-    finished_at = coalesce(excluded.finished_at, jobs.finished_at),
-    seconds = coalesce(excluded.seconds, jobs.seconds),
-    attempts = greatest(excluded.attempts, jobs.attempts),
-    error = coalesce(excluded.error, jobs.error),
-    updated_at = greatest(excluded.updated_at, jobs.updated_at)
-"""
-
-
 def record_job_event(ledger: Ledger, e: JobEventIn) -> None:
     state = e.type if e.type in _STATES else "started"  # progress: still running
-    with ledger.con() as con:
-        con.execute(
-            _UPSERT,
-            [
-                e.job_id,
-                e.fleet,
-                state,
-                e.instance_id,
-                e.pool,
-                e.model,
-                _t(e.submitted_at),
-                _t(e.started_at),
-                _t(e.finished_at),
-                e.seconds,
-                e.attempts,
-                e.error,
-                _t(e.at),
-            ],
-        )
-
-
-def _t(ts: datetime | None) -> datetime | None:
-    return None if ts is None else naive(ts)
+    record_job_update(
+        ledger,
+        JobUpdate(
+            job_id=e.job_id,
+            state=state,
+            updated_at=e.at,
+            fleet=e.fleet,
+            instance_id=e.instance_id,
+            pool=e.pool,
+            model=e.model,
+            submitted_at=e.submitted_at,
+            started_at=e.started_at,
+            finished_at=e.finished_at,
+            seconds=e.seconds,
+            attempts=e.attempts,
+            error=e.error,
+        ),
+    )
 
 
 def consume_job_events(ledger: Ledger, sqs: Any, queue_url: str, *, max_batches: int = 10) -> int:

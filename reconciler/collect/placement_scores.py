@@ -25,10 +25,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from analytics.ingest.common import transaction
 from reconciler.core.aws import aws_call
 from reconciler.core.errors import AwsCallError
-from reconciler.core.history.ledger import Ledger, naive
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.history.placement_scores import (
+    ScoreRow,
+    holds_scores_since,
+    record_scores,
+    zone_names,
+)
 from reconciler.core.settings import FleetTarget
 
 __all__ = ["OPERATION", "RETRIED_CODES", "PlacementScore", "collect_placement_scores"]
@@ -144,27 +149,6 @@ def _request_with_retries(
     raise AssertionError("unreachable: tries >= 1")
 
 
-def _zone_names(ledger: Ledger, region: str) -> dict[str, str]:
-    # A pool first stored without its ID keeps it NULL, so the prices are read too; a zone
-    # named by its ID (the price archives) names nothing.
-    rows = ledger.rows(
-        "SELECT zone_id, any_value(zone) FROM (SELECT zone, zone_id, region FROM pools "
-        "UNION ALL SELECT zone, zone_id, region FROM spot_prices) "
-        "WHERE region = ? AND zone_id IS NOT NULL AND zone <> zone_id GROUP BY zone_id",
-        [region],
-    )
-    return {str(zone_id): str(zone) for zone_id, zone in rows}
-
-
-def _recent(ledger: Ledger, fleet: FleetTarget, since: datetime) -> bool:
-    rows = ledger.rows(
-        "SELECT count(*) FROM placement_scores WHERE region = ? AND target_capacity = ? "
-        "AND list_contains(?, instance_type) AND ts > ?",
-        [fleet.region, fleet.max_nodes, list(fleet.instance_types), naive(since)],
-    )
-    return bool(rows[0][0])
-
-
 def collect_placement_scores(
     ledger: Ledger,
     ec2: Any,
@@ -177,34 +161,33 @@ def collect_placement_scores(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Ask for the fleet's placement scores and keep them; returns how many rows were new."""
-    if min_interval_s > 0 and _recent(ledger, fleet, now - timedelta(seconds=min_interval_s)):
+    if min_interval_s > 0 and holds_scores_since(
+        ledger,
+        fleet.region,
+        fleet.max_nodes,
+        fleet.instance_types,
+        now - timedelta(seconds=min_interval_s),
+    ):
         return 0
     pages = _request_with_retries(
         ledger, ec2, fleet, now=now, tries=tries, first_delay_s=first_delay_s, sleep=sleep
     )
     scores = [s for s in parse_scores(pages) if s.region == fleet.region]
-    names = _zone_names(ledger, fleet.region)
-    rows = [
-        (
-            s.region,
-            names.get(s.zone_id),
-            s.zone_id,
-            itype,
-            fleet.max_nodes,
-            s.score,
-            naive(now),
-            f"aws:{fleet.region}",
-        )
-        for s in scores
-        for itype in fleet.instance_types
-    ]
-    if not rows:
-        return 0
-    with ledger.con() as con, transaction(con):
-        before = con.execute("SELECT count(*) FROM placement_scores").fetchall()[0][0]
-        con.executemany(
-            "INSERT INTO placement_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            rows,
-        )
-        after = con.execute("SELECT count(*) FROM placement_scores").fetchall()[0][0]
-    return int(after - before)
+    names = zone_names(ledger, fleet.region)
+    return record_scores(
+        ledger,
+        [
+            ScoreRow(
+                region=s.region,
+                zone=names.get(s.zone_id),
+                zone_id=s.zone_id,
+                instance_type=itype,
+                target_capacity=fleet.max_nodes,
+                score=s.score,
+                ts=now,
+                source=f"aws:{fleet.region}",
+            )
+            for s in scores
+            for itype in fleet.instance_types
+        ],
+    )

@@ -17,13 +17,16 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
-
 from analytics.errors import IngestError
-from analytics.ingest.common import insert_new, transaction
 from analytics.ingest.prices import ingest_spot_price_pages, spot_price_table
 from reconciler.core.aws import aws_call
 from reconciler.core.history.ledger import Ledger, naive
+from reconciler.core.history.price_writes import (
+    latest_spot_price_at,
+    pools_offered_a_price,
+    record_capacity_observed,
+    record_settings_on_demand,
+)
 from reconciler.core.settings import FleetTarget
 
 __all__ = ["collect_prices", "record_on_demand"]
@@ -55,12 +58,9 @@ def collect_prices(
 ) -> int:
     """Read new spot prices of the fleet's types; returns how many rows were new."""
     source = f"aws:{fleet.region}"
-    with ledger.con() as con:
-        row = con.execute(
-            "SELECT max(ts) FROM spot_prices WHERE region = ? AND list_contains(?, instance_type)",
-            [fleet.region, list(fleet.instance_types)],
-        ).fetchall()
-    since = row[0][0] or naive(now - timedelta(days=1))
+    since = latest_spot_price_at(ledger, fleet.region, fleet.instance_types) or naive(
+        now - timedelta(days=1)
+    )
     with aws_call("ec2:DescribeSpotPriceHistory"):
         # The ingest keeps 'Linux/UNIX (Amazon VPC)' as 'Linux/UNIX' (normalise_product).
         pages = list(
@@ -71,52 +71,24 @@ def collect_prices(
                 EndTime=now,
             )
         )
-    with ledger.con():
+    with ledger.writing() as history:
         try:
-            result = ingest_spot_price_pages(ledger.history, pages, source=source)
+            result = ingest_spot_price_pages(history, pages, source=source)
         except IngestError as exc:
             log.warning("odd spot price page (%s); keeping the good records", exc)
-            result = ingest_spot_price_pages(ledger.history, _clean(pages, source), source=source)
+            result = ingest_spot_price_pages(history, _clean(pages, source), source=source)
         if not capacity_from_prices:
             return int(result.inserted.get("spot_prices", 0))
-        offered = ledger.rows(
-            "SELECT DISTINCT pool FROM spot_prices WHERE list_contains(?, pool)",
-            [list(fleet.pools())],
+        record_capacity_observed(
+            ledger,
+            pools_offered_a_price(ledger, list(fleet.pools())),
+            now=now,
+            capacity=fleet.max_nodes,
+            grid_s=grid_s,
         )
-        _observe_capacity(ledger, [str(r[0]) for r in offered], fleet, now=now, grid_s=grid_s)
     return int(result.inserted.get("spot_prices", 0))
-
-
-def _observe_capacity(
-    ledger: Ledger, pools: list[str], fleet: FleetTarget, *, now: datetime, grid_s: int
-) -> None:
-    if not pools:
-        return
-    with ledger.con() as con, transaction(con):
-        con.executemany(
-            "INSERT INTO capacity_observations VALUES (?, ?, ?, ?, 'observed:price')",
-            [(pool, naive(now), fleet.max_nodes, grid_s) for pool in pools],
-        )
 
 
 def record_on_demand(ledger: Ledger, fleet: FleetTarget) -> int:
     """The on-demand prices the settings give (the Pricing API is not read yet)."""
-    if not fleet.on_demand_prices:
-        return 0
-    table = pa.table(
-        {
-            "region": [fleet.region] * len(fleet.on_demand_prices),
-            "instance_type": list(fleet.on_demand_prices),
-            "operating_system": ["Linux"] * len(fleet.on_demand_prices),
-            "effective_at": pa.array([datetime(2000, 1, 1)] * len(fleet.on_demand_prices)),
-            "price": list(fleet.on_demand_prices.values()),
-            "source": ["settings"] * len(fleet.on_demand_prices),
-        }
-    )
-    with ledger.con() as con, transaction(con):
-        return insert_new(
-            con,
-            "on_demand_prices",
-            table,
-            ("region", "instance_type", "operating_system", "effective_at"),
-        )
+    return record_settings_on_demand(ledger, fleet.region, fleet.on_demand_prices)

@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from reconciler.core.errors import HistoryReadError, ReconcilerError
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.history.read_only import observed_pools, read_only_history
 from reconciler.daemon.decide_adapter import fit_candidate
 from reconciler.decide.model import TrainedModel
 from reconciler.decide.model_compare import Comparison, Scores
@@ -42,17 +42,6 @@ class HistoryFit:
     comparison: Comparison
 
 
-def _history_pools(con: duckdb.DuckDBPyConnection) -> tuple[list[str], datetime]:
-    rows = con.execute("SELECT DISTINCT pool FROM capacity_observations ORDER BY pool").fetchall()
-    last = con.execute("SELECT max(ts) FROM capacity_observations").fetchall()[0][0]
-    if not rows or last is None:
-        raise HistoryReadError(
-            "the history holds no capacity observation: run the daemon (its price collector "
-            "records them) or ingest traces first"
-        )
-    return [str(r[0]) for r in rows], last.replace(tzinfo=UTC)
-
-
 def train_on_history(
     history: Path,
     out_dir: Path,
@@ -66,28 +55,19 @@ def train_on_history(
 ) -> HistoryFit:
     """Fit a candidate as the daemon's retrain does, keep it in the registry at ``out_dir``
     and promote it there when it beats the live model and the baseline."""
-    try:
-        con = duckdb.connect(str(history), read_only=True)
-    except duckdb.Error as exc:
-        raise HistoryReadError(
-            f"cannot open {history} read-only ({exc}); a running daemon holds its history: "
-            "train on its Parquet export's copy, or stop it first"
-        ) from exc
-    try:
-        found, last = _history_pools(con)
+    with read_only_history(history) as con:
+        found = observed_pools(con)
         live, pointer = live_model(out_dir)
         model, comparison = fit_candidate(
             con,
-            pools or found,
-            now=until or last,
+            pools or list(found.pools),
+            now=until or found.last,
             lookback_s=lookback_s,
             grid_s=grid_s,
             evaluation_s=evaluation_s,
             live=live,
             live_id=pointer.model_id if pointer else None,
         )
-    finally:
-        con.close()
     entry = register(out_dir, model, comparison, created_at=now)
     if comparison.promoted:
         promote(out_dir, entry.model_id, at=now, reason=comparison.reason)

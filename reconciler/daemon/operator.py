@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from analytics.pools import Pool
 from reconciler.core.errors import DaemonError
 from reconciler.core.history.ledger import Ledger
+from reconciler.core.history.operator_kinds import OPERATOR_KINDS
 from reconciler.core.settings import FleetTarget
 from reconciler.daemon.controls import (
     CordonedPool,
@@ -48,17 +49,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# The fleet_actions kinds an operator's commands write.
-OPERATOR_KINDS = (
-    "pause",
-    "resume",
-    "cordon",
-    "uncordon",
-    "drain_request",
-    "floor",
-    "floor_cleared",
-    "retrain_request",
-)
 # A drain asked for is in force this long: its node is gone long before, unless the fleet is
 # paused or in shadow mode, where a drain left waiting would surprise whoever resumes it.
 DRAIN_REQUEST_S = 3600.0

@@ -207,7 +207,7 @@ def _seed(
         f"writing the first {s.seed_days:g} days of {market.collection} "
         f"({seed_ticks} ticks of {len(market.pools)} pools) into the history"
     )
-    with ledger.con():
+    with ledger.writing():
         record_ticks(ledger.history, market, 0, seed_ticks - 1)
         record_prices(ledger.history, market)
     return _Seeded(

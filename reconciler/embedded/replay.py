@@ -33,6 +33,7 @@ from analytics.ingest.traces import (
     trace_files,
 )
 from analytics.store import History
+from reconciler.core.history.price_reads import linux_spot_prices_from
 from reconciler.embedded.market import DEMO_TYPES, MarketPool, ZonePrice, build_market
 
 __all__ = [
@@ -97,12 +98,8 @@ def load_market(
     ingest_advisor(history, data / "spot-advisor-data.json")
     ingest_on_demand_prices(history, SHIPPED_ON_DEMAND)
     prices = [
-        ZonePrice(str(region), str(zone), str(itype), float(price))
-        for region, zone, itype, price in history.con.execute(
-            "SELECT region, zone, instance_type, price FROM spot_prices "
-            "WHERE source = ? AND product = 'Linux/UNIX' AND list_contains(?, instance_type)",
-            [str(snapshot), list(types)],
-        ).fetchall()
+        ZonePrice(q.region, q.zone, q.instance_type, q.price)
+        for q in linux_spot_prices_from(history, str(snapshot), types)
     ]
     on_demand = {
         row["instance_type"]: float(row["price"])

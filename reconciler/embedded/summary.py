@@ -92,11 +92,11 @@ def summarise(
 ) -> DemoSummary:
     cloud, _ = world.costs(at=end)
     spot, on_demand = history_costs(ledger, s.fleet)
-    [(warnings,)] = ledger.rows(
+    [(warnings,)] = ledger._rows(
         "SELECT count(*) FROM interruption_events WHERE kind = 'spot_interruption_warning' "
         "AND instance_id IS NOT NULL"
     )
-    [(decisions, applied, unexplained)] = ledger.rows(
+    [(decisions, applied, unexplained)] = ledger._rows(
         "SELECT count(*), count(*) FILTER (WHERE applied), "
         "count(*) FILTER (WHERE reason IS NULL OR trim(reason) = '') FROM decisions"
     )

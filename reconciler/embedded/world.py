@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from reconciler.collect.fleet import read_backlog
+from reconciler.core.history.jobs import completed_jobs
 from reconciler.core.history.ledger import Ledger
 from reconciler.embedded.audit import result_ids
 from reconciler.embedded.autoscaling import Activity, LocalAutoScalingGroup
@@ -103,8 +104,8 @@ class World:
         now, tick = self.clock.now(), min(self.clock.tick(), self.market.ticks - 1)
         with self.region.lock:
             if tick > self.tick:
-                with self.ledger.con():
-                    record_ticks(self.ledger.history, self.market, self.tick, tick)
+                with self.ledger.writing() as history:
+                    record_ticks(history, self.market, self.tick, tick)
                 self.tick = tick
             change = self.cloud.advance(tick, now)
             activity = Activity()
@@ -273,8 +274,3 @@ def process_ended_unhealthy(instance: Instance) -> bool:
     One that drained on its notice and exited is the expected path (the market takes the
     instance when the notice runs out); one whose instance is gone was taken."""
     return instance.running and instance.notice_deadline is None
-
-
-def completed_jobs(ledger: Ledger) -> int:
-    rows = ledger.read_rows("SELECT count(*) FROM jobs WHERE state = 'completed'")
-    return int(rows[0][0])

@@ -29,6 +29,7 @@ from reconciler.embedded.fleet_groups import local_fleet
 from reconciler.embedded.local_aws import FleetEndpoints
 from reconciler.embedded.market import MarketPool
 from stacks.spec import parse_fleets
+from tests.history_rows import history_rows
 
 T0 = datetime(2023, 2, 22, tzinfo=UTC)
 A = Pool("us-west-2", "us-west-2a", "g5.xlarge")
@@ -95,7 +96,9 @@ def test_the_daemon_sizes_the_groups_and_observes_them() -> None:
 
     assert (view.desired, view.instances) == (2, 2)
     assert view.by_group[target.spot_groups[str(A)]] == 1
-    rows = ledger.rows("SELECT pool, lifecycle, state, launched_at FROM nodes ORDER BY pool")
+    rows = history_rows(
+        ledger, "SELECT pool, lifecycle, state, launched_at FROM nodes ORDER BY pool"
+    )
     assert rows == [
         (str(A), "spot", "InService", T0.replace(tzinfo=None)),
         (str(B), "spot", "InService", T0.replace(tzinfo=None)),
@@ -140,11 +143,11 @@ def test_the_price_collector_reads_the_market_prices_in_force(region: LocalRegio
     target = fleet().model_copy(update={"instance_types": ("g5.xlarge",)})
 
     assert collect_prices(ledger, ec2, target, now=T0, grid_s=195, capacity_from_prices=False) == 1
-    assert ledger.rows("SELECT pool, price, ts FROM spot_prices") == [
+    assert history_rows(ledger, "SELECT pool, price, ts FROM spot_prices") == [
         (str(A), 0.4, T0.replace(tzinfo=None))
     ]
     # Capacity is the market's to record here: no guess from the offered price.
-    assert ledger.rows("SELECT count(*) FROM capacity_observations") == [(0,)]
+    assert history_rows(ledger, "SELECT count(*) FROM capacity_observations") == [(0,)]
 
 
 def test_the_local_actuator_applies_a_placement_or_says_why_not() -> None:

@@ -24,6 +24,7 @@ from reconciler.core.settings import Cadences, DaemonSettings
 from reconciler.daemon.health import WATCHED, Health
 from reconciler.embedded.aws_api import LocalEc2Client
 from reconciler.embedded.placement_scores import local_zone_id, score_for
+from tests.history_rows import history_rows
 
 from .test_aws_api import T0, A, fleet_and_region
 
@@ -86,16 +87,18 @@ def _ledger(tmp_path: Any) -> Ledger:
 
 
 def _scores(ledger: Ledger) -> list[tuple[Any, ...]]:
-    return ledger.rows(
+    return history_rows(
+        ledger,
         "SELECT zone, zone_id, instance_type, target_capacity, score, source "
-        "FROM placement_scores ORDER BY zone_id, instance_type"
+        "FROM placement_scores ORDER BY zone_id, instance_type",
     )
 
 
 def _failures(ledger: Ledger) -> list[tuple[Any, ...]]:
-    return ledger.rows(
+    return history_rows(
+        ledger,
         "SELECT fleet, target, status, detail FROM fleet_actions "
-        "WHERE kind = 'signal_failed' ORDER BY ts, detail"
+        "WHERE kind = 'signal_failed' ORDER BY ts, detail",
     )
 
 

@@ -20,6 +20,7 @@ from reconciler.api.source import DaemonSource, StandbySource
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.daemon import Daemon
+from tests.history_rows import history_rows
 
 from .conftest import Clock, seed_market
 from .helpers import (
@@ -122,7 +123,7 @@ def test_operator_endpoints_need_the_bearer_token(url: str, daemon: Daemon) -> N
         while daemon.schedule.status()["reconcile"]["runs"] == runs:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-    kinds = daemon.ledger.rows("SELECT kind, detail FROM fleet_actions WHERE fleet = '*'")
+    kinds = history_rows(daemon.ledger, "SELECT kind, detail FROM fleet_actions WHERE fleet = '*'")
     assert {k for k, _ in kinds} == {"mode", "breaker_reset"}
 
 

@@ -15,6 +15,7 @@ from reconciler.collect.prices import collect_prices, record_on_demand
 from reconciler.core.aws import client
 from reconciler.core.errors import AwsCallError
 from reconciler.core.history.ledger import Ledger
+from tests.history_rows import history_rows
 
 from .conftest import REGION, T0, make_aws_fleet, rebalance_envelope, warning_envelope
 
@@ -30,11 +31,11 @@ def test_prices_are_collected_for_every_pool_and_capacity_observed(
     f = make_aws_fleet()
     inserted = collect_prices(ledger, client("ec2", REGION), f.fleet, now=T0, grid_s=300)
     assert inserted > 0
-    pools = {r[0] for r in ledger.rows("SELECT DISTINCT pool FROM spot_prices")}
+    pools = {r[0] for r in history_rows(ledger, "SELECT DISTINCT pool FROM spot_prices")}
     assert set(f.fleet.pools()) <= pools
     # the products AWS calls 'Linux/UNIX (Amazon VPC)' are read as Linux
-    assert ledger.rows("SELECT DISTINCT product FROM spot_prices") == [("Linux/UNIX",)]
-    observed = ledger.rows("SELECT DISTINCT pool, capacity, ts FROM capacity_observations")
+    assert history_rows(ledger, "SELECT DISTINCT product FROM spot_prices") == [("Linux/UNIX",)]
+    observed = history_rows(ledger, "SELECT DISTINCT pool, capacity, ts FROM capacity_observations")
     assert {r[0] for r in observed} == set(f.fleet.pools())
     assert ledger.freshest_market(f.fleet.pools()) == T0
     # a second run finds nothing new: prices are keyed, not appended
@@ -63,7 +64,7 @@ class OddEc2:
 def test_a_page_with_an_odd_record_keeps_the_good_ones(aws: str, ledger: Ledger) -> None:
     f = make_aws_fleet()
     assert collect_prices(ledger, OddEc2(), f.fleet, now=T0, grid_s=300) == 1
-    assert ledger.rows("SELECT pool, price FROM spot_prices") == [
+    assert history_rows(ledger, "SELECT pool, price FROM spot_prices") == [
         ("us-east-1/us-east-1a/g5.xlarge", 0.41)
     ]
 
@@ -82,7 +83,7 @@ def test_fleet_observer_records_the_groups_instances_and_their_end(
     f = make_aws_fleet(desired=2)
     view = observe_fleet(ledger, f.autoscaling, f.ec2, f.fleet, now=T0)
     assert view.desired == 2 and view.instances == 2
-    nodes = ledger.rows("SELECT instance_id, fleet, pool, state FROM nodes ORDER BY 1")
+    nodes = history_rows(ledger, "SELECT instance_id, fleet, pool, state FROM nodes ORDER BY 1")
     assert len(nodes) == 2 and all(n[1] == "gen" for n in nodes)
     assert all(n[2] == "us-east-1/us-east-1a/g5.xlarge" for n in nodes)
     f.autoscaling.set_desired_capacity(
@@ -116,7 +117,9 @@ def test_interruption_queue_keeps_ours_raw_bad_ones_and_reacts_once(
     assert got.received == 6 and got.foreign == 1 and got.unparseable == 1
     assert [r.replace_now for r in got.reactions] == [True, False]
     assert {r.pool for r in got.reactions} == {"us-east-1/us-east-1a/g5.xlarge"}
-    kinds = ledger.rows("SELECT kind, raw LIKE '{not json%' FROM interruption_events ORDER BY 1")
+    kinds = history_rows(
+        ledger, "SELECT kind, raw LIKE '{not json%' FROM interruption_events ORDER BY 1"
+    )
     assert kinds == [
         ("rebalance_recommendation", False),
         ("spot_interruption_warning", False),
@@ -159,7 +162,7 @@ def test_job_events_land_in_jobs_even_out_of_order(aws: str, ledger: Ledger) -> 
     for body in (done, started, "garbage"):
         f.sqs.send_message(QueueUrl=url, MessageBody=body)
     assert consume_job_events(ledger, f.sqs, url) == 2
-    row = ledger.rows("SELECT state, seconds, started_at IS NOT NULL, fleet FROM jobs")
+    row = history_rows(ledger, "SELECT state, seconds, started_at IS NOT NULL, fleet FROM jobs")
     assert row == [("completed", 42.5, True, "gen")]
     assert ledger.seconds_per_job("gen", T0 - timedelta(hours=1)) == 42.5
 

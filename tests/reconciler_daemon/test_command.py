@@ -14,6 +14,7 @@ from reconciler.core.history.ledger import Ledger
 from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.command import register
 from reconciler.daemon.daemon import Daemon
+from tests.history_rows import history_rows
 
 from .conftest import Clock, seed_market
 from .helpers import FLEET, RecordingActuator, add_nodes
@@ -57,9 +58,9 @@ def test_export_writes_the_history_as_parquet_and_failures_are_recorded(
     with open_export(tmp_path / "export") as con:
         assert con.execute("SELECT count(*) FROM decisions").fetchall() == [(1,)]
     daemon._record_failure("prices", "AwsCallError: ec2:DescribeSpotPriceHistory: Throttling")
-    assert ledger.rows("SELECT kind, target, status FROM fleet_actions WHERE fleet = '*'") == [
-        ("job_failed", "prices", "failed")
-    ]
+    assert history_rows(
+        ledger, "SELECT kind, target, status FROM fleet_actions WHERE fleet = '*'"
+    ) == [("job_failed", "prices", "failed")]
 
 
 def test_a_taken_api_port_stops_the_daemon_before_it_takes_the_lease(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from analytics.store import open_history
 from reconciler.core.history.ledger import Ledger
 from reconciler.daemon.cycle import recover
+from tests.history_rows import history_rows
 
 from .conftest import T0, Clock, seed_market
 from .helpers import (
@@ -29,7 +30,8 @@ from .helpers import (
 def actions(ledger: Ledger, kind: str) -> list[tuple[str, str, str]]:
     return [
         (str(s), str(t), str(d))
-        for s, t, d in ledger.rows(
+        for s, t, d in history_rows(
+            ledger,
             "SELECT status, target, detail FROM fleet_actions WHERE kind = ? "
             "ORDER BY ts, action_id",
             [kind],
@@ -56,10 +58,12 @@ def test_shadow_decides_and_records_with_reasons_but_changes_nothing(ledger: Led
     assert d.placement is not None and sum(p["nodes"] for p in d.placement["pools"]) == 2
     launches = actions(ledger, "launch")
     assert len(launches) == 2 and all(s == "skipped" for s, _, _ in launches)
-    row = ledger.rows("SELECT reasons FROM decisions WHERE decision_id = ?", [d.decision_id])
+    row = history_rows(
+        ledger, "SELECT reasons FROM decisions WHERE decision_id = ?", [d.decision_id]
+    )
     assert CHEAP in json.loads(row[0][0])
     assert ledger.get_state("applied:gen") is None
-    assert len(ledger.rows("SELECT * FROM predictions")) == len(FLEET.pools())
+    assert len(history_rows(ledger, "SELECT * FROM predictions")) == len(FLEET.pools())
 
 
 def test_an_acting_mode_sizes_the_groups_to_the_plan_and_then_holds_still(
@@ -106,7 +110,9 @@ def test_a_warned_nodes_replacement_launches_in_another_pool_within_one_reconcil
     assert all(t != CHEAP for t, _ in applied) and sum(counts.values()) == 3
     [(_, _, detail)] = [a for a in launches if a[0] == "skipped"]
     assert detail.startswith("move") and "min dwell" in detail
-    basis = ledger.rows("SELECT basis FROM predictions WHERE pool = ? ORDER BY ts DESC", [CHEAP])
+    basis = history_rows(
+        ledger, "SELECT basis FROM predictions WHERE pool = ? ORDER BY ts DESC", [CHEAP]
+    )
     assert basis[0][0] == "marked"
 
 
@@ -192,7 +198,7 @@ def test_breaker_opens_after_n_failures_survives_a_restart_and_resets(ledger: Le
 def test_a_history_without_market_data_records_that_no_decision_was_made(ledger: Ledger) -> None:
     d = make_reconciler(ledger, Clock()).reconcile(FLEET)
     assert d.placement is None and not d.applied and d.reason.startswith("no decision")
-    assert ledger.rows("SELECT count(*) FROM decisions") == [(1,)]
+    assert history_rows(ledger, "SELECT count(*) FROM decisions") == [(1,)]
 
 
 def test_concurrent_reconciles_of_a_fleet_act_once(ledger: Ledger) -> None:

@@ -45,6 +45,7 @@ from stacks.daemon_actions import DAEMON_ACTIONS
 from stacks.layout import HISTORY_EXPORT_PREFIX
 from stacks.naming import AwsAccount, group_arn_pattern, lease_table_arn
 from stacks.policies import DaemonGrants, HistoryGrants, allowed_actions, daemon_policy
+from tests.history_rows import history_rows
 
 from .conftest import REGION, AwsFleet, Clock, make_aws_fleet, warning_envelope
 from .lease_aws import create_lease_table, dynamodb_client
@@ -227,7 +228,7 @@ def driven(
     zones_of_subnets(recorder.make("ec2", REGION), list(f.fleet.subnets.values()))
     daemon.collect_prices()
     daemon.collect_placement_scores()
-    scored = daemon.ledger.rows("SELECT DISTINCT zone_id, score FROM placement_scores")
+    scored = history_rows(daemon.ledger, "SELECT DISTINCT zone_id, score FROM placement_scores")
     assert sorted(scored) == [("use1-az1", 9), ("use1-az2", 3)]
     daemon.observe_fleet()
     groups = f.autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]

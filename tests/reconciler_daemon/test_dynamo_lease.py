@@ -18,6 +18,7 @@ from reconciler.core.settings_problems import SettingsError
 from reconciler.daemon.daemon import Daemon
 from reconciler.daemon.dynamo_lease import DynamoLease
 from reconciler.daemon.lease_record import LeaseRecord, backoff_s, takeable
+from tests.history_rows import history_rows
 
 from .conftest import T0, Clock, make_aws_fleet, seed_market
 from .lease_aws import create_lease_table, dynamodb_client, throttling_proxy
@@ -190,8 +191,8 @@ def test_a_superseded_leaders_actuation_is_refused_by_the_fencing_check_and_reco
     )
     assert "this daemon's token 1 is superseded" in decision.reason
     assert f.desired() == 1  # K=3 wanted, nothing applied
-    fenced = daemon.ledger.rows(
-        "SELECT status, detail FROM fleet_actions WHERE kind = ?", ["fenced"]
+    fenced = history_rows(
+        daemon.ledger, "SELECT status, detail FROM fleet_actions WHERE kind = ?", ["fenced"]
     )
     assert len(fenced) == 1 and fenced[0][0] == "refused" and "token 2" in fenced[0][1]
     assert not daemon.breaker.is_open

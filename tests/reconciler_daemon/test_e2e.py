@@ -29,6 +29,7 @@ from reconciler.daemon.daemon import Daemon
 from stacks.layout import fleet_layout
 from stacks.naming import AwsAccount
 from stacks.spec import parse_fleets
+from tests.history_rows import history_rows
 
 from .conftest import REGION, AwsFleet, make_aws_fleet
 from .test_pulumi_driver import FakeStack
@@ -150,11 +151,13 @@ def test_warning_to_replacement_in_shadow_then_pulumi_across_a_restart(
     # the warning: EventBridge → SQS → daemon → a reconcile of this fleet, at once
     daemon.observe_fleet()
     victim = fleet.instances()[0]["InstanceId"]
-    victim_pool = daemon.ledger.rows("SELECT pool FROM nodes WHERE instance_id = ?", [victim])[0][0]
+    victim_pool = history_rows(
+        daemon.ledger, "SELECT pool FROM nodes WHERE instance_id = ?", [victim]
+    )[0][0]
     held_there = fleet.desired_by_pool()[victim_pool]
     emit_warning(victim)
     daemon.consume_interruptions()
-    events = daemon.ledger.rows("SELECT kind, instance_id, pool FROM interruption_events")
+    events = history_rows(daemon.ledger, "SELECT kind, instance_id, pool FROM interruption_events")
     assert events == [("spot_interruption_warning", victim, victim_pool)]
     moved = daemon.reconciler.last_decision["gen"]
     assert moved.reason.startswith(f"interruption warning for {victim}")
@@ -205,8 +208,8 @@ def test_the_schedule_carries_a_warning_through_by_itself(fleet: AwsFleet, tmp_p
         victim = fleet.instances()[0]["InstanceId"]
         emit_warning(victim)
         trigger = f"interruption warning for {victim}"
-        while not daemon.ledger.rows(
-            "SELECT 1 FROM decisions WHERE starts_with(reason, ?)", [trigger]
+        while not history_rows(
+            daemon.ledger, "SELECT 1 FROM decisions WHERE starts_with(reason, ?)", [trigger]
         ):
             assert time.monotonic() < deadline, daemon.schedule.status()
             time.sleep(0.1)
@@ -215,8 +218,10 @@ def test_the_schedule_carries_a_warning_through_by_itself(fleet: AwsFleet, tmp_p
         history.close()
     ((applied, reason),) = [
         tuple(r)
-        for r in Ledger(open_history(tmp_path / "h.duckdb")).rows(
-            "SELECT applied, reason FROM decisions WHERE starts_with(reason, ?)", [trigger]
+        for r in history_rows(
+            Ledger(open_history(tmp_path / "h.duckdb")),
+            "SELECT applied, reason FROM decisions WHERE starts_with(reason, ?)",
+            [trigger],
         )
     ]
     assert not applied and "shadow mode" in reason  # shadow by default
@@ -237,7 +242,7 @@ def test_a_warning_for_a_node_launched_since_the_last_look_is_still_ours(
         emit_warning(victim)
         emit_warning("i-0000someoneelse")  # the queue is account-wide
         daemon.consume_interruptions()
-        rows = daemon.ledger.rows("SELECT instance_id, pool FROM interruption_events")
+        rows = history_rows(daemon.ledger, "SELECT instance_id, pool FROM interruption_events")
         assert rows == [(victim, "us-east-1/us-east-1a/g5.xlarge")]
     finally:
         history.close()

@@ -12,6 +12,7 @@ from reconciler.collect.fleet import observe_fleet
 from reconciler.collect.interruptions import consume_interruptions
 from reconciler.core.history.ledger import Ledger
 from tests.fixtures import payload
+from tests.history_rows import history_rows
 
 from .conftest import T0, make_aws_fleet
 
@@ -62,8 +63,9 @@ def test_every_kind_about_our_node_is_recorded_and_fresh_ones_replace_and_drain(
         ledger, f.sqs, url, own_instances=lambda named: named & {ours}, now=T0
     )
     assert (got.received, got.foreign, got.unparseable) == (6, 0, 0)
-    recorded = ledger.rows(
-        "SELECT kind, instance_id, deadline FROM interruption_events ORDER BY kind, deadline"
+    recorded = history_rows(
+        ledger,
+        "SELECT kind, instance_id, deadline FROM interruption_events ORDER BY kind, deadline",
     )
     at = fresh.replace(tzinfo=None)
     old = stale.replace(tzinfo=None)

@@ -11,6 +11,7 @@ import boto3
 from gpu_node.events import JobEvent, JobEventType, SnsPublisher
 from reconciler.collect.job_events import consume_job_events
 from reconciler.core.history.ledger import Ledger
+from tests.history_rows import history_rows
 
 from .conftest import REGION, make_aws_fleet
 
@@ -56,6 +57,6 @@ def test_node_events_via_sns_and_sqs_land_in_jobs(aws: str, ledger: Ledger) -> N
         )
     )
     assert consume_job_events(ledger, f.sqs, url) == 3
-    rows = ledger.rows("SELECT state, fleet, pool, model, seconds, instance_id FROM jobs")
+    rows = history_rows(ledger, "SELECT state, fleet, pool, model, seconds, instance_id FROM jobs")
     assert rows == [("completed", "gen", common["pool"], "sd-turbo", 9.0, "i-0abc")]
     assert ledger.seconds_per_job("gen", t0 - timedelta(hours=1)) == 9.0

@@ -17,6 +17,7 @@ from reconciler.collect.fleet import observe_fleet
 from reconciler.collect.node_facts import LEFT_THE_GROUP, termination_reason
 from reconciler.collect.prices import record_on_demand
 from reconciler.core.history.ledger import Ledger
+from tests.history_rows import history_rows
 
 from .conftest import make_aws_fleet, warning_envelope
 
@@ -69,7 +70,7 @@ def test_savings_and_cost_per_image_give_the_cost_the_history_implies(
 
     t1, t2, t3 = (start + timedelta(minutes=m) for m in (1, 60, 120))
     observe_fleet(ledger, f.autoscaling, f.ec2, f.fleet, now=t1)
-    nodes = dict(ledger.rows("SELECT instance_id, hourly_price FROM nodes"))
+    nodes = dict(history_rows(ledger, "SELECT instance_id, hourly_price FROM nodes"))
     assert nodes[spot["InstanceId"]] == 0.30  # the price at launch, not the later 0.90
     assert set(nodes.values()) == {0.30, ON_DEMAND}
     # AWS takes the spot node back (its warning in the history); the group replaces it
@@ -78,9 +79,10 @@ def test_savings_and_cost_per_image_give_the_cost_the_history_implies(
     f.ec2.terminate_instances(InstanceIds=[spot["InstanceId"]])
     observe_fleet(ledger, f.autoscaling, f.ec2, f.fleet, now=t2)
     observe_fleet(ledger, f.autoscaling, f.ec2, f.fleet, now=t3)
-    rows = ledger.rows(
+    rows = history_rows(
+        ledger,
         "SELECT instance_id, lifecycle, launched_at, ready_at, terminated_at, "
-        "termination_reason, hourly_price FROM nodes ORDER BY launched_at, instance_id"
+        "termination_reason, hourly_price FROM nodes ORDER BY launched_at, instance_id",
     )
     assert len(rows) == 3
     by_id = {r[0]: r for r in rows}
@@ -92,8 +94,8 @@ def test_savings_and_cost_per_image_give_the_cost_the_history_implies(
     replacement = next(r for r in rows if r[0] not in launched)
     assert replacement[1] == "spot" and replacement[3] == t2.replace(tzinfo=None)
     assert replacement[6] == 0.30
-    with ledger.con() as con:
-        con.executemany(
+    with ledger.lock:
+        ledger.history.con.executemany(
             "INSERT INTO jobs (job_id, fleet, state, seconds, updated_at) "
             "VALUES (?, 'gen', ?, 2.0, ?)",
             [(f"j{n}", "completed" if n < 8 else "dead_lettered", t3.replace(tzinfo=None))

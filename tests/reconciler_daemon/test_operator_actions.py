@@ -24,6 +24,7 @@ from reconciler.api.source import DaemonSource
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.daemon import Daemon
+from tests.history_rows import history_rows
 
 from .conftest import AwsFleet, Clock, make_aws_fleet
 from .helpers import serve
@@ -48,9 +49,10 @@ class Served:
     def actions(self) -> list[tuple[str, str | None, str]]:
         return [
             (str(k), t, str(d))
-            for k, t, d in self.daemon.ledger.rows(
+            for k, t, d in history_rows(
+                self.daemon.ledger,
                 "SELECT kind, target, detail FROM fleet_actions WHERE kind NOT IN "
-                "('launch', 'launch_on_demand', 'drain') ORDER BY ts, action_id"
+                "('launch', 'launch_on_demand', 'drain') ORDER BY ts, action_id",
             )
         ]
 
@@ -228,7 +230,7 @@ def test_a_retrain_without_a_model_path_is_refused_and_with_one_runs_the_job(
             while trained.schedule.status()["retrain"]["runs"] == 0:
                 assert time.monotonic() < deadline, "the retrain job did not run"
                 time.sleep(0.05)
-        rows = trained.ledger.rows("SELECT kind, detail FROM fleet_actions")
+        rows = history_rows(trained.ledger, "SELECT kind, detail FROM fleet_actions")
         assert ("retrain_request", "new week (by api:127.0.0.1)") in rows
     finally:
         trained.stop()

@@ -20,6 +20,7 @@ from reconciler.daemon.daemon import Daemon
 from reconciler.embedded.aws_api import LocalAutoScalingClient, LocalEc2Client, LocalRegion
 from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.market import MarketPool
+from tests.history_rows import history_rows
 
 from .conftest import Clock, seed_market
 from .helpers import CHEAP, FLEET
@@ -79,10 +80,11 @@ def test_a_throttled_fleet_fails_the_job_after_the_others_and_the_daemon_decides
     with pytest.raises(AwsCallError, match="Throttling on all 3 tries"):
         daemon.collect_placement_scores()
     assert ec2.calls == 4 and pauses == [1.0, 2.0]
-    kept = ledger.rows("SELECT DISTINCT target_capacity FROM placement_scores")
+    kept = history_rows(ledger, "SELECT DISTINCT target_capacity FROM placement_scores")
     assert kept == [(small.max_nodes,)]
-    noted = ledger.rows(
-        "SELECT fleet, count(*) FROM fleet_actions WHERE kind = 'signal_failed' GROUP BY fleet"
+    noted = history_rows(
+        ledger,
+        "SELECT fleet, count(*) FROM fleet_actions WHERE kind = 'signal_failed' GROUP BY fleet",
     )
     assert noted == [(FLEET.name, 3)]
     daemon.reconcile()

@@ -17,6 +17,7 @@ from reconciler.core.history.ledger import Ledger
 from reconciler.core.settings import DaemonSettings, FleetTarget
 from reconciler.daemon.daemon import Daemon
 from reconciler.decide.model_registry import list_models, live_model, read_live
+from tests.history_rows import history_rows
 
 from .aws_history import END as AWS_END
 from .aws_history import GRID_S as AWS_GRID_S
@@ -130,7 +131,9 @@ def test_a_candidate_scored_on_days_without_losses_does_not_decide(tmp_path: Pat
     assert daemon.reconciler.model is None
     assert daemon.model_state.deciding == "baseline"
     assert daemon.model_state.candidate_id == only.model_id
-    kept = daemon.ledger.rows("SELECT kind, target FROM fleet_actions WHERE kind LIKE 'model_%'")
+    kept = history_rows(
+        daemon.ledger, "SELECT kind, target FROM fleet_actions WHERE kind LIKE 'model_%'"
+    )
     assert kept == [("model_kept", only.model_id)]
     history.close()
 

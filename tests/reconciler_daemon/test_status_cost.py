@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from reconciler.api.cost import fleet_cost
+from reconciler.core.history.cost_reads import fleet_cost
 from reconciler.core.history.ledger import Ledger
 
 from .conftest import T0

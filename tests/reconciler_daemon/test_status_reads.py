@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from reconciler.api.page_reads import (
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.history.status_reads import (
     capacity_series,
     job_counts,
     live_nodes_by_pool,
     node_count_series,
     recent_decisions,
 )
-from reconciler.core.history.ledger import Ledger
 
 from .conftest import T0
 from .helpers import CHEAP, PAGE_JOBS, PAGE_REASON, XL2_A, XL2_B, ZONE_B, seed_page_history

@@ -3,6 +3,9 @@
 The history is one DuckDB connection and the daemon is its single writer, but the
 schedule's jobs and the status API run on different threads: every write goes through
 ``Ledger.lock``; long reads take a cursor of their own (``reader``) and no lock.
+The SQL stays in this package: ``_con``, ``_rows`` and ``_read_rows`` are for its modules (the
+named reads and writes beside this one); everyone else calls those by name, or hands
+``analytics``' ingest the history through ``writing``.
 Decisions, actions and the daemon's own state (what it applied, its breakers) are
 written here, so a restart reads them back instead of trusting memory.
 """
@@ -82,9 +85,17 @@ class Ledger:
         self.lock = threading.RLock()
 
     @contextmanager
-    def con(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _con(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection, under the lock: for the history layer's own statements only."""
         with self.lock:
             yield self.history.con
+
+    @contextmanager
+    def writing(self) -> Iterator[History]:
+        """The history, under the lock, for ``analytics``' ingest functions (which own their
+        SQL): the daemon's other writers wait while one of them runs."""
+        with self.lock:
+            yield self.history
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -97,22 +108,24 @@ class Ledger:
         finally:
             cursor.close()
 
-    def read_rows(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
+    def _read_rows(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
+        """A read on a cursor of its own (no lock), for the history layer's named reads."""
         with self.reader() as cursor:
             return cursor.execute(sql, params).fetchall()
 
-    def rows(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
-        with self.con() as con:
+    def _rows(self, sql: str, params: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
+        """A statement under the lock, for the history layer's named reads and writes."""
+        with self._con() as con:
             return con.execute(sql, params).fetchall()
 
     # -- the daemon's own state -------------------------------------------------------------
     def get_state(self, key: str) -> Any:
-        with self.con() as con:
+        with self._con() as con:
             row = first_row(con, "SELECT value FROM daemon_state WHERE key = ?", [key])
         return json.loads(row[0]) if row else None
 
     def set_state(self, key: str, value: Any, now: datetime) -> None:
-        with self.con() as con:
+        with self._con() as con:
             con.execute(
                 "INSERT OR REPLACE INTO daemon_state VALUES (?, ?, ?)",
                 [key, json.dumps(value), naive(now)],
@@ -120,7 +133,7 @@ class Ledger:
 
     # -- decisions and actions --------------------------------------------------------------
     def record_decision(self, d: DecisionRecord) -> None:
-        with self.con() as con:
+        with self._con() as con:
             con.execute(
                 "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -138,7 +151,7 @@ class Ledger:
             )
 
     def record_action(self, a: ActionRecord) -> None:
-        with self.con() as con:
+        with self._con() as con:
             con.execute(
                 "INSERT OR REPLACE INTO fleet_actions "
                 "(action_id, decision_id, ts, fleet, kind, target, status, detail, nodes_rolled) "
@@ -189,7 +202,7 @@ class Ledger:
                 "basis": [r[5] for r in rows],
             }
         )
-        with self.con() as con:
+        with self._con() as con:
             con.register("_incoming_predictions", table)
             try:
                 con.execute(
@@ -201,7 +214,7 @@ class Ledger:
     # -- what safety and scaling read -------------------------------------------------------
     def freshest_market(self, pools: Sequence[str]) -> datetime | None:
         """When the collector last observed any of ``pools`` (it writes capacity each run)."""
-        rows = self.rows(
+        rows = self._rows(
             "SELECT max(ts) FROM capacity_observations WHERE pool IN (SELECT unnest(?))",
             [list(pools)],
         )
@@ -210,7 +223,7 @@ class Ledger:
 
     def marks(self, since: datetime) -> list[tuple[str, str, datetime]]:
         """Warnings and rebalance recommendations about our pools since ``since``."""
-        rows = self.rows(
+        rows = self._rows(
             "SELECT pool, kind, ts FROM interruption_events WHERE pool IS NOT NULL AND ts > ? "
             "AND kind IN ('spot_interruption_warning', 'rebalance_recommendation') ORDER BY ts",
             [naive(since)],
@@ -218,7 +231,7 @@ class Ledger:
         return [(str(p), str(k), ts.replace(tzinfo=UTC)) for p, k, ts in rows]
 
     def seconds_per_job(self, fleet: str, since: datetime) -> float | None:
-        rows = self.rows(
+        rows = self._rows(
             "SELECT avg(seconds) FROM jobs WHERE state = 'completed' AND seconds > 0 "
             "AND (fleet = ? OR fleet IS NULL) AND finished_at > ?",
             [fleet, naive(since)],
@@ -237,7 +250,7 @@ class Ledger:
         interruption, a scheduled change or a state change to stopping... since
         ``warned_since``, whose deadline, plus ``grace_s``, has not passed at ``now``)."""
         at = naive(now) if now is not None else None
-        rows = self.rows(
+        rows = self._rows(
             "SELECT n.instance_id, n.pool, n.lifecycle, n.launched_at, EXISTS ("
             "  SELECT 1 FROM interruption_events e WHERE e.instance_id = n.instance_id"
             "  AND e.ts > ? AND ("
@@ -263,7 +276,7 @@ class Ledger:
 
     def fleets_of(self, instance_ids: set[str]) -> dict[str, str]:
         """instance id -> the fleet that runs it, for the ids that are some fleet's nodes."""
-        rows = self.rows(
+        rows = self._rows(
             "SELECT instance_id, fleet FROM nodes WHERE list_contains(?, instance_id)",
             [sorted(instance_ids)],
         )
@@ -271,7 +284,7 @@ class Ledger:
 
     def drained_since(self, fleet: str, since: datetime) -> int:
         """Serving spot nodes drained to optimise (moves, surplus) since ``since``."""
-        rows = self.rows(
+        rows = self._rows(
             "SELECT coalesce(sum(nodes_rolled), 0) FROM fleet_actions "
             "WHERE fleet = ? AND kind = 'drain' AND status = 'applied' AND ts > ?",
             [fleet, naive(since)],
@@ -281,7 +294,7 @@ class Ledger:
     def unavailable_pools(self, fleet: str, since: datetime, ttl_s: float) -> dict[str, float]:
         """Pools that refused a launch since ``since``: pool -> until (epoch seconds). Every
         fleet's refusals count: a pool without capacity has none for any fleet."""
-        rows = self.rows(
+        rows = self._rows(
             "SELECT target, max(ts) FROM fleet_actions WHERE kind = 'launch_failed' "
             "AND ts > ? AND target != 'on-demand' GROUP BY target",
             [naive(since)],
@@ -290,7 +303,7 @@ class Ledger:
 
     def fail_planned(self, kind: str, detail: str) -> int:
         """Mark actions of ``kind`` left ``planned`` (by a crash) failed; how many there were."""
-        with self.con() as con:
+        with self._con() as con:
             rows = con.execute(
                 "UPDATE fleet_actions SET status = 'failed', detail = ? "
                 "WHERE kind = ? AND status = 'planned' RETURNING action_id",

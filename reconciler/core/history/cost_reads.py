@@ -17,12 +17,29 @@ latest in effect now), else the fleet settings' price for its type.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
-from reconciler.api.page_view import FleetCost
 from reconciler.core.history.ledger import Ledger, naive
 
-__all__ = ["fleet_cost"]
+__all__ = ["FleetCost", "fleet_cost"]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetCost:
+    """What the fleet's node-hours cost, against the same hours all on-demand. Hours lacking
+    either price are left out of both sums (and counted apart), so the ratio stays honest."""
+
+    spot_node_hours: float
+    on_demand_node_hours: float
+    cost_usd: float
+    all_on_demand_usd: float
+    unpriced_node_hours: float
+
+    @property
+    def ratio(self) -> float | None:
+        return self.cost_usd / self.all_on_demand_usd if self.all_on_demand_usd > 0 else None
+
 
 _COST_SQL = """
 WITH params AS (SELECT ?::TIMESTAMP AS now),
@@ -90,7 +107,7 @@ def fleet_cost(
 ) -> FleetCost:
     """``fleet``'s node-hours up to ``now`` (the daemon's clock) and what they cost;
     ``on_demand_fallback`` is the fleet settings' on-demand $/h by instance type."""
-    rows = ledger.read_rows(
+    rows = ledger._read_rows(
         _COST_SQL,
         [naive(now), fleet, list(on_demand_fallback), list(on_demand_fallback.values())],
     )

@@ -1,4 +1,5 @@
-"""The status page's reads of the history, each bounded (a time window, a LIMIT).
+"""The status page's reads of the history, each bounded (a time window, a LIMIT), and the
+typed rows they return (``reconciler.api.page_view`` shows them).
 
 Every function takes the daemon's clock as "now" (never the wall clock: the daemon may run
 on a replayed market) and returns the page's typed rows, times in UTC with their zone.
@@ -8,14 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from reconciler.api.page_view import DecisionRow, OperatorActionRow, StepSeries
 from reconciler.core.history.ledger import Ledger, naive
-from reconciler.daemon.operator import OPERATOR_KINDS
+from reconciler.core.history.operator_kinds import OPERATOR_KINDS
 
 __all__ = [
     "JOB_STATES",
+    "DecisionRow",
+    "OperatorActionRow",
+    "StepSeries",
     "capacity_series",
     "job_counts",
     "live_nodes_by_pool",
@@ -28,13 +32,44 @@ __all__ = [
 JOB_STATES = ("completed", "started", "released", "failed", "dead_lettered")
 
 
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    decision_id: str
+    ts: datetime
+    mode: str
+    applied: bool
+    changed: bool
+    desired_nodes: int | None
+    reason: str
+    reasons: tuple[tuple[str, str], ...]  # (pool, the planner's verdict), as recorded
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorActionRow:
+    """An operator's action as recorded: pause, cordon, drain request, floor, retrain..."""
+
+    ts: datetime
+    kind: str
+    target: str | None
+    detail: str  # what was done, the reason given and who asked
+
+
+@dataclass(frozen=True, slots=True)
+class StepSeries:
+    """A value that holds until it changes: (when, value) at each change, oldest first. The
+    first point may lie before the chart's window: it is the value in force when it opens."""
+
+    label: str
+    points: tuple[tuple[datetime, float], ...]
+
+
 def _utc(ts: datetime) -> datetime:
     return ts.replace(tzinfo=UTC)
 
 
 def live_nodes_by_pool(ledger: Ledger, fleet: str) -> dict[str, tuple[int, int]]:
     """pool -> (spot nodes, on-demand nodes) of the fleet's nodes not terminated."""
-    rows = ledger.read_rows(
+    rows = ledger._read_rows(
         "SELECT coalesce(pool, '(unknown pool)'), count(*) FILTER (WHERE lifecycle = 'spot'), "
         "count(*) FILTER (WHERE lifecycle != 'spot') FROM nodes "
         "WHERE fleet = ? AND state != 'terminated' GROUP BY ALL",
@@ -44,7 +79,7 @@ def live_nodes_by_pool(ledger: Ledger, fleet: str) -> dict[str, tuple[int, int]]
 
 
 def recent_decisions(ledger: Ledger, fleet: str, *, limit: int = 10) -> tuple[DecisionRow, ...]:
-    rows = ledger.read_rows(
+    rows = ledger._read_rows(
         "SELECT decision_id, ts, mode, applied, changed, desired_nodes, reason, reasons "
         "FROM decisions WHERE fleet = ? ORDER BY ts DESC, decision_id LIMIT ?",
         [fleet, limit],
@@ -82,7 +117,7 @@ def capacity_series(
     dip is what matters), so a month costs no more points than a day."""
     carry_from = start - (end - start)
     bucket_s = max((end - start).total_seconds() / buckets, 1.0)
-    rows = ledger.read_rows(
+    rows = ledger._read_rows(
         """
         WITH p AS (SELECT ?::TIMESTAMP AS t0, ?::DOUBLE AS bucket_s),
         obs AS (
@@ -118,7 +153,7 @@ def node_count_series(
 ) -> StepSeries:
     """How many of the fleet's nodes were up, from ``start`` to ``end``: +1 at each launch,
     -1 at each termination, summed; the first point is the count at ``start``."""
-    rows = ledger.read_rows(
+    rows = ledger._read_rows(
         """
         WITH p AS (SELECT ?::VARCHAR AS fleet, ?::TIMESTAMP AS t0, ?::TIMESTAMP AS t1),
         events AS (
@@ -145,7 +180,7 @@ def node_count_series(
 def job_counts(ledger: Ledger, fleet: str) -> tuple[tuple[str, int], ...]:
     """Jobs by state. A job whose events named no fleet counts for every fleet, as the scaler
     counts it (``Ledger.seconds_per_job``): with one fleet, the usual case, it is that one's."""
-    rows = ledger.read_rows(
+    rows = ledger._read_rows(
         "SELECT state, count(*) FROM jobs WHERE fleet = ? OR fleet IS NULL GROUP BY state",
         [fleet],
     )
@@ -158,7 +193,7 @@ def operator_actions(
     ledger: Ledger, fleet: str, *, limit: int = 10
 ) -> tuple[OperatorActionRow, ...]:
     """The latest operator actions on the fleet (and retrains, which are every fleet's)."""
-    rows = ledger.read_rows(
+    rows = ledger._read_rows(
         "SELECT ts, kind, target, detail FROM fleet_actions "
         "WHERE list_contains(?, kind) AND (fleet = ? OR fleet = '*') "
         "ORDER BY ts DESC, action_id LIMIT ?",
