@@ -15,7 +15,8 @@ from types import FrameType
 
 from analytics.kinds import Kind
 from gpu_node.aws import AwsClients, make_clients
-from gpu_node.backend import Backend, load_backend
+from gpu_node.backend import Backend
+from gpu_node.backends import load_backend
 from gpu_node.drain import Drain
 from gpu_node.events import BackgroundPublisher, NullPublisher, SnsPublisher
 from gpu_node.health import BackendSlot, HealthServer, build_app

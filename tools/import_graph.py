@@ -36,7 +36,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("reconciler.__main__",),
 )
 # Module pairs inside one part that must not meet: a protocol knows no implementation.
-FORBIDDEN: tuple[tuple[str, str], ...] = (("gpu_node.backend", "gpu_node.diffusers_backend"),)
+FORBIDDEN: tuple[tuple[str, str], ...] = (
+    ("gpu_node.backend", "gpu_node.diffusers_backend"),
+    ("gpu_node.backend", "gpu_node.backends"),
+)
 PACKAGES = ("analytics", "stacks", "gpu_node", "reconciler")
 
 
