@@ -28,7 +28,6 @@ from analytics.kinds import Kind
 __all__ = [
     "EventParseError",
     "InterruptionEvent",
-    "Kind",
     "parse_envelope",
     "unparseable_event",
 ]

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gpu_node.backend import load_backend
+from gpu_node.backends import load_backend
 from gpu_node.jobs import Job
 from gpu_node.tinymodel import make_tiny_model
 

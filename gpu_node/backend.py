@@ -1,8 +1,8 @@
-"""What the worker needs from a model, and how the model directory picks its pipeline.
+"""What the worker needs from a model, and the helpers every implementation uses.
 
-The pipeline is chosen by the model's own ``model_index.json`` (its ``_class_name``), never by
-a flag: a fleet that ships SDXL weights runs the SDXL pipeline. torch and diffusers are
-imported only when a diffusers model is loaded, so the rest of the node stays cheap.
+The protocol (``Backend``), the step callback, the pipelines a model directory may declare and
+the PNG encoding. It knows no implementation: ``gpu_node.backends`` picks and loads one, so
+importing this module never imports torch or diffusers.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ __all__ = [
     "Backend",
     "OnStep",
     "encode_png",
-    "load_backend",
     "pipeline_class_name",
 ]
 
@@ -61,15 +60,6 @@ def pipeline_class_name(model_dir: Path) -> str:
             f"{index} declares {name!r}; supported: {', '.join(sorted(PIPELINES))}"
         )
     return str(name)
-
-
-def load_backend(*, model_dir: Path, model_name: str, cpu_threads: int) -> Backend:
-    class_name = pipeline_class_name(model_dir)  # fail on a bad directory before importing torch
-    from gpu_node.diffusers_backend import DiffusersBackend
-
-    return DiffusersBackend.load(
-        model_dir=model_dir, class_name=class_name, model_name=model_name, cpu_threads=cpu_threads
-    )
 
 
 def encode_png(image: Any) -> bytes:

@@ -56,7 +56,7 @@ def run(
 def _run_after_standby(path: Path) -> int:
     """Load the model now, become the instance named in ``path`` when it appears."""
     from gpu_node.aws import make_clients
-    from gpu_node.backend import load_backend
+    from gpu_node.backends import load_backend
     from gpu_node.node import run_node
     from gpu_node.settings import load_settings
     from gpu_node.standby import wait_for_identity, waiting_marker

@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from analytics.kinds import Kind
 from gpu_node.errors import NodeError
 from gpu_node.events import JobEventType
 from gpu_node.lifecycle import LifecycleCompleter
 from gpu_node.metrics import NodeMetrics
-from gpu_node.notices import InterruptionNotice, NoticeKind
+from gpu_node.notices import InterruptionNotice
 from gpu_node.queues import JobQueues
 from gpu_node.reporter import JobReporter
 from gpu_node.state import NodeState, RunningJob
@@ -109,7 +110,7 @@ class Drain:
             remaining = self._default_deadline
         deadline = self._monotonic() + remaining
         self._deadline = deadline if self._deadline is None else min(self._deadline, deadline)
-        if notice.kind is NoticeKind.ASG_TERMINATION:
+        if notice.kind is Kind.ASG_TERMINATION:
             self._complete_lifecycle = True
 
     def _drain(self) -> None:

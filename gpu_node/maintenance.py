@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gpu_node.notices import InterruptionNotice, NoticeKind, notice_id
+from analytics.kinds import Kind
+from gpu_node.notices import InterruptionNotice, notice_id
 
 __all__ = ["ScheduledEvent", "is_due", "parse_scheduled_events", "scheduled_maintenance"]
 
@@ -81,7 +82,7 @@ def parse_scheduled_events(payload: str) -> list[ScheduledEvent] | None:
 
 def scheduled_maintenance(payload: str, now: datetime) -> InterruptionNotice | None:
     """The notice for the earliest pending event, or None when nothing is pending."""
-    kind = NoticeKind.SCHEDULED_MAINTENANCE
+    kind = Kind.SCHEDULED_CHANGE
     events = parse_scheduled_events(payload)
     if events is None:
         # An unreadable notice is still a notice: drain on the default deadline.
@@ -109,6 +110,6 @@ def scheduled_maintenance(payload: str, now: datetime) -> InterruptionNotice | N
 
 def is_due(notice: InterruptionNotice, now: datetime, *, lead_seconds: float) -> bool:
     """Whether to hand the notice to the drain now: a scheduled event only within its lead."""
-    if notice.kind is not NoticeKind.SCHEDULED_MAINTENANCE or notice.deadline is None:
+    if notice.kind is not Kind.SCHEDULED_CHANGE or notice.deadline is None:
         return True
     return (notice.deadline - now).total_seconds() <= lead_seconds

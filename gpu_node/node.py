@@ -13,8 +13,10 @@ import threading
 from datetime import UTC, datetime
 from types import FrameType
 
+from analytics.kinds import Kind
 from gpu_node.aws import AwsClients, make_clients
-from gpu_node.backend import Backend, load_backend
+from gpu_node.backend import Backend
+from gpu_node.backends import load_backend
 from gpu_node.drain import Drain
 from gpu_node.events import BackgroundPublisher, NullPublisher, SnsPublisher
 from gpu_node.health import BackendSlot, HealthServer, build_app
@@ -23,7 +25,7 @@ from gpu_node.imds import ImdsClient
 from gpu_node.lifecycle import AsgLifecycle
 from gpu_node.logformat import set_process_context
 from gpu_node.metrics import NodeMetrics
-from gpu_node.notices import InterruptionNotice, NoticeKind, notice_id
+from gpu_node.notices import InterruptionNotice, notice_id
 from gpu_node.queues import JobQueues
 from gpu_node.reporter import JobReporter
 from gpu_node.results import ResultStore
@@ -221,8 +223,8 @@ def run_node(
 def signal_notice(signum: int) -> InterruptionNotice:
     # One id per process: a second SIGTERM is the same notice, not a second drain.
     return InterruptionNotice(
-        kind=NoticeKind.SIGTERM,
-        id=notice_id(NoticeKind.SIGTERM, "signal"),
+        kind=Kind.SIGTERM,
+        id=notice_id(Kind.SIGTERM, "signal"),
         observed_at=datetime.now(UTC),
         deadline=None,
         detail=f"{signal.Signals(signum).name} received",

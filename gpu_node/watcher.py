@@ -20,10 +20,11 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from analytics.kinds import Kind
 from gpu_node.errors import MetadataError
 from gpu_node.imds import ImdsClient
 from gpu_node.maintenance import is_due, scheduled_maintenance
-from gpu_node.notices import InterruptionNotice, NoticeKind, notice_id
+from gpu_node.notices import InterruptionNotice, notice_id
 
 __all__ = ["PARSERS", "ImdsWatcher", "parse_notice"]
 
@@ -50,7 +51,7 @@ def _spot_action(payload: str, now: datetime) -> InterruptionNotice | None:
     # An unreadable notice is still a notice: drain on the default deadline rather than ignore it.
     action = data.get("action", "unknown") if isinstance(data, dict) else "unknown"
     deadline = _parse_time(data.get("time")) if isinstance(data, dict) else None
-    kind = NoticeKind.SPOT_INTERRUPTION
+    kind = Kind.SPOT_INTERRUPTION_WARNING
     return InterruptionNotice(
         kind=kind,
         id=notice_id(kind, payload),
@@ -67,7 +68,7 @@ def _rebalance(payload: str, now: datetime) -> InterruptionNotice | None:
     except json.JSONDecodeError:
         data = {}
     issued = _parse_time(data.get("noticeTime")) if isinstance(data, dict) else None
-    kind = NoticeKind.REBALANCE_RECOMMENDATION
+    kind = Kind.REBALANCE_RECOMMENDATION
     return InterruptionNotice(
         kind=kind,
         id=notice_id(kind, payload),
@@ -86,7 +87,7 @@ def _target_lifecycle(payload: str, now: datetime) -> InterruptionNotice | None:
     state = payload.strip()
     if state != "Terminated":  # InService, Warmed:*, Standby... nothing to drain for
         return None
-    kind = NoticeKind.ASG_TERMINATION
+    kind = Kind.ASG_TERMINATION
     return InterruptionNotice(
         kind=kind,
         id=notice_id(kind, state),

@@ -1,11 +1,12 @@
 """The reconciler's layers and the imports between them: print the graph, fail on an upward one.
 
-``python tools/import_graph.py`` prints, for every layer, the layers it imports (with the
-number of import statements), then every import that goes up or sideways, and exits 1 if
-there is one. ``tests/test_layering.py`` runs the same check. The layers are DESIGN.md's
-table, bottom first; a module may import its own part and any layer below it, nothing else.
-Every ``import`` counts, inside functions and ``TYPE_CHECKING`` blocks too: a lazy import is
-still a dependency.
+``python tools/import_graph.py [ROOT]`` prints, for every layer, the layers it imports (with
+the number of import statements), then every import that goes up or sideways (or breaks a
+rule below), and exits 1 if there is one; ROOT is the repository (this one by default).
+``tests/test_layering.py`` tests the check on a made-up tree. The layers are DESIGN.md's table,
+bottom first; a module may import its own part and any layer below it, nothing else.
+Every ``import`` counts, inside functions and ``TYPE_CHECKING`` blocks too (a lazy import is
+still a dependency), relative ones resolved against their module.
 """
 
 from __future__ import annotations
@@ -36,8 +37,18 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("reconciler.__main__",),
 )
 # Module pairs inside one part that must not meet: a protocol knows no implementation.
-FORBIDDEN: tuple[tuple[str, str], ...] = (("gpu_node.backend", "gpu_node.diffusers_backend"),)
+FORBIDDEN: tuple[tuple[str, str], ...] = (
+    ("gpu_node.backend", "gpu_node.diffusers_backend"),
+    ("gpu_node.backend", "gpu_node.backends"),
+)
 PACKAGES = ("analytics", "stacks", "gpu_node", "reconciler")
+
+
+# A part that may reach a lower one only through the modules named: the node runs without the
+# daemon's dependencies, so of ``analytics`` it takes the kind vocabulary alone.
+NARROW: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("gpu_node", "analytics", ("analytics.kinds",)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +58,46 @@ class Import:
     line: int
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def imports_of(path: Path) -> list[Import]:
-    source = module_name(path)
+def _is_module(dotted: str, root: Path) -> bool:
+    base = root.joinpath(*dotted.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def _absolute(node: ast.ImportFrom, source: str, is_package: bool) -> str | None:
+    """The module a ``from`` import names, a relative one resolved against its importer."""
+    if node.level == 0:
+        return node.module
+    package = source.split(".") if is_package else source.split(".")[:-1]
+    if node.level - 1 > len(package):
+        return None  # beyond the top package: Python refuses it too
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base) or None
+
+
+def imports_of(path: Path, root: Path = ROOT) -> list[Import]:
+    source = module_name(path, root)
+    is_package = path.name == "__init__.py"
     found: list[Import] = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found += [Import(source, alias.name, node.lineno) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append(Import(source, node.module, node.lineno))
+        elif isinstance(node, ast.ImportFrom):
+            module = _absolute(node, source, is_package)
+            if module is None:
+                continue
+            # ``from gpu_node import diffusers_backend`` imports the module, not the package.
+            targets = {
+                f"{module}.{alias.name}" if _is_module(f"{module}.{alias.name}", root) else module
+                for alias in node.names
+            }
+            found += [Import(source, target, node.lineno) for target in sorted(targets)]
     return [i for i in found if i.target.split(".")[0] in PACKAGES]
 
 
@@ -77,12 +113,17 @@ def part_of(module: str) -> tuple[int, str] | None:
     return best
 
 
-def all_imports() -> list[Import]:
+def all_imports(root: Path = ROOT) -> list[Import]:
+    """Every import in the product's packages under ``root`` (the repository by default)."""
     found: list[Import] = []
     for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            found += imports_of(path)
+        for path in sorted((root / package).rglob("*.py")):
+            found += imports_of(path, root)
     return found
+
+
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
 
 
 def violations(found: list[Import]) -> list[str]:
@@ -95,9 +136,20 @@ def violations(found: list[Import]) -> list[str]:
             way = "sideways" if dst[0] == src[0] else "up"
             bad.append(f"{i.source}:{i.line} imports {i.target} ({src[1]} → {dst[1]}, {way})")
         for a, b in FORBIDDEN:
-            if i.source == a and (i.target == b or i.target.startswith(b + ".")):
+            if i.source == a and _within(i.target, b):
                 bad.append(
                     f"{i.source}:{i.line} imports {i.target} (a protocol knows no implementation)"
+                )
+        for part, lower, allowed in NARROW:
+            if (
+                _within(i.source, part)
+                and _within(i.target, lower)
+                and not any(_within(i.target, m) for m in allowed)
+            ):
+                only = ", ".join(allowed)
+                bad.append(
+                    f"{i.source}:{i.line} imports {i.target} ({part} may import only {only} "
+                    f"from {lower})"
                 )
     return bad
 
@@ -111,8 +163,8 @@ def graph(found: list[Import]) -> dict[str, Counter[str]]:
     return edges
 
 
-def main() -> int:
-    found = all_imports()
+def main(argv: list[str]) -> int:
+    found = all_imports(Path(argv[0]) if argv else ROOT)
     edges = graph(found)
     for parts in reversed(LAYERS):
         for part in parts:
@@ -125,4 +177,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

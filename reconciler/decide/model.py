@@ -114,7 +114,7 @@ def _rows(
     return feats[mask], labels[mask], tick_of, pool_of
 
 
-def _metrics(y: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> dict[str, Any]:
+def _held_out_scores(y: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> dict[str, Any]:
     bins = calibration(y, p)
     return {
         "auc": auc(y, p),
@@ -271,10 +271,10 @@ def train_model(
         "fingerprint": fingerprint(series, end),
         "rows": {"fit": int(fit.sum()), "holdout": int(held.sum()), "loss_rate": float(y.mean())},
         "holdout": {
-            "model": _metrics(y_held, p_model),
-            "lightgbm_alone": _metrics(y_held, p_boosted),
-            "baseline_1_minus_avail_24h": _metrics(y_held, p_avail),
-            "baseline_ewma_transitions": _metrics(y_held, p_ewma),
+            "model": _held_out_scores(y_held, p_model),
+            "lightgbm_alone": _held_out_scores(y_held, p_boosted),
+            "baseline_1_minus_avail_24h": _held_out_scores(y_held, p_avail),
+            "baseline_ewma_transitions": _held_out_scores(y_held, p_ewma),
         },
         "settings": asdict(settings),
     }

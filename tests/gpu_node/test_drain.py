@@ -110,7 +110,7 @@ def test_a_rebalance_recommendation_is_reported_and_work_goes_on(
         fleet.send(job("after-rebalance"))
         wait_for(lambda: "results/after-rebalance.json" in fleet.result_keys())
         assert not node.state.draining.is_set()
-        assert b'spotfleet_interruption_notices_total{kind="rebalance-recommendation"} 1.0' in (
+        assert b'spotfleet_interruption_notices_total{kind="rebalance_recommendation"} 1.0' in (
             node.metrics.render()
         )
     finally:

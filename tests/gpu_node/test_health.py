@@ -101,11 +101,11 @@ def test_generate_returns_the_png_and_refuses_jobs_outside_the_limits(api: Api) 
 
 def test_metrics_are_prometheus_text_with_every_outcome_from_zero(api: Api) -> None:
     api.metrics.jobs.labels(outcome="completed").inc()
-    api.metrics.drains.labels(kind="spot-interruption").inc()
+    api.metrics.drains.labels(kind="spot_interruption_warning").inc()
     text = httpx.get(f"{api.base}/metrics").text
     assert 'spotfleet_jobs_total{outcome="completed"} 1.0' in text
     assert 'spotfleet_jobs_total{outcome="released"} 0.0' in text
-    assert 'spotfleet_drains_total{kind="spot-interruption"} 1.0' in text
+    assert 'spotfleet_drains_total{kind="spot_interruption_warning"} 1.0' in text
     assert "spotfleet_queue_wait_seconds_bucket" in text
     assert "spotfleet_job_seconds_bucket" in text
 

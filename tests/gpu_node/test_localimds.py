@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from analytics.kinds import Kind
 from gpu_node.imds import ImdsClient
 from gpu_node.localimds import LocalImds
-from gpu_node.notices import InterruptionNotice, NoticeKind
+from gpu_node.notices import InterruptionNotice
 from gpu_node.watcher import ImdsWatcher
 from tests.gpu_node.aws_env import free_port
 from tests.gpu_node.harness import wait_for
@@ -57,9 +58,9 @@ def test_admin_actions_become_notices_for_the_watcher(local: LocalImds) -> None:
         assert httpx.post(f"{base}/_local/{action}").status_code == 200
     watcher.poll_once()
     assert {n.kind for n in seen} == {
-        NoticeKind.REBALANCE_RECOMMENDATION,
-        NoticeKind.SPOT_INTERRUPTION,
-        NoticeKind.ASG_TERMINATION,
+        Kind.REBALANCE_RECOMMENDATION,
+        Kind.SPOT_INTERRUPTION_WARNING,
+        Kind.ASG_TERMINATION,
     }
     httpx.post(f"{base}/_local/reset")
     assert ImdsClient(base_url=base).get("meta-data/spot/instance-action") is None

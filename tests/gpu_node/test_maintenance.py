@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from analytics.kinds import Kind
 from gpu_node.imds import ImdsClient
 from gpu_node.maintenance import is_due, parse_scheduled_events, scheduled_maintenance
-from gpu_node.notices import InterruptionNotice, NoticeKind
+from gpu_node.notices import InterruptionNotice
 from gpu_node.watcher import ImdsWatcher
 from tests.gpu_node.aws_env import Fleet, job
 from tests.gpu_node.conftest import Spawn
@@ -43,7 +44,7 @@ def test_the_ec2_user_guide_reboot_is_a_notice_whose_deadline_is_its_start() -> 
     now = datetime(2019, 1, 21, 8, 59, tzinfo=UTC)
     notice = scheduled_maintenance(payload("ec2-user-guide-system-reboot.json"), now)
     assert notice is not None
-    assert notice.kind is NoticeKind.SCHEDULED_MAINTENANCE
+    assert notice.kind is Kind.SCHEDULED_CHANGE
     assert notice.drains
     assert notice.deadline == datetime(2019, 1, 21, 9, 0, 43, tzinfo=UTC)
     assert "system-reboot" in notice.detail
@@ -102,7 +103,7 @@ def test_a_scheduled_event_is_due_only_within_its_lead_and_other_notices_at_once
     assert is_due(notice, start - timedelta(seconds=600), lead_seconds=600)
     assert is_due(notice, start + timedelta(hours=1), lead_seconds=600)  # late: drain now
     spot = InterruptionNotice(
-        kind=NoticeKind.SPOT_INTERRUPTION,
+        kind=Kind.SPOT_INTERRUPTION_WARNING,
         id="x",
         observed_at=start,
         deadline=start + timedelta(hours=1),
@@ -130,7 +131,7 @@ def test_the_watcher_holds_a_scheduled_event_until_its_lead_then_hands_it_on_onc
     clock[0] = start - timedelta(seconds=599)
     watcher.poll_once()
     watcher.poll_once()
-    assert [n.kind for n in seen] == [NoticeKind.SCHEDULED_MAINTENANCE]
+    assert [n.kind for n in seen] == [Kind.SCHEDULED_CHANGE]
     assert seen[0].deadline == start
     assert ("GET", f"/latest/{PATH}", True) in imds.requests
 

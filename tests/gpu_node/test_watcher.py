@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from analytics.kinds import Kind
 from gpu_node.errors import MetadataError
 from gpu_node.imds import ImdsClient
-from gpu_node.notices import InterruptionNotice, NoticeKind
+from gpu_node.notices import InterruptionNotice
 from gpu_node.watcher import ImdsWatcher
 from tests.gpu_node.imds_server import FakeImds
 
@@ -44,7 +45,7 @@ def test_a_spot_notice_carries_its_deadline_and_is_reported_once(imds: FakeImds)
     watcher.poll_once()
     assert len(seen) == 1
     notice = seen[0]
-    assert notice.kind is NoticeKind.SPOT_INTERRUPTION
+    assert notice.kind is Kind.SPOT_INTERRUPTION_WARNING
     assert notice.deadline == datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     assert notice.drains
 
@@ -53,7 +54,7 @@ def test_a_rebalance_recommendation_is_reported_but_does_not_drain(imds: FakeImd
     imds.set("meta-data/events/recommendations/rebalance", '{"noticeTime": "2026-11-22T11:50:00Z"}')
     watcher, seen = _watcher(imds)
     watcher.poll_once()
-    assert [n.kind for n in seen] == [NoticeKind.REBALANCE_RECOMMENDATION]
+    assert [n.kind for n in seen] == [Kind.REBALANCE_RECOMMENDATION]
     assert not seen[0].drains
 
 
@@ -73,7 +74,7 @@ def test_an_unreadable_rebalance_recommendation_is_still_reported(imds: FakeImds
     watcher, seen = _watcher(imds)
     watcher.poll_once()
     [notice] = seen
-    assert notice.issued_at is None and notice.kind is NoticeKind.REBALANCE_RECOMMENDATION
+    assert notice.issued_at is None and notice.kind is Kind.REBALANCE_RECOMMENDATION
 
 
 def test_the_group_terminating_this_node_drains_it(imds: FakeImds) -> None:
@@ -82,7 +83,7 @@ def test_the_group_terminating_this_node_drains_it(imds: FakeImds) -> None:
     assert seen == []  # InService
     imds.set("meta-data/autoscaling/target-lifecycle-state", "Terminated")
     watcher.poll_once()
-    assert [n.kind for n in seen] == [NoticeKind.ASG_TERMINATION]
+    assert [n.kind for n in seen] == [Kind.ASG_TERMINATION]
 
 
 def test_an_unreachable_metadata_service_is_an_error_not_a_notice() -> None:
