@@ -4,9 +4,9 @@ prices (constant): the warnings are what the model learns from (issue 13's repro
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
-from pathlib import Path
 
 from analytics.store import open_history
 from reconciler.core.history.ledger import Ledger
