@@ -27,13 +27,16 @@ from reconciler.decide.baselines import availability_baseline, ewma_transitions
 from reconciler.decide.features import FEATURES, compute_features, horizon_ticks
 from reconciler.decide.labels import loss_labels
 from reconciler.decide.scores import auc, brier, calibration, expected_calibration_error
+from reconciler.decide.signal_features import SIGNAL_FEATURES
 
 __all__ = [
+    "LabelledRows",
     "ModelSettings",
     "PoolPrediction",
     "TrainedModel",
     "advisor_prior",
     "fingerprint",
+    "fit_rows",
     "load_model",
     "train_model",
 ]
@@ -139,7 +142,7 @@ class TrainedModel:
         return _blend(self._boosted(features), features, self.settings.baseline_blend)
 
     def _boosted(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        flat = features.reshape(-1, len(FEATURES))
+        flat = features.reshape(-1, features.shape[-1])
         out = np.asarray(self.booster.predict(flat, num_threads=1), dtype=np.float64)
         return out.reshape(features.shape[:-1])
 
@@ -159,10 +162,11 @@ def load_model(folder: Path) -> TrainedModel:
             f"{folder}: no readable model artifact ({exc}); "
             f"run `python -m reconciler train --out {folder}`"
         ) from exc
-    if tuple(meta.get("features", ())) != FEATURES:
+    if tuple(meta.get("features", ())) not in (FEATURES, SIGNAL_FEATURES):
         raise ModelError(
             f"{folder}: the model was trained on features {meta.get('features')} but this "
-            f"spotfleet computes {list(FEATURES)}; retrain it with `python -m reconciler train`"
+            f"spotfleet computes {list(FEATURES)} (or, from fleet signals, "
+            f"{list(SIGNAL_FEATURES)}); retrain it with `python -m reconciler train`"
         )
     settings = ModelSettings(**meta.get("settings", {}))
     return TrainedModel(booster=booster, settings=settings, meta=meta)
@@ -206,10 +210,47 @@ def train_model(
     no fitted label sees a held-out tick; the returned model is then refitted on all of it.
     """
     end = series.n_ticks if end is None else min(end, series.n_ticks)
-    gap = series.gap_seconds
-    h = horizon_ticks(settings.horizon_s, gap)
     ticks = np.arange(0, end, max(1, settings.tick_stride), dtype=np.int64)
     x, y, tick_of, pool_of = _rows(series, ticks, end, settings.horizon_s)
+    return fit_rows(
+        LabelledRows(x, y, tick_of, pool_of, FEATURES),
+        series=series,
+        end=end,
+        settings=settings,
+        data_fingerprint=fingerprint(series, end),
+        on_iteration=on_iteration,
+    )
+
+
+@dataclass(frozen=True)
+class LabelledRows:
+    """Feature rows with their labels, and the tick and pool each row is of."""
+
+    x: npt.NDArray[np.float64]
+    y: npt.NDArray[np.float64]
+    tick_of: npt.NDArray[np.int64]
+    pool_of: npt.NDArray[np.int64]
+    features: tuple[str, ...]
+    weight: npt.NDArray[np.float64] | None = None
+
+
+def fit_rows(
+    rows: LabelledRows,
+    *,
+    series: MarketSeries,
+    end: int,
+    settings: ModelSettings,
+    data_fingerprint: str,
+    on_iteration: Callable[[int, int], None] | None = None,
+    extra_meta: dict[str, Any] | None = None,
+) -> TrainedModel:
+    """Fit LightGBM on rows of ticks before ``end``: a held-out time split, then all of them.
+
+    ``series`` names the pools and the grid, and its capacity feeds the EWMA baseline.
+    """
+    x, y, tick_of, pool_of = rows.x, rows.y, rows.tick_of, rows.pool_of
+    gap = series.gap_seconds
+    h = horizon_ticks(settings.horizon_s, gap)
     if y.size < 200 or y.sum() < 10 or (1 - y).sum() < 10:
         raise NotEnoughHistoryError(
             f"only {y.size} labelled pool-ticks ({int(y.sum())} losses) before tick {end}; "
@@ -219,6 +260,7 @@ def train_model(
     fit = tick_of < split - h
     held = tick_of >= split
     total = 2 * settings.num_trees
+    w = rows.weight
 
     def progress(offset: int) -> Callable[[lgb.callback.CallbackEnv], None]:
         def cb(env: lgb.callback.CallbackEnv) -> None:
@@ -230,7 +272,7 @@ def train_model(
     try:
         probe = lgb.train(
             _params(settings, int(fit.sum())),
-            lgb.Dataset(x[fit], y[fit]),
+            lgb.Dataset(x[fit], y[fit], weight=None if w is None else w[fit]),
             settings.num_trees,
             callbacks=[progress(0)],
         )
@@ -238,7 +280,7 @@ def train_model(
         p_model = _blend(p_boosted, x[held], settings.baseline_blend)
         final = lgb.train(
             _params(settings, y.size),
-            lgb.Dataset(x, y),
+            lgb.Dataset(x, y, weight=w),
             settings.num_trees,
             callbacks=[progress(settings.num_trees)],
         )
@@ -256,7 +298,7 @@ def train_model(
     p_ewma = ewma_all[tick_of[held], pool_of[held]]
     start_dt = datetime.fromtimestamp(series.t0, tz=UTC)
     meta: dict[str, Any] = {
-        "features": list(FEATURES),
+        "features": list(rows.features),
         "horizon_s": settings.horizon_s,
         "horizon_ticks": h,
         "gap_seconds": gap,
@@ -268,7 +310,7 @@ def train_model(
             "until": datetime.fromtimestamp(series.t0 + end * gap, tz=UTC).isoformat(),
             "holdout_from_tick": split,
         },
-        "fingerprint": fingerprint(series, end),
+        "fingerprint": data_fingerprint,
         "rows": {"fit": int(fit.sum()), "holdout": int(held.sum()), "loss_rate": float(y.mean())},
         "holdout": {
             "model": _held_out_scores(y_held, p_model),
@@ -277,5 +319,6 @@ def train_model(
             "baseline_ewma_transitions": _held_out_scores(y_held, p_ewma),
         },
         "settings": asdict(settings),
+        **(extra_meta or {}),
     }
     return TrainedModel(booster=final, settings=settings, meta=meta)

@@ -2,7 +2,8 @@
 
 AWS does not publish how it scores; here a zone's score says how much of the request its free
 spot capacity could take now: ``free`` is the replayed capacity minus the spot nodes held (not
-warned) summed over the requested types in that zone, and
+warned) summed over the requested types in that zone, mapped by the one rule the backtest's
+production signals use too (``reconciler.core.placement_score``):
 
     score = clamp(1 + round(9 * free / target), 1, 10)
 
@@ -13,15 +14,9 @@ stable zone ID (``us-west-2b`` -> ``usw2-az2``), as AWS names them by ID in this
 from __future__ import annotations
 
 from analytics.pools import region_code
+from reconciler.core.placement_score import score_for
 
 __all__ = ["local_zone_id", "score_for"]
-
-
-def score_for(free: int, target: int) -> int:
-    """The 1-10 score of a zone with ``free`` spot nodes of room for a ``target``-node request."""
-    if target < 1:
-        raise ValueError(f"target capacity must be at least 1, not {target}")
-    return max(1, min(10, 1 + round(9 * max(free, 0) / target)))
 
 
 def local_zone_id(zone: str) -> str:

@@ -6,9 +6,12 @@ targets, and an executor with AWS's group semantics (``ReplayGroups``); a launch
 refuse marks the pool unavailable and is re-placed within the same tick. What the groups
 tried is what the engine plays, so the figures are those of what runs.
 
-``planner`` fits the interruption model on the ticks before the window (in ``reset``,
-where only those are visible); ``planner_no_model`` uses the 24-hour availability
-baseline instead, so the model's worth shows in the comparison.
+Both see only the production signals (``ReplaySignals``: prices, placement scores from the
+trace's free capacity, their own nodes held, warned and interrupted, launches tried and
+refused), never the trace's capacity. ``planner`` fits the prior (``train_prior``: the ticks
+before the window through the same signal mapping, in ``reset``, where only those are
+visible); ``planner_no_model`` uses one minus the 24-hour believed availability instead, so
+the model's worth shows in the comparison.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ from reconciler.control import (
     reconcile_fleet,
     restricted,
 )
-from reconciler.core.market import MarketSeries
-from reconciler.core.settings import SafetySettings
-from reconciler.decide.model import ModelSettings, TrainedModel, train_model
-from reconciler.decide.pipeline import decide
+from reconciler.core.settings import Cadences, SafetySettings
+from reconciler.decide.model import ModelSettings, TrainedModel
 from reconciler.decide.planner import Drain, FleetDeclaration, LaunchSpot, PlannerSettings, plan
+from reconciler.decide.signal_model import PriorAndOwn, train_prior
+from reconciler.decide.signal_pipeline import decide_on_signals
+from reconciler.replay.fleet_signals import ReplaySignals
 from reconciler.replay.groups import ReplayGroups
 from reconciler.replay.types import Decision, Observation, ReplaySetup
 
@@ -47,22 +51,38 @@ class PlannerPolicy:
     cold_start_s: float = 300.0
     safety: SafetySettings = field(default_factory=SafetySettings)
     on_train_iteration: Callable[[int, int], None] | None = None
-    model: TrainedModel | None = None
+    # The daemon's collector cadence: a backtest's planner gets scores no more often than AWS's.
+    score_every_s: float = field(default_factory=lambda: Cadences().placement_scores_s)
+    model: TrainedModel | None = None  # the prior (public traces before the window)
     _setup: ReplaySetup | None = None
 
     def reset(self, setup: ReplaySetup) -> None:
         self._setup = setup
         if self.use_model:
             # setup.market ends at the first scored tick: labels stop before it.
-            self.model = train_model(
+            self.model = train_prior(
                 setup.market,
                 end=setup.start,
                 settings=self.model_settings,
+                score_every_s=self.score_every_s,
+                score_target=setup.k,
                 on_iteration=self.on_train_iteration,
             )
+        # No fleet ran before the window: no own evidence, the prior decides alone.
+        self._blend = (
+            None if self.model is None else PriorAndOwn(self.model, None, self.model_settings)
+        )
+        self._signals = ReplaySignals(
+            setup.market,
+            start=setup.start,
+            end=setup.end,
+            score_every_s=self.score_every_s,
+            score_target=setup.k,
+        )
+        self._pool_of: dict[int, int | None] = {}
+        self._launched_in: dict[int, int] = {}
         self._last_held: set[int] = set()
         self._terminated: set[int] = set()
-        self._launched = 0
         self._losses: list[float] = []
         self._unavailable: dict[str, float] = {}
         self._last_move_at: float | None = None
@@ -76,25 +96,26 @@ class PlannerPolicy:
         m = self._setup.market
         gap = m.gap_seconds
         t = obs.tick
-        series = MarketSeries(
-            pools=m.pools,
-            gap_seconds=gap,
-            t0=m.t0,
-            capacity=obs.history,
-            spot_price=np.broadcast_to(self._spot[:, None], obs.history.shape),
-            on_demand_price=m.on_demand_price,
-            advisor_band=m.advisor_band,
-        )
         now = m.t0 + t * gap
         # Nodes held after the last decision that are gone now, and were not terminated by
         # us, were preempted at this tick: the replay's interruption events.
         current = {n.node_id for n in obs.nodes}
-        lost = len(self._last_held - current - self._terminated)
+        lost_in: dict[int, int] = {}
+        for node_id in self._last_held - current - self._terminated:
+            pool = self._pool_of.get(node_id)
+            if pool is not None:
+                lost_in[pool] = lost_in.get(pool, 0) + 1
         # Nodes launched last tick that did not arrive were taken at once (the groups count
         # only the launches that had a free slot).
-        arrived = sum(1 for n in obs.nodes if n.launch_tick == t - 1)
-        lost += max(0, self._launched - arrived)
+        for pool, launched in self._launched_in.items():
+            arrived = sum(1 for n in obs.nodes if n.launch_tick == t - 1 and n.pool == pool)
+            if launched > arrived:
+                lost_in[pool] = lost_in.get(pool, 0) + launched - arrived
+        lost = sum(lost_in.values())
         self._losses.extend([now] * lost)
+        signals = self._signals.observe(
+            t, capacity=obs.history[:, -1], nodes=obs.nodes, lost=lost_in
+        )
         self._losses = [ts for ts in self._losses if ts > now - self.planner_settings.alert_s]
         pools = tuple(Pool.parse(p.name) for p in m.pools)
         held = tuple(
@@ -107,12 +128,12 @@ class PlannerPolicy:
             for n in obs.nodes
         )
         # The same call the daemon makes on series read from the history.
-        decided = decide(
-            series,
+        decided = decide_on_signals(
+            signals,
             fleet=self._fleet,
             nodes=fleet_nodes(held),
             now=now,
-            model=self.model,
+            model=self._blend,
             model_settings=self.model_settings,
             planner_settings=self.planner_settings,
             cold_start_s=self.cold_start_s,
@@ -160,6 +181,24 @@ class PlannerPolicy:
         # Launched ids are not known until the engine assigns them; anything new next tick
         # that we did not see before is ours, so only the survivors of this tick are tracked.
         self._terminated = set(decision.terminate)
-        self._launched = sum(len(r.result.launched) for r in outcome.rounds if r.result)
+        index = {p: i for i, p in enumerate(pools)}
+        tried: dict[int, int] = {}
+        refused: dict[int, int] = {}
+        for r in outcome.rounds:
+            if r.result is None:
+                continue
+            for node in r.result.launched:
+                if node.pool is not None:
+                    tried[index[node.pool]] = tried.get(index[node.pool], 0) + 1
+            for failure in r.result.failures:
+                if failure.pool is not None:
+                    i = index[failure.pool]
+                    tried[i] = tried.get(i, 0) + 1
+                    refused[i] = refused.get(i, 0) + 1
+        self._signals.launched(t, tried=tried, refused=refused)
+        self._launched_in = {
+            i: n - refused.get(i, 0) for i, n in tried.items() if n > refused.get(i, 0)
+        }
+        self._pool_of = {n.node_id: n.pool for n in obs.nodes}
         self._last_held = current - self._terminated
         return decision

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from analytics.store import open_history
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.history.market_series import read_market
@@ -50,4 +52,31 @@ def test_a_month_of_warnings_without_capacity_traces_trains(tmp_path: Path) -> N
     held = model.meta["holdout"]["model"]
     assert 0.0 <= held["brier"] < 0.25
     assert held["auc"] == held["auc"]  # a number: the held-out days hold warnings
+    history.close()
+
+
+def test_the_fleets_own_nodes_train_the_signal_model_from_the_history(tmp_path: Path) -> None:
+    """Issue 13 item 2: labels from the fleet's own nodes (warned within H, censored where the
+    node ran on), on signals read from the history, with no capacity number in them."""
+    from reconciler.core.history.fleet_signals import read_signals
+    from reconciler.decide.signal_labels import held_loss_labels
+    from reconciler.decide.signal_model import PriorAndOwn, train_own
+
+    history = open_history(tmp_path / "history.duckdb")
+    written = write_aws_history(history, warnings=60)
+    with Ledger(history).reader() as con:
+        signals = read_signals(
+            con, until=END, lookback_s=DAYS * 86400.0, pools=list(written.pools), interval_s=GRID_S
+        )
+    assert int(signals.warned.sum()) == 60
+    assert int(signals.held.max()) >= 1  # the nodes table's lifetimes
+    labels = held_loss_labels(signals, range(signals.n_ticks), horizon_seconds=7200.0)
+    # Each warned node was held 5 h: ~2 h of rows labelled 1, ~3 h labelled 0, the rest none.
+    assert 60 * 10 <= np.nansum(labels) <= 60 * 13
+    assert 60 * 15 <= int((labels == 0).sum()) <= 60 * 19
+    own = train_own(signals)
+    assert own.meta["features"][-1] == "refusals_24h"
+    assert own.meta["rows"]["loss_rate"] > 0.3
+    blend = PriorAndOwn(prior=None, own=own, settings=own.settings)
+    assert blend.own_weight == 1.0  # no prior: the fleet's evidence alone
     history.close()
