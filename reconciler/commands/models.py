@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reconciler.core.errors import HistoryReadError, ReconcilerError
-from reconciler.daemon.decide_adapter import fit_candidate
+from reconciler.daemon.training import fit_candidate
 from reconciler.decide.model import TrainedModel
 from reconciler.decide.model_compare import Comparison, Scores
 from reconciler.decide.model_registry import (
