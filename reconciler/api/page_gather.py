@@ -19,9 +19,9 @@ from reconciler.core.history.status_reads import (
 )
 from reconciler.core.settings import FleetTarget
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.decide_adapter import Planned
 from reconciler.daemon.drift import drift
 from reconciler.daemon.model_state import ModelState
+from reconciler.decide.adapter import Planned
 
 __all__ = ["gather_page_view", "pool_rows"]
 

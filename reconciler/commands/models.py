@@ -17,7 +17,7 @@ from rich.table import Table
 
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.history.read_only import observed_pools, read_only_history
-from reconciler.daemon.decide_adapter import fit_candidate
+from reconciler.daemon.training import fit_candidate
 from reconciler.decide.model import TrainedModel
 from reconciler.decide.model_compare import Comparison, Scores
 from reconciler.decide.model_registry import (

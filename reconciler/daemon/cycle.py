@@ -1,5 +1,5 @@
-"""One reconcile of one fleet: the facts gathered first, then the one acting loop, then the
-record.
+"""One reconcile of one fleet, one way: gather the facts (``reconciler.daemon.fleet_facts``),
+decide from them alone, apply (``reconciler.control.FleetController``), then record.
 
 The fleet's one controller: demand (the job backlog) sets K; the planner places K and its
 spares pool by pool; the guards are checked once on the whole plan
@@ -17,39 +17,24 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from analytics.pools import Pool
 from gpu_node.logformat import log_context
 from reconciler.actuate.base import StackActuator
-from reconciler.control import (
-    GroupsExecutor,
-    GuardState,
-    HeldNode,
-    Limits,
-    Outcome,
-    fleet_nodes,
-    reconcile_fleet,
-    restricted,
-)
-from reconciler.core.errors import DaemonError, DecideError, LeaseLostError
+from reconciler.control import FleetController, GroupsExecutor, Outcome, to_stack_placement
+from reconciler.core.errors import DaemonError, LeaseLostError
 from reconciler.core.history.ledger import ActionRecord, DecisionRecord, Ledger
-from reconciler.core.reactions import marks_in_force
 from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.controls import FleetControls
-from reconciler.daemon.decide_adapter import (
-    Planned,
-    plan_fleet,
-    prediction_rows,
-    to_stack_placement,
-)
+from reconciler.daemon.fleet_facts import ReconcileFacts, gather
 from reconciler.daemon.scaling import ScaleDecision
+from reconciler.decide.adapter import Planned, prediction_rows
 from reconciler.decide.model import TrainedModel
-from reconciler.decide.planner import Drain, LaunchOnDemand, LaunchSpot, PlannerSettings, plan
+from reconciler.decide.planner import Drain, LaunchOnDemand, LaunchSpot
 
-__all__ = ["Reconciler", "recover"]
+__all__ = ["Reconciler"]
 
 log = logging.getLogger(__name__)
 
@@ -87,86 +72,37 @@ class Reconciler:
         with self._serial, log_context(fleet=fleet.name):
             return self._reconcile(fleet, trigger)
 
-    def held_nodes(self, fleet: FleetTarget, now: datetime) -> tuple[HeldNode, ...]:
-        """The fleet's live nodes, a node AWS has warned about marked as going."""
-        since = now - timedelta(seconds=self.settings.safety.risky_mark_s)
-        cold = self.settings.cold_start_s
-        draining = self.controls(fleet.name, now).draining(now)  # asked for by an operator
-        nodes = []
-        live = self.ledger.live_nodes(
-            fleet.name, warned_since=since, now=now, grace_s=self.settings.safety.event_grace_s
-        )
-        for row in live:
-            start = row.launched_at.timestamp() if row.launched_at is not None else 0.0
-            pool = Pool.parse(row.pool) if row.lifecycle == "spot" and row.pool else None
-            going = row.warned or row.instance_id in draining
-            nodes.append(HeldNode(row.instance_id, pool, start, start + cold, going))
-        return tuple(nodes)
-
     def _reconcile(self, fleet: FleetTarget, trigger: str) -> DecisionRecord:
-        now = self.clock()
-        mode = self.mode()
-        safety = self.settings.safety
-        controls = self.controls(fleet.name, now)
-        demand = self.demand(fleet, now)
-        self.ledger.set_state(f"demand:{fleet.name}", demand.desired, now)
-        nodes = self.held_nodes(fleet, now)
-        marks = marks_in_force(
-            self.ledger.marks(now - timedelta(seconds=safety.risky_mark_s)),
-            now=now,
-            settings=safety,
-        )
-        try:
-            with self.ledger.reader() as con:
-                planned = plan_fleet(
-                    con,
-                    fleet,
-                    now=now,
-                    desired_nodes=demand.desired,
-                    nodes=fleet_nodes(nodes),
-                    marks=marks,
-                    model=self.model,
-                    lookback_s=self.settings.lookback_s,
-                    grid_s=self.settings.grid_s,
-                    cold_start_s=self.settings.cold_start_s,
-                )
-        except DecideError as exc:
-            return self._record_no_decision(fleet, mode, now, f"no decision ({trigger}): {exc}")
-        self.last[fleet.name] = planned
-        market_at = self.ledger.freshest_market(fleet.pools())
-        last_move = self.ledger.get_state(f"last_move:{fleet.name}")
-        state = GuardState(
-            now=now.timestamp(),
-            acting_mode=mode != "shadow",
-            leader=self.leader(),
+        # 1. gather: every read, once.
+        facts = gather(
+            fleet,
+            ledger=self.ledger,
+            settings=self.settings,
+            now=self.clock(),
+            mode=self.mode(),
+            demand=self.demand,
+            controls=self.controls,
+            leader=self.leader,
             breaker_open=self.breaker.is_open,
-            market_age_s=(now - market_at).total_seconds() if market_at else None,
-            last_move_at=float(last_move) if last_move is not None else None,
-            drained_last_hour=self.ledger.drained_since(fleet.name, now - timedelta(hours=1)),
-            budget_usd_per_hour=fleet.budget_usd_per_hour,
-            paused=controls.paused.reason if controls.paused is not None else None,
+            model=self.model,
         )
-        settings = PlannerSettings()
-        price_of: dict[str | None, float] = {p: spot for p, (spot, _od) in planned.prices.items()}
-        price_of[None] = max((od for _s, od in planned.prices.values()), default=0.0)
-        decision_id = f"d-{planned.plan.decision_id}-{uuid.uuid4().hex[:6]}"
-        try:
-            outcome = reconcile_fleet(
-                nodes=nodes,
-                state=state,
-                limits=Limits.of(safety),
-                replan=lambda unavailable, serving: plan(
-                    restricted(planned.snapshot, unavailable, serving), settings
-                ),
-                executor=self.executor(fleet),
-                price_of=price_of,
-                # Pools an operator cordoned are unavailable too, until the cordon ends.
-                unavailable=self.ledger.unavailable_pools(
-                    fleet.name, now - timedelta(seconds=safety.unavailable_s), safety.unavailable_s
-                )
-                | controls.cordoned(now),
-                unavailable_s=safety.unavailable_s,
+        now, mode = facts.now, facts.mode
+        self.ledger.set_state(f"demand:{fleet.name}", facts.demand.desired, now)
+        if facts.decision is None:
+            return self._record_no_decision(
+                fleet, mode, now, f"no decision ({trigger}): {facts.unreadable}"
             )
+        # 2. decide: from the facts alone.
+        controller = FleetController.of(
+            self.settings.safety, cold_start_s=self.settings.cold_start_s
+        )
+        planned = controller.plan(facts.decision)
+        self.last[fleet.name] = planned
+        decision_id = f"d-{planned.plan.decision_id}-{uuid.uuid4().hex[:6]}"
+        # 3. apply: the groups made to hold the plan (a refusal re-planned from the same
+        # facts), then the records.
+        try:
+            outcome = controller.act(facts.decision, planned, self.executor(fleet))
         except LeaseLostError as exc:
             # Not a failure of AWS: the breaker stays as it is; the refusal is on the record.
             log.error("fleet %s: actuation refused by the fencing check: %s", fleet.name, exc)
@@ -189,10 +125,8 @@ class Reconciler:
         if outcome.applied:
             self.breaker.success(self.clock())
         self.last_outcome[fleet.name] = outcome
-        record = self._record(
-            fleet, mode, now, decision_id, demand, planned, outcome, trigger, controls
-        )
-        self.ledger.record_predictions(prediction_rows(planned, now, marks, self.model))
+        record = self._record(facts, decision_id, planned, outcome, trigger)
+        self.ledger.record_predictions(prediction_rows(planned, now, facts.marks, self.model))
         return record
 
     def _record_no_decision(
@@ -208,16 +142,13 @@ class Reconciler:
 
     def _record(
         self,
-        fleet: FleetTarget,
-        mode: Mode,
-        now: datetime,
+        facts: ReconcileFacts,
         decision_id: str,
-        demand: ScaleDecision,
         planned: Planned,
         outcome: Outcome,
         trigger: str,
-        controls: FleetControls,
     ) -> DecisionRecord:
+        fleet, mode, now, demand = facts.fleet, facts.mode, facts.now, facts.demand
         final = outcome.last
         changed = any(r.result is not None and r.result.changed for r in outcome.rounds)
         for n, r in enumerate(outcome.rounds):
@@ -259,7 +190,7 @@ class Reconciler:
             reason=f"{trigger}: {verdict}; K={demand.desired} ({demand.reason}); {what}; "
             + planned.plan.summary
             + _refusals(outcome),
-            reasons=_with_unavailable(planned.reasons, outcome, controls),
+            reasons=_with_unavailable(planned.reasons, outcome, facts.controls),
         )
         self.ledger.record_decision(record)
         self.last_decision[fleet.name] = record
@@ -345,12 +276,3 @@ def _with_unavailable(
             why = f"launch refused: unavailable until {when:%H:%M:%S}Z"
         out[pool] = f"{out.get(pool, pool)} [{why}]"
     return out
-
-
-def recover(ledger: Ledger, now: datetime) -> int:
-    """Stack updates left ``planned`` by a crash: mark them failed. The stack write-back
-    compares the stack's placement with the one in force, so the next sync writes it again."""
-    return ledger.fail_planned(
-        "stack_update",
-        f"interrupted: the daemon stopped during the update (found {now.isoformat()})",
-    )

@@ -24,16 +24,17 @@ from reconciler.collect.prices import collect_prices, record_on_demand
 from reconciler.core.aws import Clients
 from reconciler.core.errors import AwsCallError, DaemonError, LeaseLostError
 from reconciler.core.history.ledger import Ledger
+from reconciler.core.history.recovery import fail_interrupted_stack_updates
 from reconciler.core.reactions import Reaction
 from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.daemon.breaker import Breaker
-from reconciler.daemon.cycle import Reconciler, recover
-from reconciler.daemon.decide_adapter import fit_candidate, load_model
+from reconciler.daemon.cycle import Reconciler
 from reconciler.daemon.health import Health, heartbeat
 from reconciler.daemon.model_state import ModelState, initial_state
 from reconciler.daemon.operator import Command, DrainNode, Operator, StartRetrain
 from reconciler.daemon.scaling import ScaleDecision, desired_nodes
 from reconciler.daemon.schedule import Schedule
+from reconciler.daemon.training import fit_candidate, load_model
 from reconciler.decide.model_registry import promote, read_live, register
 
 __all__ = ["Daemon"]
@@ -108,7 +109,7 @@ class Daemon:
         self.schedule = Schedule(clock=clock, on_failure=self._record_failure, health=self.health)
         self.views: dict[str, _FleetView] = {f.name: _FleetView() for f in settings.fleets}
         self.started_at = clock()
-        self.recovered = recover(ledger, self.started_at)
+        self.recovered = fail_interrupted_stack_updates(ledger, self.started_at)
 
     def _record_failure(self, job: str, error: str) -> None:
         """A failed job, in the history beside the decisions (the log has the traceback)."""

@@ -48,7 +48,7 @@ from reconciler.core.settings import (
 )
 from reconciler.daemon.command import serve_api
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.decide_adapter import train_from_history
+from reconciler.daemon.training import train_from_history
 from reconciler.embedded.audit import audit_jobs, dead_letters, result_ids
 from reconciler.embedded.aws_api import (
     LocalAutoScalingClient,

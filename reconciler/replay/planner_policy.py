@@ -1,10 +1,11 @@
 """The planner as a replay policy, through the daemon's own acting path.
 
-Each tick runs what a daemon's reconcile runs (``reconciler.control.reconcile_fleet``): the
-plan, the guards on the whole plan with the daemon's default safety settings, the groups'
-targets, and an executor with AWS's group semantics (``ReplayGroups``); a launch the groups
-refuse marks the pool unavailable and is re-placed within the same tick. What the groups
-tried is what the engine plays, so the figures are those of what runs.
+Each tick runs what a daemon's reconcile runs (``reconciler.control.FleetController``, the
+daemon's own): the plan, the guards on the whole plan with the daemon's default safety
+settings, the groups' targets, and an executor with AWS's group semantics
+(``ReplayGroups``); a launch the groups refuse marks the pool unavailable and is re-placed
+within the same tick. What the groups tried is what the engine plays, so the figures are
+those of what runs.
 
 Both see only the production signals (``ReplaySignals``: prices, placement scores from the
 trace's free capacity, their own nodes held, warned and interrupted, launches tried and
@@ -19,22 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from analytics.pools import Pool
-from reconciler.control import (
-    GuardState,
-    HeldNode,
-    Limits,
-    fleet_nodes,
-    reconcile_fleet,
-    restricted,
-)
+from reconciler.control import FleetController, FleetFacts, GuardState, HeldNode
 from reconciler.core.settings import Cadences, SafetySettings
 from reconciler.decide.model import ModelSettings, TrainedModel
-from reconciler.decide.planner import Drain, FleetDeclaration, LaunchSpot, PlannerSettings, plan
+from reconciler.decide.planner import Drain, FleetDeclaration, LaunchSpot, PlannerSettings
 from reconciler.decide.signal_model import PriorAndOwn, train_prior
-from reconciler.decide.signal_pipeline import decide_on_signals
 from reconciler.replay.fleet_signals import ReplaySignals
 from reconciler.replay.groups import ReplayGroups
 from reconciler.replay.types import Decision, Observation, ReplaySetup
@@ -87,9 +78,13 @@ class PlannerPolicy:
         self._unavailable: dict[str, float] = {}
         self._last_move_at: float | None = None
         self._drained: list[float] = []
-        m = setup.market
-        self._spot = m.spot_price[:, -1].astype(np.float64)
         self._fleet = FleetDeclaration(name="replay", desired_nodes=setup.k)
+        self._controller = FleetController.of(
+            self.safety,
+            cold_start_s=self.cold_start_s,
+            planner=self.planner_settings,
+            model_settings=self.model_settings,
+        )
 
     def decide(self, obs: Observation) -> Decision:
         assert self._setup is not None, "reset() first"
@@ -127,31 +122,19 @@ class PlannerPolicy:
             )
             for n in obs.nodes
         )
-        # The same call the daemon makes on series read from the history.
-        decided = decide_on_signals(
-            signals,
-            fleet=self._fleet,
-            nodes=fleet_nodes(held),
-            now=now,
-            model=self._blend,
-            model_settings=self.model_settings,
-            planner_settings=self.planner_settings,
-            cold_start_s=self.cold_start_s,
-            recent_losses=tuple(self._losses),
-        )
         groups = ReplayGroups(
             pools=pools,
             nodes=obs.nodes,
             capacity=obs.history[:, -1],
             ready_after_s=self._setup.ready_delay * gap,
         )
-        price_of: dict[str | None, float] = {
-            p.name: float(self._spot[i]) for i, p in enumerate(m.pools)
-        }
-        price_of[None] = float(m.on_demand_price[0])
-        outcome = reconcile_fleet(
+        # The daemon's own controller, on the signals the replay shows at this tick.
+        facts = FleetFacts(
+            fleet=self._fleet,
+            series=None,
+            recent_losses=tuple(self._losses),
             nodes=held,
-            state=GuardState(
+            guards=GuardState(
                 now=now,
                 acting_mode=True,
                 leader=True,
@@ -161,15 +144,12 @@ class PlannerPolicy:
                 drained_last_hour=sum(1 for ts in self._drained if ts > now - 3600),
                 budget_usd_per_hour=None,
             ),
-            limits=Limits.of(self.safety),
-            replan=lambda unavailable, serving: plan(
-                restricted(decided.snapshot, unavailable, serving), self.planner_settings
-            ),
-            executor=groups,
-            price_of=price_of,
             unavailable=self._unavailable,
-            unavailable_s=self.safety.unavailable_s,
+            model=None,
+            signals=signals,
+            blend=self._blend,
         )
+        outcome = self._controller.reconcile(facts, groups).outcome
         self._unavailable = dict(outcome.unavailable)
         for r in outcome.rounds:
             for action in r.verdict.allowed:

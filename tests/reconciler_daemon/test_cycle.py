@@ -12,7 +12,7 @@ from pathlib import Path
 
 from analytics.store import open_history
 from reconciler.core.history.ledger import Ledger
-from reconciler.daemon.cycle import recover
+from reconciler.core.history.recovery import fail_interrupted_stack_updates
 from tests.history_rows import history_rows
 
 from .conftest import T0, Clock, seed_market
@@ -247,7 +247,7 @@ def test_a_crash_mid_stack_update_is_found_at_restart_and_written_again(tmp_path
             reconciler.sync_stack(FLEET)
     with open_history(path) as history:
         ledger = Ledger(history)
-        assert recover(ledger, clock()) == 1
+        assert fail_interrupted_stack_updates(ledger, clock()) == 1
         [(status, _, detail)] = actions(ledger, "stack_update")
         assert status == "failed" and "interrupted" in detail
         actuator = RecordingActuator()

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from analytics.pools import Pool
-from reconciler.control import GroupTargets
+from reconciler.control import GroupTargets, to_stack_placement
 from reconciler.core.errors import DaemonError, DecideError
-from reconciler.daemon.decide_adapter import load_model, to_stack_placement
+from reconciler.daemon.training import load_model
 from reconciler.decide.planner.types import Placement as PlannerPlacement
 from reconciler.decide.planner.types import Plan
 

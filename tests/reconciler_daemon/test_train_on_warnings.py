@@ -11,7 +11,7 @@ import numpy as np
 from analytics.store import open_history
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.history.market_series import read_market
-from reconciler.daemon.decide_adapter import train_from_history
+from reconciler.daemon.training import train_from_history
 
 from .aws_history import DAYS, END, GRID_S, write_aws_history
 

@@ -1,0 +1,133 @@
+"""Gather: every fact one reconcile of one fleet decides from, read once, before deciding.
+
+The reads of a reconcile all happen here (the job backlog's K, operators' controls, the
+fleet's live nodes, the risk marks in force, the market from the history, the guards' state,
+the pools that refused a launch); the decision then runs on the frozen result alone
+(``reconciler.control.FleetController``) and the records are written after it
+(``reconciler.daemon.cycle``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from analytics.pools import Pool
+from reconciler.control import FleetFacts, GuardState, HeldNode
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.history.market_series import read_market, recent_losses
+from reconciler.core.reactions import Mark, marks_in_force
+from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
+from reconciler.daemon.controls import FleetControls
+from reconciler.daemon.scaling import ScaleDecision
+from reconciler.decide.adapter import declaration_of
+from reconciler.decide.model import TrainedModel
+from reconciler.decide.planner import PlannerSettings
+
+__all__ = ["ReconcileFacts", "gather", "held_nodes"]
+
+
+@dataclass(frozen=True)
+class ReconcileFacts:
+    """A reconcile's facts: what the controller decides from, and what the record says."""
+
+    fleet: FleetTarget
+    now: datetime
+    mode: Mode
+    demand: ScaleDecision
+    controls: FleetControls
+    marks: dict[str, Mark]
+    decision: FleetFacts | None  # None: the market could not be read (``unreadable`` says why)
+    unreadable: str | None = None
+
+
+def held_nodes(
+    ledger: Ledger,
+    fleet: FleetTarget,
+    settings: DaemonSettings,
+    *,
+    now: datetime,
+    draining: frozenset[str],
+) -> tuple[HeldNode, ...]:
+    """The fleet's live nodes, a node AWS has warned about (or an operator is draining)
+    marked as going."""
+    since = now - timedelta(seconds=settings.safety.risky_mark_s)
+    cold = settings.cold_start_s
+    nodes = []
+    live = ledger.live_nodes(
+        fleet.name, warned_since=since, now=now, grace_s=settings.safety.event_grace_s
+    )
+    for row in live:
+        start = row.launched_at.timestamp() if row.launched_at is not None else 0.0
+        pool = Pool.parse(row.pool) if row.lifecycle == "spot" and row.pool else None
+        going = row.warned or row.instance_id in draining
+        nodes.append(HeldNode(row.instance_id, pool, start, start + cold, going))
+    return tuple(nodes)
+
+
+def gather(
+    fleet: FleetTarget,
+    *,
+    ledger: Ledger,
+    settings: DaemonSettings,
+    now: datetime,
+    mode: Mode,
+    demand: Callable[[FleetTarget, datetime], ScaleDecision],
+    controls: Callable[[str, datetime], FleetControls],
+    leader: Callable[[], bool],
+    breaker_open: bool,
+    model: TrainedModel | None,
+) -> ReconcileFacts:
+    safety = settings.safety
+    fleet_controls = controls(fleet.name, now)
+    scale = demand(fleet, now)
+    nodes = held_nodes(ledger, fleet, settings, now=now, draining=fleet_controls.draining(now))
+    marks = marks_in_force(
+        ledger.marks(now - timedelta(seconds=safety.risky_mark_s)), now=now, settings=safety
+    )
+    facts = ReconcileFacts(fleet, now, mode, scale, fleet_controls, marks, None)
+    pools = fleet.pools()
+    try:
+        with ledger.reader() as con:
+            series = read_market(
+                con,
+                until=now,
+                lookback_s=settings.lookback_s,
+                pools=pools,
+                interval_s=settings.grid_s,
+            )
+            losses = recent_losses(con, pools=pools, until=now, window_s=PlannerSettings().alert_s)
+    except ReconcilerError as exc:
+        return dataclasses.replace(facts, unreadable=str(exc))
+    market_at = ledger.freshest_market(pools)
+    last_move = ledger.get_state(f"last_move:{fleet.name}")
+    paused = fleet_controls.paused
+    guards = GuardState(
+        now=now.timestamp(),
+        acting_mode=mode != "shadow",
+        leader=leader(),
+        breaker_open=breaker_open,
+        market_age_s=(now - market_at).total_seconds() if market_at else None,
+        last_move_at=float(last_move) if last_move is not None else None,
+        drained_last_hour=ledger.drained_since(fleet.name, now - timedelta(hours=1)),
+        budget_usd_per_hour=fleet.budget_usd_per_hour,
+        paused=paused.reason if paused is not None else None,
+    )
+    # Pools an operator cordoned are unavailable too, until the cordon ends.
+    unavailable = ledger.unavailable_pools(
+        fleet.name, now - timedelta(seconds=safety.unavailable_s), safety.unavailable_s
+    ) | fleet_controls.cordoned(now)
+    decision = FleetFacts(
+        fleet=declaration_of(fleet, scale.desired),
+        series=series,
+        recent_losses=losses,
+        nodes=nodes,
+        guards=guards,
+        unavailable=unavailable,
+        model=model,
+        marks=marks,
+    )
+    return ReconcileFacts(fleet, now, mode, scale, fleet_controls, marks, decision)
