@@ -68,8 +68,8 @@ def parse_price_item(item: str) -> ProductPrice | None:
                 dimension.get("pricePerUnit"), f"priceDimensions.{rate}.pricePerUnit"
             ).get("USD")
             try:
-                price = float(usd)
-            except (TypeError, ValueError) as exc:
+                price = float(str(usd))
+            except ValueError as exc:
                 raise ValueError(
                     f"priceDimensions.{rate}.pricePerUnit.USD {usd!r} is not a number"
                 ) from exc
@@ -113,4 +113,4 @@ def choose(prices: Iterable[ProductPrice]) -> ProductPrice | None:
             ", ".join(p.sku for p in found),
         )
     plain = [p for p in found if p.operation in (None, "RunInstances")]
-    return (plain or found or [None])[0]
+    return (plain or found)[0] if found else None
