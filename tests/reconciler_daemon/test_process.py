@@ -34,8 +34,8 @@ def write_config(tmp_path: Path, port: int, extra: str = "") -> Path:
     config.write_text(
         f'api_port = {port}\nhistory_path = "{tmp_path / "history.duckdb"}"\n'
         f'lease_path = "{tmp_path / "daemon.lease"}"\n'
-        # moto's server does not implement GetSpotPlacementScores.
-        f"placement_scores = false\n{extra}"
+        # moto's server implements neither GetSpotPlacementScores nor pricing's GetProducts.
+        f"placement_scores = false\npricing_api = false\n{extra}"
     )
     return config
 
