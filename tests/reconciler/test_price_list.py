@@ -4,6 +4,7 @@ sources are in tests/fixtures/README.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,11 +76,7 @@ def test_where_the_filters_leave_two_products_the_plain_run_instances_one_is_kep
     (item,) = items("get-products-t2-micro-eu-west-1.json")
     plain = parse_price_item(item)
     assert plain is not None
-    licensed = ProductPrice(**{**_fields(plain), "operation": "RunInstances:0004", "price": 1.0})
+    licensed = dataclasses.replace(plain, operation="RunInstances:0004", price=1.0)
     assert choose([licensed, plain]) == plain
     assert choose([licensed]) == licensed
     assert choose([]) is None
-
-
-def _fields(p: ProductPrice) -> dict[str, object]:
-    return {name: getattr(p, name) for name in ProductPrice.__slots__}
