@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -215,7 +215,3 @@ def collect_on_demand_prices(
     written = [*priced, *_shipped(fleet, unpriced)]
     return OnDemandRefresh(tuple(written), record_on_demand_prices(ledger, written))
 
-
-def prices_by_type(refresh: OnDemandRefresh) -> Mapping[str, tuple[float, str]]:
-    """type -> ($/h, source) of a run: what the log and the tests read."""
-    return {p.instance_type: (p.price, p.source) for p in refresh.prices}
