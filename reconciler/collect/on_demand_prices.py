@@ -214,4 +214,3 @@ def collect_on_demand_prices(
         )
     written = [*priced, *_shipped(fleet, unpriced)]
     return OnDemandRefresh(tuple(written), record_on_demand_prices(ledger, written))
-
