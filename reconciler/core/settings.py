@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import (
@@ -51,6 +52,12 @@ __all__ = [
     "SettingsError",
     "load_settings",
 ]
+
+# The Spot Advisor file spotfleet ships, beside the repository (``../shared/data``).
+# AWS publishes the Spot Advisor's bands here (the file the Spot Instance Advisor page reads).
+AWS_ADVISOR_URL = "https://spot-bid-advisor.s3.amazonaws.com/spot-advisor-data.json"
+# Where AWS serves the Pricing API (its endpoints; botocore's endpoint rules).
+PRICING_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")
 
 # shadow: record only; pulumi: `pulumi up` through the Automation API; local: the embedded
 # default's local Auto Scaling group (only ``python -m reconciler demo`` has it).
@@ -172,6 +179,8 @@ class Cadences(_Model):
     export_s: float = Field(default=3600.0, gt=0)
     # GetSpotPlacementScores: AWS caps the distinct requests an account makes per 24 hours.
     placement_scores_s: float = Field(default=3600.0, gt=0)
+    advisor_s: float = Field(default=86400.0, gt=0)  # the Spot Advisor's bands, from advisor_source
+    on_demand_prices_s: float = Field(default=86400.0, gt=0)  # the Pricing API (or shipped list)
     history_s: float = Field(default=30.0, gt=0)  # a heartbeat write: is the history writable
 
 
@@ -278,6 +287,13 @@ class DaemonSettings(BaseSettings):
     # GetSpotPlacementScores on its cadence; off where the API is not offered (an emulator
     # without it, such as moto), so its signal is neither collected nor watched.
     placement_scores: bool = True
+    # The Spot Advisor file (an http(s) URL, by default AWS's own, or a path), read every
+    # advisor_s; "" turns the job off.
+    advisor_source: str = AWS_ADVISOR_URL
+    # On-demand prices from the Pricing API (pricing:GetProducts); off (or unreachable), the
+    # shipped list. The API answers in a few regions only, for every region's prices.
+    pricing_api: bool = True
+    pricing_region: str = "us-east-1"
     fleets: tuple[FleetTarget, ...] = ()
     # The fleets from the stack itself: its file (``Pulumi.<stack>.yaml``: the declaration) and
     # its outputs (``pulumi stack output fleets --json > FILE``); then ``fleets`` stays empty.
@@ -297,6 +313,27 @@ class DaemonSettings(BaseSettings):
         if repeated:
             raise ValueError(f"fleets: the name {', '.join(repeated)} is declared more than once")
         return self
+
+    @field_validator("advisor_source")
+    @classmethod
+    def _advisor_source(cls, value: str) -> str:
+        scheme = value.partition("://")[0] if "://" in value else None
+        if scheme is not None and scheme not in ("http", "https"):
+            raise ValueError(
+                f"{value!r} is neither a file path nor an http(s) URL (e.g. "
+                'https://spot-bid-advisor.s3.amazonaws.com/spot-advisor-data.json); "" is off'
+            )
+        return value
+
+    @field_validator("pricing_region")
+    @classmethod
+    def _pricing_region(cls, value: str) -> str:
+        if value not in PRICING_REGIONS:
+            raise ValueError(
+                f"the Pricing API is not served in {value!r}: use one of "
+                f"{', '.join(PRICING_REGIONS)} (each answers for every region's prices)"
+            )
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -29,6 +29,7 @@ from reconciler.core.reactions import Reaction
 from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler
+from reconciler.daemon.daily_signals import daily_signal_jobs
 from reconciler.daemon.health import Health, heartbeat
 from reconciler.daemon.model_state import ModelState, initial_state
 from reconciler.daemon.operator import Command, DrainNode, Operator, StartRetrain
@@ -412,6 +413,7 @@ class Daemon:
             ("export", self.export, c.export_s, c.export_s),
             ("history", lambda: heartbeat(self.ledger, self.clock()), c.history_s, 0.0),
         ]
+        jobs += daily_signal_jobs(self.settings, self.ledger, self.clients, self.clock, self.sleep)
         if self.settings.placement_scores:
             jobs.append(
                 ("placement_scores", self.collect_placement_scores, c.placement_scores_s, 0.0)

@@ -30,6 +30,8 @@ __all__ = ["WATCHED", "Health", "Readiness", "Reason", "SignalHealth", "heartbea
 WATCHED = (
     "prices",
     "placement_scores",
+    "advisor",
+    "on_demand_prices",
     "interruptions",
     "job_events",
     "fleet",

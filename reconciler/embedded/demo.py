@@ -62,6 +62,7 @@ from reconciler.embedded.fleet_groups import local_fleet
 from reconciler.embedded.local_aws import create_fleet, local_aws
 from reconciler.embedded.nodes import NodeProcesses
 from reconciler.embedded.parity import replay_demo_window
+from reconciler.embedded.pricing_api import local_pricing_api
 from reconciler.embedded.replay import ReplayedMarket, load_market, record_prices, record_ticks
 from reconciler.embedded.settings import DemoSettings
 from reconciler.embedded.summary import DemoSummary, summarise, typical_k
@@ -113,6 +114,7 @@ def _daemon_settings(
         grid_s=clock.gap_s,
         cold_start_s=s.cold_start_s,
         capacity_from_prices=False,
+        advisor_source=str(s.data / "spot-advisor-data.json"),
         fleets=(fleet,),
         cadences=Cadences(
             prices_s=2.0,
@@ -342,6 +344,7 @@ def run_demo(
         fronts: dict[str, Any] = {
             "ec2": LocalEc2Client(region),
             "autoscaling": LocalAutoScalingClient(region),
+            "pricing": stack.enter_context(local_pricing_api()).client(region_name),
         }
         daemon_settings = _daemon_settings(s, target, clock, s.api_port)
         daemon = Daemon(

@@ -34,8 +34,9 @@ def write_config(tmp_path: Path, port: int, extra: str = "") -> Path:
     config.write_text(
         f'api_port = {port}\nhistory_path = "{tmp_path / "history.duckdb"}"\n'
         f'lease_path = "{tmp_path / "daemon.lease"}"\n'
-        # moto's server does not implement GetSpotPlacementScores.
-        f"placement_scores = false\n{extra}"
+        # moto's server implements neither GetSpotPlacementScores nor pricing's GetProducts,
+        # and this machine may not reach AWS's Spot Advisor file.
+        f'placement_scores = false\npricing_api = false\nadvisor_source = ""\n{extra}'
     )
     return config
 

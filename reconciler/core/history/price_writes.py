@@ -54,8 +54,9 @@ def record_capacity_observed(
 
 
 def record_settings_on_demand(ledger: Ledger, region: str, prices: Mapping[str, float]) -> int:
-    """The on-demand $/h by instance type that the settings give, in force since 2000 (source
-    ``settings``); returns how many rows were new."""
+    """The on-demand $/h by instance type the fleet's settings give (the shipped list, or the
+    operator's own), in force since 2000 (source ``shipped``: any price the Pricing API gave
+    is newer); returns how many rows were new."""
     if not prices:
         return 0
     table = pa.table(
@@ -65,7 +66,7 @@ def record_settings_on_demand(ledger: Ledger, region: str, prices: Mapping[str, 
             "operating_system": ["Linux"] * len(prices),
             "effective_at": pa.array([datetime(2000, 1, 1)] * len(prices)),
             "price": list(prices.values()),
-            "source": ["settings"] * len(prices),
+            "source": ["shipped"] * len(prices),
         }
     )
     with ledger._con() as con, transaction(con):
