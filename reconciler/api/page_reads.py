@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from reconciler.api.page_view import DecisionRow, OperatorActionRow, StepSeries
 from reconciler.core.history.ledger import Ledger, naive
-from reconciler.daemon.operator import OPERATOR_KINDS
+from reconciler.core.operator_commands import OPERATOR_KINDS
 
 __all__ = [
     "JOB_STATES",

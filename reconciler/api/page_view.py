@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from reconciler.daemon.controls import NO_CONTROLS, FleetControls
+from reconciler.core.controls import NO_CONTROLS, FleetControls
 
 __all__ = [
     "DecisionRow",

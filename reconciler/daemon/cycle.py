@@ -33,12 +33,12 @@ from reconciler.control import (
     reconcile_fleet,
     restricted,
 )
+from reconciler.core.controls import FleetControls
 from reconciler.core.errors import DaemonError, DecideError, LeaseLostError
 from reconciler.core.history.ledger import ActionRecord, DecisionRecord, Ledger
 from reconciler.core.reactions import marks_in_force
 from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.daemon.breaker import Breaker
-from reconciler.daemon.controls import FleetControls
 from reconciler.daemon.decide_adapter import (
     Planned,
     plan_fleet,

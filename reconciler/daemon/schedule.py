@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from reconciler.api.status_view import JobRun
 from reconciler.core.errors import DaemonError
 
 if TYPE_CHECKING:
@@ -131,3 +132,12 @@ class Schedule:
     def status(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return {name: asdict(s) for name, s in self._status.items()}
+
+    def runs(self) -> dict[str, JobRun]:
+        """Each job's runs so far, as the status API shows them (copies: the jobs go on)."""
+        with self._lock:
+            return {name: JobRun(**asdict(s)) for name, s in self._status.items()}
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)

@@ -11,6 +11,7 @@ from typing import Any
 
 from analytics.queries import run_canned
 from reconciler.core.history.ledger import Ledger
+from reconciler.core.history.run_reads import decision_counts, warned_node_count
 from reconciler.embedded.audit import JobAudit
 from reconciler.embedded.parity import Replayed
 from reconciler.embedded.settings import DemoSettings
@@ -92,14 +93,7 @@ def summarise(
 ) -> DemoSummary:
     cloud, _ = world.costs(at=end)
     spot, on_demand = history_costs(ledger, s.fleet)
-    [(warnings,)] = ledger.rows(
-        "SELECT count(*) FROM interruption_events WHERE kind = 'spot_interruption_warning' "
-        "AND instance_id IS NOT NULL"
-    )
-    [(decisions, applied, unexplained)] = ledger.rows(
-        "SELECT count(*), count(*) FILTER (WHERE applied), "
-        "count(*) FILTER (WHERE reason IS NULL OR trim(reason) = '') FROM decisions"
-    )
+    decisions = decision_counts(ledger)
     samples = world.counters.ready_samples
     return DemoSummary(
         duration_s=round(time.monotonic() - started, 1),
@@ -116,12 +110,12 @@ def summarise(
         malformed_dead_lettered_with_reason=audit.malformed_with_reason,
         valid_jobs_dead_lettered=audit.valid_dead_lettered,
         preemptions=world.counters.preemptions,
-        interruption_events=int(warnings),
+        interruption_events=warned_node_count(ledger),
         nodes_launched=world.counters.launched,
         launch_failures=world.counters.launch_failures,
-        decisions=int(decisions),
-        decisions_applied=int(applied),
-        decisions_without_reason=int(unexplained),
+        decisions=decisions.total,
+        decisions_applied=decisions.applied,
+        decisions_without_reason=decisions.without_reason,
         mean_ready_fraction=round(sum(samples) / len(samples), 4) if samples else 0.0,
         spot_cost_usd=round(spot, 4),
         on_demand_cost_usd=round(on_demand, 4),
