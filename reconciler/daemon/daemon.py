@@ -32,7 +32,8 @@ from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler, recover
 from reconciler.daemon.decide_adapter import load_model
 from reconciler.daemon.demand import fleet_demand
-from reconciler.daemon.health import Health, heartbeat
+from reconciler.daemon.health import Health
+from reconciler.daemon.jobs import jobs_of
 from reconciler.daemon.operator import Operator
 from reconciler.daemon.preflight import mode_unavailable
 from reconciler.daemon.retrain import retrain_candidate
@@ -368,27 +369,11 @@ class Daemon:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
-        c = self.settings.cadences
-        # Collectors run at once; deciding a little later, once the first
-        # collection is in the history; retrain and export after a full cadence.
-        settle = 15.0
-        jobs: list[tuple[str, Callable[[], None], float, float]] = [
-            ("prices", self.collect_prices, c.prices_s, 0.0),
-            ("interruptions", self.consume_interruptions, c.interruptions_s, 0.0),
-            ("job_events", self.consume_job_events, c.job_events_s, 0.0),
-            ("fleet", self.observe_fleet, c.fleet_s, 0.0),
-            ("reconcile", self.reconcile, c.reconcile_s, min(settle, c.reconcile_s)),
-            ("stack_sync", self.sync_stack, c.stack_sync_s, c.stack_sync_s),
-            ("retrain", self.retrain, c.retrain_s, c.retrain_s),
-            ("export", self.export, c.export_s, c.export_s),
-            ("history", lambda: heartbeat(self.ledger, self.clock()), c.history_s, 0.0),
-        ]
-        if self.settings.placement_scores:
-            jobs.append(
-                ("placement_scores", self.collect_placement_scores, c.placement_scores_s, 0.0)
+        """Every job on its cadence (reconciler.daemon.jobs)."""
+        for job in jobs_of(self):
+            self.schedule.add(
+                job.name, job.run, every_s=job.every_s, start=False, first_in_s=job.first_in_s
             )
-        for name, fn, every, first_in in jobs:
-            self.schedule.add(name, fn, every_s=every, start=False, first_in_s=first_in)
         self.schedule.start()
 
     def stop(self) -> None:
