@@ -18,7 +18,7 @@ from reconciler.core.settings import Mode
 
 if TYPE_CHECKING:
     from reconciler.api.source import Source
-    from reconciler.daemon.health import SignalHealth
+    from reconciler.core.readiness import SignalHealth
 
 __all__ = ["StatusCollector"]
 

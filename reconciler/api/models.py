@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from reconciler.core.controls import FleetControls
+from reconciler.core.readiness import Readiness, Reason
 from reconciler.core.settings import Mode
-from reconciler.daemon.controls import FleetControls
-from reconciler.daemon.health import Readiness, Reason
 
 __all__ = [
     "Accepted",

@@ -15,7 +15,7 @@ from reconciler.api.models import Accepted, Problem
 from reconciler.api.operator_models import CordonIn, FloorIn, ReasonIn, UncordonIn
 from reconciler.api.source import NotLeaderError, Source
 from reconciler.core.errors import DaemonError
-from reconciler.daemon.operator import (
+from reconciler.core.operator_commands import (
     ClearFloor,
     Command,
     CordonPool,

@@ -1,5 +1,5 @@
-"""A leading daemon's status page snapshot: its memory (last plan, group view) and the
-history's reads, put together once per request."""
+"""A leading daemon's status page snapshot: its status view (last plan, group view, from
+memory) and the history's reads, put together once per request."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 
 from reconciler.api.chart import PALETTE
 from reconciler.api.page_view import FleetPage, ModelPanel, PoolRow, StatusPageView
+from reconciler.api.status_view import DaemonStatus, FleetStatus, PlanView
 from reconciler.core.history.cost_reads import fleet_cost
+from reconciler.core.history.ledger import Ledger
 from reconciler.core.history.status_reads import (
     capacity_series,
     job_counts,
@@ -17,41 +19,36 @@ from reconciler.core.history.status_reads import (
     operator_actions,
     recent_decisions,
 )
-from reconciler.core.settings import FleetTarget
-from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.drift import drift
-from reconciler.daemon.model_state import ModelState
-from reconciler.decide.adapter import Planned
+from reconciler.decide.model_state import ModelState
 
 __all__ = ["gather_page_view", "pool_rows"]
 
 
 def gather_page_view(
-    daemon: Daemon,
+    status: DaemonStatus,
+    ledger: Ledger,
     *,
     window_s: float,
     extras: tuple[tuple[str, object], ...] = (),
     extras_error: str | None = None,
 ) -> StatusPageView:
-    now = daemon.clock()
-    jobs = daemon.schedule.status()
+    now = status.now
     return StatusPageView(
         role="leader",
         now=now,
         window_s=window_s,
-        mode=daemon.mode,
-        breaker_open=daemon.breaker.is_open,
-        started_at=daemon.started_at,
+        mode=status.mode,
+        breaker_open=status.breaker.open,
+        started_at=status.started_at,
         failing_jobs=tuple(
-            (name, str(job["last_error"])) for name, job in jobs.items() if job["last_ok"] is False
+            (name, str(job.last_error)) for name, job in status.jobs.items() if job.last_ok is False
         ),
         extras=extras,
         extras_error=extras_error,
         fleets=tuple(
-            fleet_page(daemon, fleet, now=now, window_s=window_s)
-            for fleet in daemon.settings.fleets
+            fleet_page(fleet, ledger, now=now, window_s=window_s) for fleet in status.fleets
         ),
-        model=model_panel(daemon.model_state),
+        model=model_panel(status.model),
     )
 
 
@@ -66,20 +63,20 @@ def model_panel(state: ModelState) -> ModelPanel:
     )
 
 
-def fleet_page(daemon: Daemon, fleet: FleetTarget, *, now: datetime, window_s: float) -> FleetPage:
-    ledger, view = daemon.ledger, daemon.views[fleet.name]
+def fleet_page(status: FleetStatus, ledger: Ledger, *, now: datetime, window_s: float) -> FleetPage:
+    fleet, group = status.target, status.group
     start = now - timedelta(seconds=window_s)
     live = live_nodes_by_pool(ledger, fleet.name)
-    pools = pool_rows(live, daemon.reconciler.last.get(fleet.name), fleet.pools())
+    pools = pool_rows(live, status.plan, fleet.pools())
     # One line per pool reads well up to the palette's ten colours: the table's first ten
     # (those with nodes come first) are drawn.
     charted = [p.pool for p in pools[: len(PALETTE)]]
     return FleetPage(
         name=fleet.name,
-        group_desired=view.group.desired if view.group else None,
-        instances=view.group.instances if view.group else None,
-        wanted_nodes=view.desired,
-        wanted_reason=view.desired_reason,
+        group_desired=group.desired if group else None,
+        instances=group.instances if group else None,
+        wanted_nodes=status.desired_nodes,
+        wanted_reason=status.desired_reason,
         pools=pools,
         decisions=recent_decisions(ledger, fleet.name),
         capacity=capacity_series(ledger, charted, start=start, end=now),
@@ -87,18 +84,14 @@ def fleet_page(daemon: Daemon, fleet: FleetTarget, *, now: datetime, window_s: f
         cost=fleet_cost(ledger, fleet.name, now=now, on_demand_fallback=fleet.on_demand_prices),
         jobs=job_counts(ledger, fleet.name),
         uncharted_pools=len(pools) - len(charted),
-        drift=drift(
-            fleet,
-            (daemon.reconciler.applied.get(fleet.name) or {}).get("placement"),
-            view.group.by_group if view.group else {},
-        ),
-        controls=daemon.operator.controls(fleet.name, now),
+        drift=status.drift,
+        controls=status.controls,
         operator_actions=operator_actions(ledger, fleet.name),
     )
 
 
 def pool_rows(
-    live: Mapping[str, tuple[int, int]], planned: Planned | None, candidates: Sequence[str]
+    live: Mapping[str, tuple[int, int]], planned: PlanView | None, candidates: Sequence[str]
 ) -> tuple[PoolRow, ...]:
     """One row per pool that has live nodes or is a candidate, with the last plan's view of
     it; pools with nodes first, each group by name."""
@@ -117,7 +110,7 @@ def pool_rows(
                 basis=prediction.basis if prediction else None,
                 spot_price=prices[0] if prices else None,
                 on_demand_price=prices[1] if prices else None,
-                verdict=planned.reasons.get(pool) if planned else None,
+                verdict=planned.verdicts.get(pool) if planned else None,
             )
         )
     return tuple(sorted(rows, key=lambda r: (r.nodes == 0, r.pool)))

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from reconciler.core.controls import NO_CONTROLS, FleetControls
 from reconciler.core.history.cost_reads import FleetCost
 from reconciler.core.history.status_reads import DecisionRow, OperatorActionRow, StepSeries
-from reconciler.daemon.controls import NO_CONTROLS, FleetControls
 
 __all__ = [
     "DecisionRow",

@@ -1,13 +1,12 @@
 """What the status API reads and asks: a running daemon, or a standby waiting for the lease.
 
-``status`` and ``pools`` are built from memory only, so they answer in microseconds even
-while a job holds the history; ``decisions``, ``nodes`` and ``page_view`` (the status page's
-snapshot) read the history.
+``status`` and ``pools`` are built from the daemon's memory only (``LeadingDaemon.status``),
+so they answer in microseconds even while a job holds the history; ``decisions``, ``nodes``
+and ``page_view`` (the status page's snapshot) read the history.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -31,18 +30,16 @@ from reconciler.api.models import (
 )
 from reconciler.api.page_gather import gather_page_view
 from reconciler.api.page_view import StatusPageView
-from reconciler.core.errors import DaemonError
+from reconciler.api.status_view import FleetStatus, LeadingDaemon
+from reconciler.core.history.run_reads import latest_decisions, nodes_of
+from reconciler.core.operator_commands import Command
+from reconciler.core.readiness import Readiness
 from reconciler.core.settings import Mode
-from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.drift import drift
-from reconciler.daemon.health import Readiness
-from reconciler.daemon.model_state import ModelState
-from reconciler.daemon.operator import Command
-from reconciler.daemon.preflight import mode_unavailable
 from reconciler.decide.model_compare import Comparison
 from reconciler.decide.model_registry import comparison_json
+from reconciler.decide.model_state import ModelState
 
-__all__ = ["DaemonSource", "Extras", "Source", "StandbySource"]
+__all__ = ["DaemonSource", "Extras", "NotLeaderError", "Source", "StandbySource"]
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +107,16 @@ class StandbySource:
 
 
 class DaemonSource:
-    def __init__(self, daemon: Daemon, *, extras: Extras | None = None) -> None:
+    """A leading daemon, through the view it gives (``reconciler.api.status_view``)."""
+
+    def __init__(self, daemon: LeadingDaemon, *, extras: Extras | None = None) -> None:
         self.daemon = daemon
         self.extras = extras
 
     @property
     def leader(self) -> bool:
         """The lease re-checked now: a lease file deleted or taken shows at the next scrape."""
-        return self.daemon.health.leader()
+        return self.daemon.leading()
 
     def _embedded(self) -> tuple[tuple[tuple[str, object], ...], str | None]:
         """The extras, or why they failed: a broken callable must not break the API."""
@@ -130,49 +129,20 @@ class DaemonSource:
             return (), f"{type(exc).__name__}: {exc}"
 
     def ready(self) -> Readiness:
-        return self.daemon.health.readiness(
-            scheduler_running=self.daemon.schedule.scheduler.running
-        )
+        return self.daemon.readiness()
 
     def status(self) -> StatusOut:
-        d = self.daemon
-        fleets: dict[str, FleetStatusOut] = {}
-        for fleet in d.settings.fleets:
-            view = d.views[fleet.name]
-            last = d.reconciler.last_decision.get(fleet.name)
-            applied = d.reconciler.applied.get(fleet.name) or {}
-            fleets[fleet.name] = FleetStatusOut(
-                current_placement=_placement(applied.get("placement")),
-                applied_at=applied.get("applied_at"),
-                desired_placement=_placement(last.placement if last else None),
-                last_decision=None
-                if last is None
-                else LastDecisionOut(
-                    decision_id=last.decision_id,
-                    ts=last.ts.isoformat(),
-                    changed=last.changed,
-                    applied=last.applied,
-                    reason=last.reason,
-                ),
-                group_desired=view.group.desired if view.group else None,
-                instances=view.group.instances if view.group else None,
-                desired_nodes=view.desired,
-                desired_reason=view.desired_reason,
-                drift=drift(
-                    fleet, applied.get("placement"), view.group.by_group if view.group else {}
-                ),
-                controls=d.operator.controls(fleet.name, d.clock()),
-            )
+        d = self.daemon.status()
         out = StatusOut(
             role="leader",
             mode=d.mode,
-            breaker=BreakerOut(**asdict(d.breaker.state)),
+            breaker=BreakerOut(**asdict(d.breaker)),
             started_at=d.started_at.isoformat(),
-            recovered_actions=d.recovered,
+            recovered_actions=d.recovered_actions,
             readiness=ReadinessOut.of(self.ready()),
-            jobs={name: JobOut(**job) for name, job in d.schedule.status().items()},
-            fleets=fleets,
-            model=model_out(d.model_state),
+            jobs={name: JobOut(**asdict(job)) for name, job in d.jobs.items()},
+            fleets={f.target.name: fleet_status_out(f) for f in d.fleets},
+            model=model_out(d.model),
         )
         if self.extras is None:
             return out
@@ -186,8 +156,9 @@ class DaemonSource:
 
     def pools(self, fleet: str | None) -> list[PoolOut]:
         out = []
-        for name, planned in list(self.daemon.reconciler.last.items()):
-            if fleet is not None and name != fleet:
+        for f in self.daemon.status().fleets:
+            planned, name = f.plan, f.target.name
+            if planned is None or (fleet is not None and name != fleet):
                 continue
             for p in planned.predictions:
                 spot, on_demand = planned.prices.get(p.pool, (None, None))
@@ -200,84 +171,88 @@ class DaemonSource:
                         prediction=p.reason,
                         spot_price=spot,
                         on_demand_price=on_demand,
-                        reason=planned.reasons.get(p.pool),
+                        reason=planned.verdicts.get(p.pool),
                     )
                 )
         return out
 
     def decisions(self, fleet: str | None, limit: int) -> list[DecisionOut]:
-        rows = self.daemon.ledger._read_rows(
-            "SELECT decision_id, ts, fleet, mode, placement, desired_nodes, changed, applied, "
-            "reason, reasons FROM decisions WHERE (? IS NULL OR fleet = ?) "
-            "ORDER BY ts DESC, decision_id LIMIT ?",
-            [fleet, fleet, limit],
-        )
         return [
             DecisionOut(
-                decision_id=decision_id,
-                ts=ts.isoformat(),
-                fleet=name,
-                mode=mode,
-                placement=_placement(json.loads(placement) if placement else None),
-                desired_nodes=desired,
-                changed=changed,
-                applied=applied,
-                reason=reason,
-                reasons=json.loads(reasons) if reasons else None,
+                decision_id=d.decision_id,
+                ts=d.ts.isoformat(),
+                fleet=d.fleet,
+                mode=d.mode,
+                placement=_placement(d.placement),
+                desired_nodes=d.desired_nodes,
+                changed=d.changed,
+                applied=d.applied,
+                reason=d.reason,
+                reasons=d.reasons,
             )
-            for (
-                decision_id,
-                ts,
-                name,
-                mode,
-                placement,
-                desired,
-                changed,
-                applied,
-                reason,
-                reasons,
-            ) in rows
+            for d in latest_decisions(self.daemon.ledger, fleet, limit)
         ]
 
     def nodes(self, fleet: str | None, include_terminated: bool) -> list[NodeOut]:
-        rows = self.daemon.ledger._read_rows(
-            "SELECT instance_id, fleet, pool, lifecycle, state, launched_at, terminated_at, "
-            "observed_at FROM nodes WHERE (? IS NULL OR fleet = ?) "
-            "AND (? OR state != 'terminated') ORDER BY instance_id",
-            [fleet, fleet, include_terminated],
-        )
         return [
             NodeOut(
-                instance_id=instance_id,
-                fleet=name,
-                pool=pool,
-                lifecycle=lifecycle,
-                state=state,
-                launched_at=_iso(launched),
-                terminated_at=_iso(terminated),
-                observed_at=_iso(observed),
+                instance_id=n.instance_id,
+                fleet=n.fleet,
+                pool=n.pool,
+                lifecycle=n.lifecycle,
+                state=n.state,
+                launched_at=_iso(n.launched_at),
+                terminated_at=_iso(n.terminated_at),
+                observed_at=_iso(n.observed_at),
             )
-            for instance_id, name, pool, lifecycle, state, launched, terminated, observed in rows
+            for n in nodes_of(self.daemon.ledger, fleet, include_terminated=include_terminated)
         ]
 
     def page_view(self, window_s: float) -> StatusPageView:
         extras, error = self._embedded()
-        return gather_page_view(self.daemon, window_s=window_s, extras=extras, extras_error=error)
+        return gather_page_view(
+            self.daemon.status(),
+            self.daemon.ledger,
+            window_s=window_s,
+            extras=extras,
+            extras_error=error,
+        )
 
     def reconcile_now(self) -> None:
-        self.daemon.schedule.run_now("reconcile")
+        self.daemon.reconcile_now()
 
     def set_mode(self, mode: Mode, by: str) -> None:
-        problem = mode_unavailable(mode)  # checked when asked: the CLI may come and go
-        if problem is not None:
-            raise DaemonError(problem)
-        self.daemon.set_mode(mode, by=by)
+        self.daemon.request_mode(mode, by=by)
 
     def reset_breaker(self, by: str) -> None:
         self.daemon.reset_breaker(by=by)
 
     def operate(self, command: Command, by: str) -> str:
         return self.daemon.operate(command, by=by)
+
+
+def fleet_status_out(f: FleetStatus) -> FleetStatusOut:
+    last, group = f.last_decision, f.group
+    return FleetStatusOut(
+        current_placement=_placement(f.applied_placement),
+        applied_at=f.applied_at,
+        desired_placement=_placement(last.placement if last else None),
+        last_decision=None
+        if last is None
+        else LastDecisionOut(
+            decision_id=last.decision_id,
+            ts=last.ts.isoformat(),
+            changed=last.changed,
+            applied=last.applied,
+            reason=last.reason,
+        ),
+        group_desired=group.desired if group else None,
+        instances=group.instances if group else None,
+        desired_nodes=f.desired_nodes,
+        desired_reason=f.desired_reason,
+        drift=f.drift,
+        controls=f.controls,
+    )
 
 
 def _comparison(c: Comparison | None) -> ModelComparisonOut | None:

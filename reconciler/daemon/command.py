@@ -11,7 +11,6 @@ import logging
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,40 +18,27 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from analytics.errors import AnalyticsError, HistoryLockedError
 from analytics.store import History, open_history
 from gpu_node.logformat import LogFormat
 from gpu_node.logsafety import configure_logging
-from reconciler.actuate.base import StackActuator
-from reconciler.actuate.pulumi_driver import PulumiActuator, select_stack
-from reconciler.actuate.shadow import ShadowActuator
-from reconciler.api.app import SourceHolder, create_app
+from reconciler.api.app import SourceHolder
 from reconciler.api.source import DaemonSource, StandbySource
 from reconciler.core.aws import client
 from reconciler.core.errors import DaemonError
 from reconciler.core.history.ledger import Ledger
-from reconciler.core.settings import DaemonSettings, Mode, SettingsError, load_settings
-from reconciler.daemon.daemon import Daemon
+from reconciler.core.settings import DaemonSettings, SettingsError, load_settings
+from reconciler.daemon.api_server import serve_api
+from reconciler.daemon.builder import build_daemon, lease_name
 from reconciler.daemon.dynamo_lease import DynamoLease, lease_client
 from reconciler.daemon.lease import FileLease, Lease
 from reconciler.daemon.preflight import mode_unavailable
 from reconciler.daemon.stack_fleets import with_stack_fleets
 
-__all__ = ["build_actuators", "open_lease", "register", "run", "serve_api"]
+__all__ = ["open_lease", "register", "run"]
 
 log = logging.getLogger(__name__)
-
-
-def build_actuators(settings: DaemonSettings) -> dict[Mode, StackActuator]:
-    p = settings.pulumi
-    return {
-        "shadow": ShadowActuator(),
-        "pulumi": PulumiActuator(
-            select=select_stack(p.stack, str(p.work_dir)), retries=p.retries, backoff_s=p.backoff_s
-        ),
-    }
 
 
 def open_lease(settings: DaemonSettings, *, file_poll_s: float = 2.0) -> Lease:
@@ -67,55 +53,6 @@ def open_lease(settings: DaemonSettings, *, file_poll_s: float = 2.0) -> Lease:
         expiry_s=s.expiry_s,
         renew_s=s.renew_s,
     )
-
-
-def _lease_name(settings: DaemonSettings) -> str:
-    s = settings.lease
-    return str(settings.lease_path) if s.kind == "file" else f"{s.table}/{s.name}"
-
-
-class ApiServer(uvicorn.Server):
-    """uvicorn on a thread of its own, stopped and joined with ``stop``."""
-
-    thread: threading.Thread | None = None
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self.should_exit = True
-        if self.thread is not None:
-            self.thread.join(timeout_s)
-
-
-def serve_api(holder: SourceHolder, settings: DaemonSettings) -> ApiServer:
-    token = settings.api_token.get_secret_value() if settings.api_token else None
-    config = uvicorn.Config(
-        create_app(holder, token=token),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="warning",
-        access_log=False,
-        # uvicorn's loggers write through the root handler: the chosen format, redacted.
-        log_config=None,
-    )
-    server = ApiServer(config)
-
-    def serve() -> None:
-        try:
-            server.run()
-        except SystemExit:  # uvicorn exits when it cannot bind; the caller reports it
-            log.error("status API stopped: cannot listen on %s", settings.api_port)
-
-    thread = threading.Thread(target=serve, name="status-api", daemon=True)
-    server.thread = thread
-    thread.start()
-    # Fail fast on a taken port rather than run unobservable.
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise DaemonError(
-                f"the status API could not listen on {settings.api_host}:{settings.api_port}"
-            )
-        time.sleep(0.02)
-    return server
 
 
 def run(
@@ -160,7 +97,7 @@ def _run(
     lease = open_lease(settings, file_poll_s=lease_poll_s)
     holder = SourceHolder(StandbySource(lease.holder()))
     server = serve_api(holder, settings)
-    name = _lease_name(settings)
+    name = lease_name(settings)
     try:
         while not lease.try_acquire(clock()):
             held_by = lease.holder()
@@ -171,18 +108,7 @@ def _run(
         token = f" with fencing token {lease.token}" if lease.token is not None else ""
         log.info("leader: took lease %s%s", name, token)
         history = _open_history(settings)
-        daemon = Daemon(
-            settings=settings,
-            ledger=Ledger(history),
-            actuators=build_actuators(settings),
-            clock=clock,
-            leader=lease.still_held,
-            fence=lease.fence,
-        )
-        daemon.ledger.note(
-            "lease", fleet="*", now=clock(), status="applied", target=name,
-            detail=f"taken{token}",
-        )  # fmt: skip
+        daemon = build_daemon(settings, Ledger(history), clock=clock, lease=lease)
         try:
             daemon.start()
             holder.source = DaemonSource(daemon)

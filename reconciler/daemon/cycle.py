@@ -23,11 +23,11 @@ from typing import Any
 from gpu_node.logformat import log_context
 from reconciler.actuate.base import StackActuator
 from reconciler.control import FleetController, GroupsExecutor, Outcome, to_stack_placement
+from reconciler.core.controls import FleetControls
 from reconciler.core.errors import DaemonError, LeaseLostError
 from reconciler.core.history.ledger import ActionRecord, DecisionRecord, Ledger
 from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.daemon.breaker import Breaker
-from reconciler.daemon.controls import FleetControls
 from reconciler.daemon.fleet_facts import ReconcileFacts, gather
 from reconciler.daemon.scaling import ScaleDecision
 from reconciler.decide.adapter import Planned, prediction_rows

@@ -5,7 +5,6 @@ injected clock); ``start`` puts them on their cadences.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -16,7 +15,8 @@ from analytics.export import export_history
 from gpu_node.logformat import log_context
 from reconciler.actuate.base import StackActuator
 from reconciler.actuate.groups import AutoScalingGroups
-from reconciler.collect.fleet import Backlog, GroupView, observe_fleet, read_backlog
+from reconciler.api.status_view import DaemonStatus
+from reconciler.collect.fleet import GroupView, observe_fleet
 from reconciler.collect.interruptions import consume_interruptions
 from reconciler.collect.job_events import consume_job_events
 from reconciler.collect.placement_scores import collect_placement_scores
@@ -25,18 +25,24 @@ from reconciler.core.aws import Clients
 from reconciler.core.errors import AwsCallError, DaemonError, LeaseLostError
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.history.recovery import fail_interrupted_stack_updates
+from reconciler.core.operator_commands import Command, DrainNode, StartRetrain
 from reconciler.core.reactions import Reaction
+from reconciler.core.readiness import Readiness
 from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler
-from reconciler.daemon.daily_signals import daily_signal_jobs
-from reconciler.daemon.health import Health, heartbeat
-from reconciler.daemon.model_state import ModelState, initial_state
-from reconciler.daemon.operator import Command, DrainNode, Operator, StartRetrain
-from reconciler.daemon.scaling import ScaleDecision, desired_nodes
+from reconciler.daemon.demand import fleet_demand
+from reconciler.daemon.health import Health
+from reconciler.daemon.jobs import jobs_of
+from reconciler.daemon.operator import Operator
+from reconciler.daemon.preflight import mode_unavailable
+from reconciler.daemon.retrain import retrain_candidate
+from reconciler.daemon.scaling import ScaleDecision
 from reconciler.daemon.schedule import Schedule
-from reconciler.daemon.training import fit_candidate, load_model
-from reconciler.decide.model_registry import promote, read_live, register
+from reconciler.daemon.status import daemon_status
+from reconciler.daemon.training import load_model
+from reconciler.decide.model_registry import read_live
+from reconciler.decide.model_state import ModelState, initial_state
 
 __all__ = ["Daemon"]
 
@@ -149,6 +155,28 @@ class Daemon:
         now = self.clock()
         self.breaker.reset(now)
         self.ledger.note("breaker_reset", fleet="*", now=now, status="applied", detail=f"by {by}")
+
+    # -- what the status API asks (reconciler.api.status_view.LeadingDaemon) --------------
+    def status(self) -> DaemonStatus:
+        return daemon_status(self)
+
+    def readiness(self) -> Readiness:
+        return self.health.readiness(scheduler_running=self.schedule.running)
+
+    def leading(self) -> bool:
+        """The lease, checked now."""
+        return self.health.leader()
+
+    def reconcile_now(self) -> None:
+        self.schedule.run_now("reconcile")
+
+    def request_mode(self, mode: Mode, *, by: str) -> None:
+        """``set_mode`` as an operator asks it: refused when the host lacks what the mode
+        needs (checked when asked: the Pulumi CLI may come and go)."""
+        problem = mode_unavailable(mode)
+        if problem is not None:
+            raise DaemonError(problem)
+        self.set_mode(mode, by=by)
 
     # -- operator actions -------------------------------------------------------------------
     def operate(self, command: Command, *, by: str) -> str:
@@ -303,93 +331,37 @@ class Daemon:
                 self.reconciler.sync_stack(fleet)
 
     def fleet_demand(self, fleet: FleetTarget, now: datetime) -> ScaleDecision:
-        """K for this reconcile: AWS's backlog-per-instance rule on the job queues."""
-        s = self.settings.scaling
-        urls = fleet.job_queue_urls
-        backlog = read_backlog(self.clients("sqs", fleet.region), urls) if urls else Backlog(0, 0)
-        idle_key = f"idle_since:{fleet.name}"
-        idle_since = self.ledger.get_state(idle_key)
-        if backlog.total > 0:
-            if idle_since is not None:
-                self.ledger.set_state(idle_key, None, now)
-            idle_since = None
-        elif idle_since is None:
-            idle_since = now.isoformat()
-            self.ledger.set_state(idle_key, idle_since, now)
-        floor = self.operator.controls(fleet.name, now).floor_at(now)
-        min_nodes = max(fleet.min_nodes, floor or 0)
-        per_job = self.ledger.seconds_per_job(fleet.name, now - timedelta(seconds=s.job_window_s))
-        previous = self.ledger.get_state(f"demand:{fleet.name}")
-        if previous is None:  # a daemon's first look: the fleet keeps the size it has
-            warned_since = now - timedelta(seconds=self.settings.safety.risky_mark_s)
-            live = self.ledger.live_nodes(fleet.name, warned_since=warned_since)
-            previous = sum(1 for n in live if not n.warned)
-        decision = desired_nodes(
-            visible=backlog.visible,
-            in_flight=backlog.in_flight,
-            seconds_per_job=per_job or s.default_seconds_per_job,
-            acceptable_latency_s=s.acceptable_latency_s,
-            min_nodes=min_nodes,
-            max_nodes=fleet.max_nodes,
-            current=int(previous) if previous is not None else fleet.min_nodes,
-            idle_since=datetime.fromisoformat(idle_since) if idle_since else None,
-            now=now,
-            idle_to_zero_s=fleet.idle_to_zero_s or s.idle_to_zero_s,
+        """K for this reconcile (reconciler.daemon.demand), kept for the status view."""
+        decision = fleet_demand(
+            fleet,
+            now,
+            settings=self.settings,
+            ledger=self.ledger,
+            clients=self.clients,
+            controls=self.operator.controls(fleet.name, now),
         )
-        if floor is not None and floor > fleet.min_nodes:
-            decision = ScaleDecision(
-                decision.desired, f"{decision.reason}; operator floor {floor} in force"
-            )
         view = self.views[fleet.name]
         view.desired, view.desired_reason = decision.desired, decision.reason
         return decision
 
     def retrain(self) -> None:
-        """Fit a candidate on the history before the last ``model_evaluation_s``, keep it in the
-        registry beside the others, and let it decide only if it beats the live model and the
-        baseline on those days; otherwise what decided keeps deciding. Without a
-        ``model_path`` the baseline decides, as configured; a fit that fails (too little
-        history yet) keeps the model in use, and says why."""
+        """A candidate fitted, kept, and promoted if it earns it (reconciler.daemon.retrain).
+        Without a ``model_path`` the baseline decides, as configured; a fit that fails (too
+        little history yet) keeps the model in use, and says why."""
         path = self.settings.model_path
         if path is None:
             return
-        pools = sorted({pool for fleet in self.settings.fleets for pool in fleet.pools()})
-        now = self.clock()
-        with self.ledger.reader() as con:
-            model, comparison = fit_candidate(
-                con,
-                pools,
-                now=now,
-                lookback_s=self.settings.training_lookback_s,
-                grid_s=self.settings.grid_s,
-                evaluation_s=self.settings.model_evaluation_s,
-                live=self.reconciler.model,
-                live_id=self.model_state.model_id,
-            )
-        entry = register(path, model, comparison, created_at=now)
-        state = dataclasses.replace(
-            self.model_state, candidate_id=entry.model_id, candidate=comparison
+        done = retrain_candidate(
+            self.ledger,
+            self.settings,
+            path,
+            live=self.reconciler.model,
+            state=self.model_state,
+            now=self.clock(),
         )
-        if comparison.promoted:
-            pointer = promote(path, entry.model_id, at=now, reason=comparison.reason)
-            self.reconciler.model = model
-            state = dataclasses.replace(
-                state,
-                model_id=entry.model_id,
-                reason=comparison.reason,
-                promoted_at=pointer.promoted_at,
-                comparison=comparison,
-            )
-        self.model_state = state
-        self.ledger.note(
-            "model_promoted" if comparison.promoted else "model_kept",
-            fleet="*",
-            now=now,
-            status="applied",
-            target=entry.model_id,
-            detail=comparison.reason[:2000],
-        )
-        log.info("retrain: candidate %s %s", entry.model_id, comparison.reason)
+        if done.promoted is not None:
+            self.reconciler.model = done.promoted
+        self.model_state = done.state
 
     def export(self) -> None:
         if self.settings.export_dir is not None:
@@ -398,28 +370,11 @@ class Daemon:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
-        c = self.settings.cadences
-        # Collectors run at once; deciding a little later, once the first
-        # collection is in the history; retrain and export after a full cadence.
-        settle = 15.0
-        jobs: list[tuple[str, Callable[[], None], float, float]] = [
-            ("prices", self.collect_prices, c.prices_s, 0.0),
-            ("interruptions", self.consume_interruptions, c.interruptions_s, 0.0),
-            ("job_events", self.consume_job_events, c.job_events_s, 0.0),
-            ("fleet", self.observe_fleet, c.fleet_s, 0.0),
-            ("reconcile", self.reconcile, c.reconcile_s, min(settle, c.reconcile_s)),
-            ("stack_sync", self.sync_stack, c.stack_sync_s, c.stack_sync_s),
-            ("retrain", self.retrain, c.retrain_s, c.retrain_s),
-            ("export", self.export, c.export_s, c.export_s),
-            ("history", lambda: heartbeat(self.ledger, self.clock()), c.history_s, 0.0),
-        ]
-        jobs += daily_signal_jobs(self.settings, self.ledger, self.clients, self.clock, self.sleep)
-        if self.settings.placement_scores:
-            jobs.append(
-                ("placement_scores", self.collect_placement_scores, c.placement_scores_s, 0.0)
+        """Every job on its cadence (reconciler.daemon.jobs)."""
+        for job in jobs_of(self):
+            self.schedule.add(
+                job.name, job.run, every_s=job.every_s, start=False, first_in_s=job.first_in_s
             )
-        for name, fn, every, first_in in jobs:
-            self.schedule.add(name, fn, every_s=every, start=False, first_in_s=first_in)
         self.schedule.start()
 
     def stop(self) -> None:

@@ -1,6 +1,6 @@
 """The daemon's two daily signal jobs: the Spot Advisor's bands and the on-demand prices.
 
-Kept apart from ``daemon.py`` so the schedule gains them in one line (``daily_signal_jobs``).
+``reconciler.daemon.jobs`` adds them to the schedule's table.
 Both are watched on /readyz like the other collectors (``health.WATCHED``): a refused advisor
 file or an unreachable Pricing API fails its job, and after a few missed days the signal is
 stale, while the bands and prices already held keep serving the decisions.
@@ -19,12 +19,11 @@ from reconciler.core.aws import Clients
 from reconciler.core.errors import AwsCallError
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.settings import DaemonSettings
+from reconciler.daemon.schedule import ScheduledJob
 
-__all__ = ["Job", "daily_signal_jobs"]
+__all__ = ["daily_signal_jobs"]
 
 log = logging.getLogger(__name__)
-
-Job = tuple[str, Callable[[], None], float, float]  # name, run, every_s, first_in_s
 
 
 def daily_signal_jobs(
@@ -33,7 +32,7 @@ def daily_signal_jobs(
     clients: Clients,
     clock: Callable[[], datetime],
     sleep: Callable[[float], None],
-) -> list[Job]:
+) -> list[ScheduledJob]:
     """The ``advisor`` job (unless ``advisor_source`` is "") and the ``on_demand_prices`` job,
     both run at once and then on their cadences."""
 
@@ -62,7 +61,7 @@ def daily_signal_jobs(
             raise failed[0]
 
     c = settings.cadences
-    jobs: list[Job] = [("on_demand_prices", on_demand_prices, c.on_demand_prices_s, 0.0)]
+    jobs = [ScheduledJob("on_demand_prices", on_demand_prices, c.on_demand_prices_s, 0.0)]
     if settings.advisor_source:
-        jobs.append(("advisor", advisor, c.advisor_s, 0.0))
+        jobs.append(ScheduledJob("advisor", advisor, c.advisor_s, 0.0))
     return jobs

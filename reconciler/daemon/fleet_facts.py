@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 
 from analytics.pools import Pool
 from reconciler.control import FleetFacts, GuardState, HeldNode
+from reconciler.core.controls import FleetControls
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.history.market_series import read_market, recent_losses
 from reconciler.core.reactions import Mark, marks_in_force
 from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
-from reconciler.daemon.controls import FleetControls
 from reconciler.daemon.scaling import ScaleDecision
 from reconciler.decide.adapter import declaration_of
 from reconciler.decide.model import TrainedModel

@@ -8,22 +8,22 @@ re-checked on every call (without a network call), so a lease file deleted, or a
 lease not renewed in time or taken by another, shows at once, and
 the history is watched through a heartbeat write of its own (``heartbeat``).
 
-Readiness is judged by a pure function (``judge``) over those facts.
+Readiness is judged by a pure function (``reconciler.core.readiness.judge``) over those facts.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from reconciler.core.history.ledger import Ledger
+from reconciler.core.readiness import Readiness, SignalHealth, judge
 from reconciler.core.settings import DaemonSettings
 
-__all__ = ["WATCHED", "Health", "Readiness", "Reason", "SignalHealth", "heartbeat", "judge"]
+__all__ = ["WATCHED", "Health", "heartbeat"]
 
 # The jobs whose success means the daemon sees the world and can write what it did:
 # the collectors, the reconcile (it reads the backlog and acts) and the history's heartbeat.
@@ -38,64 +38,6 @@ WATCHED = (
     "reconcile",
     "history",
 )
-
-# The readiness metric's reason label: a small fixed set, so it never grows a series per
-# message; the message itself is in /readyz.
-Reason = Literal[
-    "ready", "standby", "lease_lost", "schedule_stopped", "history_unwritable", "signal_stale"
-]
-
-
-@dataclass(frozen=True, slots=True)
-class SignalHealth:
-    name: str
-    age_s: float  # since the last success; before the first, since the job was added
-    stale_after_s: float
-    succeeded: bool  # at least once
-    last_error: str | None  # of the last run, if it failed
-
-    @property
-    def stale(self) -> bool:
-        return self.age_s > self.stale_after_s
-
-    def describe(self) -> str:
-        since = "no success yet" if not self.succeeded else "no success"
-        text = f"{self.name}: {since} for {self.age_s:.0f} s (limit {self.stale_after_s:.0f} s)"
-        return f"{text}; last error: {self.last_error}" if self.last_error else text
-
-
-@dataclass(frozen=True, slots=True)
-class Readiness:
-    ready: bool
-    reason: Reason
-    detail: str
-    signals: tuple[SignalHealth, ...] = ()
-
-
-def judge(*, leader: bool, scheduler_running: bool, signals: Sequence[SignalHealth]) -> Readiness:
-    """Ready only when leading, scheduling, and every watched signal is fresh; otherwise
-    the first of these that fails is the reason, and the detail names every stale signal."""
-    kept = tuple(signals)
-    if not leader:
-        return Readiness(
-            False,
-            "lease_lost",
-            "the lease is no longer held (a lease file deleted or replaced; a DynamoDB lease "
-            "not renewed in time, or taken by another daemon with a newer fencing token): this "
-            "daemon does not act; restart it to stand by and take the lease again",
-            kept,
-        )
-    if not scheduler_running:
-        return Readiness(False, "schedule_stopped", "the schedule is not running", kept)
-    stale = [s for s in kept if s.stale]
-    if not stale:
-        return Readiness(True, "ready", "leader", kept)
-    detail = "; ".join(s.describe() for s in stale)
-    if any(s.name == "history" for s in stale):
-        return Readiness(
-            False, "history_unwritable", f"the history is not writable: {detail}", kept
-        )
-    return Readiness(False, "signal_stale", f"stale signals: {detail}", kept)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Operator actions: what a person asks of a running daemon through the API or
 ``python -m reconciler ctl``, each with the reason given, recorded in the history
-(``fleet_actions``, kinds in ``OPERATOR_KINDS``) and shown on the status page.
+(``fleet_actions``, kinds in ``core.operator_commands.OPERATOR_KINDS``) and shown on the
+status page.
 
 A command names its fleet, pool or node; one the daemon does not have is an
 ``UnknownTargetError`` naming it (404), one that cannot be carried out as asked an
@@ -14,15 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from analytics.pools import Pool
-from reconciler.core.errors import DaemonError
-from reconciler.core.history.ledger import Ledger
-from reconciler.core.history.operator_kinds import OPERATOR_KINDS
-from reconciler.core.settings import FleetTarget
-from reconciler.daemon.controls import (
+from reconciler.core.controls import (
     CordonedPool,
     FleetControls,
     NodeFloor,
@@ -30,100 +26,29 @@ from reconciler.daemon.controls import (
     RequestedDrain,
     state_key,
 )
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.operator_commands import (
+    ClearFloor,
+    Command,
+    CordonPool,
+    DrainNode,
+    InvalidCommandError,
+    PauseFleet,
+    ResumeFleet,
+    SetFloor,
+    StartRetrain,
+    UncordonPool,
+    UnknownTargetError,
+)
+from reconciler.core.settings import FleetTarget
 
-__all__ = [
-    "OPERATOR_KINDS",
-    "ClearFloor",
-    "Command",
-    "CordonPool",
-    "DrainNode",
-    "InvalidCommandError",
-    "Operator",
-    "PauseFleet",
-    "ResumeFleet",
-    "SetFloor",
-    "StartRetrain",
-    "UncordonPool",
-    "UnknownTargetError",
-]
+__all__ = ["DRAIN_REQUEST_S", "Operator"]
 
 log = logging.getLogger(__name__)
 
 # A drain asked for is in force this long: its node is gone long before, unless the fleet is
 # paused or in shadow mode, where a drain left waiting would surprise whoever resumes it.
 DRAIN_REQUEST_S = 3600.0
-
-
-class UnknownTargetError(DaemonError):
-    """A command named a fleet, pool or node this daemon does not have."""
-
-
-class InvalidCommandError(DaemonError):
-    """A command that cannot be carried out as asked (a floor above the fleet's maximum);
-    ``field``: the part of the request that is wrong."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-@dataclass(frozen=True, slots=True)
-class PauseFleet:
-    fleet: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ResumeFleet:
-    fleet: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class CordonPool:
-    fleet: str
-    pool: str
-    reason: str
-    for_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class UncordonPool:
-    fleet: str
-    pool: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class DrainNode:
-    fleet: str
-    instance_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class SetFloor:
-    fleet: str
-    min_nodes: int
-    for_s: float
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ClearFloor:
-    fleet: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class StartRetrain:
-    reason: str
-
-
-Command = (
-    PauseFleet | ResumeFleet | CordonPool | UncordonPool | DrainNode | SetFloor | ClearFloor
-    | StartRetrain
-)  # fmt: skip
 
 
 class Operator:

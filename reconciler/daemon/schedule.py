@@ -20,12 +20,22 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from reconciler.api.status_view import JobRun
 from reconciler.core.errors import DaemonError
 
 if TYPE_CHECKING:
     from reconciler.daemon.health import Health
 
-__all__ = ["JobStatus", "Schedule"]
+__all__ = ["JobStatus", "Schedule", "ScheduledJob"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledJob:
+    name: str
+    run: Callable[[], None]
+    every_s: float
+    first_in_s: float  # when it first runs after the start
+
 
 log = logging.getLogger(__name__)
 
@@ -131,3 +141,12 @@ class Schedule:
     def status(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return {name: asdict(s) for name, s in self._status.items()}
+
+    def runs(self) -> dict[str, JobRun]:
+        """Each job's runs so far, as the status API shows them (copies: the jobs go on)."""
+        with self._lock:
+            return {name: JobRun(**asdict(s)) for name, s in self._status.items()}
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)

@@ -28,8 +28,10 @@ from rich.table import Table
 from analytics.errors import AnalyticsError
 from gpu_node.logsafety import install_redaction
 from reconciler.core.errors import DaemonError
-from reconciler.embedded.demo import DemoError, DemoSummary, run_demo
+from reconciler.embedded.demo import run_demo
+from reconciler.embedded.preparing import DemoError
 from reconciler.embedded.settings import DemoSettings
+from reconciler.embedded.summary import DemoSummary
 from reconciler.embedded.world import LiveStatus
 
 __all__ = ["register"]

@@ -18,18 +18,11 @@ import contextlib
 import importlib.util
 import logging
 import math
-import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
-
-import yaml
+from datetime import timedelta
+from typing import Any
 
 from analytics.store import open_history
 from gpu_node.localimds import LocalImds
@@ -39,17 +32,8 @@ from reconciler.api.source import DaemonSource, StandbySource
 from reconciler.collect.fleet import read_backlog
 from reconciler.core.aws import Clients
 from reconciler.core.history.ledger import Ledger
-from reconciler.core.settings import (
-    Cadences,
-    DaemonSettings,
-    FleetTarget,
-    SafetySettings,
-    ScalingSettings,
-)
-from reconciler.daemon.command import serve_api
-from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.training import train_from_history
-from reconciler.embedded.audit import audit_jobs, dead_letters, result_ids
+from reconciler.daemon.api_server import serve_api
+from reconciler.daemon.builder import build_daemon
 from reconciler.embedded.aws_api import (
     LocalAutoScalingClient,
     LocalEc2Client,
@@ -62,107 +46,29 @@ from reconciler.embedded.fleet_groups import local_fleet
 from reconciler.embedded.local_aws import create_fleet, local_aws
 from reconciler.embedded.nodes import NodeProcesses
 from reconciler.embedded.parity import replay_demo_window
+from reconciler.embedded.preparing import (
+    DemoError,
+    Reporter,
+    daemon_settings,
+    fresh_out,
+    make_tiny_model,
+    read_stack,
+    seed,
+    train,
+)
 from reconciler.embedded.pricing_api import local_pricing_api
-from reconciler.embedded.replay import ReplayedMarket, load_market, record_prices, record_ticks
 from reconciler.embedded.settings import DemoSettings
-from reconciler.embedded.summary import DemoSummary, summarise, typical_k
-from reconciler.embedded.world import LiveStatus, World, completed_jobs
+from reconciler.embedded.summary import DemoSummary, summarise_run
+from reconciler.embedded.world import World, completed_jobs
 from stacks.layout import fleet_layout
 from stacks.naming import AwsAccount, default_prefix
-from stacks.spec import FleetSpec, parse_fleets
 
-__all__ = ["DemoError", "DemoSummary", "Reporter", "run_demo"]  # DemoSummary: summary.py
+# DemoError, Reporter: preparing.py; DemoSummary: summary.py
+__all__ = ["DemoError", "DemoSummary", "Reporter", "run_demo"]
 
 log = logging.getLogger(__name__)
 
 _ACCOUNT = "123456789012"  # moto's account
-
-
-class DemoError(Exception):
-    """The demo cannot run as asked (bad settings, missing data); says what to change."""
-
-
-class Reporter(Protocol):
-    def stage(self, text: str) -> None: ...
-    def training(self, done: int, total: int) -> None: ...
-    def live(self, status: LiveStatus) -> None: ...
-
-
-def _read_stack(path: Path) -> tuple[str, tuple[FleetSpec, ...]]:
-    if not path.is_file():
-        raise DemoError(f"no stack file at {path}; pass --stack-file (e.g. Pulumi.demo.yaml)")
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    region = config.get("aws:region")
-    if not isinstance(region, str):
-        raise DemoError(f"{path}: config has no aws:region")
-    return region, tuple(parse_fleets(config.get("spotfleet:fleets")))
-
-
-def _daemon_settings(
-    s: DemoSettings, fleet: FleetTarget, clock: MarketClock, api_port: int
-) -> DaemonSettings:
-    """The daemon's own defaults, with its schedule compressed like the market: cadences are
-    wall seconds (the scheduler's), safety windows market seconds (the daemon's clock)."""
-    return DaemonSettings(
-        history_path=s.out / "history.duckdb",
-        lease_path=s.out / "daemon.lease",
-        export_dir=s.out / "export",
-        model_path=s.out / "model",
-        mode="local",
-        api_host="127.0.0.1",
-        api_port=api_port,
-        grid_s=clock.gap_s,
-        cold_start_s=s.cold_start_s,
-        capacity_from_prices=False,
-        advisor_source=str(s.data / "spot-advisor-data.json"),
-        fleets=(fleet,),
-        cadences=Cadences(
-            prices_s=2.0,
-            placement_scores_s=5.0,
-            interruptions_s=0.25,
-            job_events_s=1.0,
-            fleet_s=1.0,
-            reconcile_s=2.0,
-            stack_sync_s=10.0,
-            retrain_s=max(s.duration_s / 2, 30.0),
-            export_s=30.0,
-        ),
-        # Job durations are wall seconds (the nodes measure them): a backlog of more than
-        # ten seconds of work per node asks for more nodes.
-        scaling=ScalingSettings(acceptable_latency_s=10.0, default_seconds_per_job=0.5),
-        # The spot notice here is longer than AWS's two minutes (notice_min_wall_s of wall
-        # time): a warning acts until the node is really taken, not only for two minutes.
-        safety=SafetySettings(
-            event_grace_s=max(0.0, s.notice_min_wall_s * clock.compression - 120.0)
-        ),
-    )
-
-
-def _make_tiny_model(path: Path, log_path: Path) -> None:
-    if (path / "model_index.json").exists():
-        return
-    with log_path.open("ab") as out:
-        done = subprocess.run(
-            [sys.executable, "-m", "gpu_node", "make-tiny-model", str(path)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C is the demo's to handle, not the child's
-            check=False,
-        )
-    if done.returncode != 0:
-        raise DemoError(f"could not build the tiny model (see {log_path})")
-
-
-def _fresh_out(out: Path) -> None:
-    """A run starts a new history: the old run's files go, the tiny model stays (it is slow
-    to build and never changes)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("history.duckdb", "history.duckdb.wal", "export", "model", "logs", "daemon.lease"):
-        path = out / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
 
 
 @contextlib.contextmanager
@@ -174,61 +80,6 @@ def _stopping(what: str, stop: Callable[[], object]) -> Iterator[None]:
             stop()
         except Exception:
             log.exception("could not stop %s", what)
-
-
-@dataclass(frozen=True)
-class _Seeded:
-    market: ReplayedMarket
-    zone_of_subnet: dict[str, str]
-    seed_ticks: int
-    start_at: datetime  # market time when the live part starts
-
-
-def _seed(
-    s: DemoSettings, ledger: Ledger, region: str, spec: FleetSpec, reporter: Reporter
-) -> _Seeded:
-    """The market from the public data; its first days into the history."""
-    reporter.stage("reading the public market data into a new history")
-    market = load_market(
-        ledger.history, s.data, collection=s.collection, capacity_per_unit=s.capacity_per_unit
-    )
-    zones = sorted({p.pool.zone for p in market.in_region(region)})
-    if len(zones) < len(spec.subnet_ids):
-        raise DemoError(
-            f"the traces cover {len(zones)} zones of {region} ({', '.join(zones) or 'none'}) "
-            f"but fleet {spec.name} has {len(spec.subnet_ids)} subnets; the embedded default "
-            "puts one subnet per zone"
-        )
-    seed_ticks = int(s.seed_days * 86400 / market.gap_s)
-    if seed_ticks + 2 >= market.ticks:
-        raise DemoError(
-            f"--seed-days {s.seed_days:g} leaves no trace to play: the collection holds "
-            f"{market.ticks * market.gap_s / 86400:.1f} days"
-        )
-    reporter.stage(
-        f"writing the first {s.seed_days:g} days of {market.collection} "
-        f"({seed_ticks} ticks of {len(market.pools)} pools) into the history"
-    )
-    with ledger.writing():
-        record_ticks(ledger.history, market, 0, seed_ticks - 1)
-        record_prices(ledger.history, market)
-    return _Seeded(
-        market, dict(zip(spec.subnet_ids, zones, strict=False)), seed_ticks, market.at(seed_ticks)
-    )
-
-
-def _train(s: DemoSettings, ledger: Ledger, seeded: _Seeded, reporter: Reporter) -> None:
-    """The model the daemon starts with, fitted on every pool's seeded days."""
-    reporter.stage("training the interruption model on them")
-    model = train_from_history(
-        ledger.history.con,
-        [str(p.pool) for p in seeded.market.pools],
-        now=seeded.start_at,
-        lookback_s=seeded.seed_ticks * seeded.market.gap_s,
-        grid_s=seeded.market.gap_s,
-        on_iteration=reporter.training,
-    )
-    model.save(s.out / "model")
 
 
 def _play(
@@ -275,14 +126,14 @@ def run_demo(
             "the embedded default plays AWS with moto's server, which is not installed: "
             "pip install 'spotfleet[embedded]' (make demo installs it)"
         )
-    region_name, specs = _read_stack(s.stack_file)
+    region_name, specs = read_stack(s.stack_file)
     spec = next((f for f in specs if f.name == s.fleet), None)
     if spec is None:
         raise DemoError(
             f"{s.stack_file} declares no fleet {s.fleet!r} (it has "
             f"{', '.join(f.name for f in specs)}); pass --fleet"
         )
-    _fresh_out(s.out)
+    fresh_out(s.out)
     logs = s.out / "logs"
     logs.mkdir()
     started = time.monotonic()
@@ -291,16 +142,16 @@ def run_demo(
         history = open_history(s.out / "history.duckdb")
         stack.callback(history.close)
         ledger = Ledger(history)
-        seeded = _seed(s, ledger, region_name, spec, reporter)
+        seeded = seed(s, ledger, region_name, spec, reporter)
         if stop.is_set():
             return None
-        _train(s, ledger, seeded, reporter)
+        train(s, ledger, seeded, reporter)
         if stop.is_set():
             return None
 
         reporter.stage(f"building the tiny model and starting AWS locally ({region_name})")
         model_dir = s.out / "tiny-model"
-        _make_tiny_model(model_dir, logs / "tiny-model.log")
+        make_tiny_model(model_dir, logs / "tiny-model.log")
         aws = stack.enter_context(local_aws(region_name))
         account = AwsAccount(_ACCOUNT, region_name)
         prefix = default_prefix(s.stack_file.stem.removeprefix("Pulumi."))
@@ -346,16 +197,16 @@ def run_demo(
             "autoscaling": LocalAutoScalingClient(region),
             "pricing": stack.enter_context(local_pricing_api()).client(region_name),
         }
-        daemon_settings = _daemon_settings(s, target, clock, s.api_port)
-        daemon = Daemon(
-            settings=daemon_settings,
-            ledger=ledger,
+        settings_of_daemon = daemon_settings(s, target, clock, s.api_port)
+        daemon = build_daemon(
+            settings_of_daemon,
+            ledger,
+            clock=clock.now,
+            clients=Clients(lambda service, _: fronts.get(service) or aws.client(service)),
             actuators={
                 "shadow": ShadowActuator(),
                 "local": LocalStackActuator(region, {spec.name: target}),
             },
-            clients=Clients(lambda service, _: fronts.get(service) or aws.client(service)),
-            clock=clock.now,
         )
         world = World(
             settings=s,
@@ -384,7 +235,7 @@ def run_demo(
         planned = threading.Thread(target=replay_planned_window, daemon=True)
         planned.start()
         holder = SourceHolder(DaemonSource(daemon, extras=world.extras))
-        server = serve_api(holder, daemon_settings)
+        server = serve_api(holder, settings_of_daemon)
         # Stopped and joined, and pointed away from the daemon, before the history closes:
         # DuckDB objects still reachable at exit are what nanobind reports as leaked.
         stack.callback(setattr, holder, "source", StandbySource(None))
@@ -412,32 +263,14 @@ def run_demo(
         nodes.stop_all()
         daemon.export()
 
-        sqs = aws.client("sqs")
-        audit = audit_jobs(
-            world.jobs,
-            result_ids(aws.client("s3"), endpoints.results_bucket),
-            [m for url in endpoints.dead_letter_queue_urls for m in dead_letters(sqs, url)],
-            read_backlog(sqs, endpoints.job_queue_urls).total,
-        )
-        world.write_samples(s.out / "ready.csv")
-        k = typical_k(world.counters.k_samples, target.min_nodes)
-        replayed = world.replayed
-        if replayed is None or stopped_early or k != target.min_nodes:
-            # The planned window is not the one played: the backtest of the one played.
-            replayed = replay_demo_window(
-                market,
-                target,
-                start=seeded.seed_ticks,
-                end=world.tick + 1,
-                k=k,
-                cold_start_s=s.cold_start_s,
-            )
-        return summarise(
+        return summarise_run(
             s,
             ledger,
-            audit,
             world,
-            replayed,
+            aws,
+            endpoints,
+            target,
+            first_tick=seeded.seed_ticks,
             started=started,
             start_at=seeded.start_at,
             end=end,

@@ -10,13 +10,17 @@ from datetime import datetime
 from typing import Any
 
 from analytics.queries import run_canned
+from reconciler.collect.fleet import read_backlog
 from reconciler.core.history.ledger import Ledger
-from reconciler.embedded.audit import JobAudit
-from reconciler.embedded.parity import Replayed
+from reconciler.core.history.run_reads import decision_counts, warned_node_count
+from reconciler.core.settings import FleetTarget
+from reconciler.embedded.audit import JobAudit, audit_jobs, dead_letters, result_ids
+from reconciler.embedded.local_aws import FleetEndpoints, LocalAws
+from reconciler.embedded.parity import Replayed, replay_demo_window
 from reconciler.embedded.settings import DemoSettings
 from reconciler.embedded.world import World
 
-__all__ = ["DemoSummary", "summarise", "typical_k"]
+__all__ = ["DemoSummary", "summarise", "summarise_run", "typical_k"]
 
 
 @dataclass
@@ -77,6 +81,57 @@ def typical_k(samples: list[int], fallback: int) -> int:
     return Counter(samples).most_common(1)[0][0] if samples else fallback
 
 
+def summarise_run(
+    s: DemoSettings,
+    ledger: Ledger,
+    world: World,
+    aws: LocalAws,
+    endpoints: FleetEndpoints,
+    target: FleetTarget,
+    *,
+    first_tick: int,
+    started: float,
+    start_at: datetime,
+    end: datetime,
+    stopped_early: bool,
+    status_url: str,
+) -> DemoSummary:
+    """Once everything has stopped: every job accounted for, the ready samples written, the
+    backtest of the window played (unless the one planned is it), then the summary."""
+    sqs = aws.client("sqs")
+    audit = audit_jobs(
+        world.jobs,
+        result_ids(aws.client("s3"), endpoints.results_bucket),
+        [m for url in endpoints.dead_letter_queue_urls for m in dead_letters(sqs, url)],
+        read_backlog(sqs, endpoints.job_queue_urls).total,
+    )
+    world.write_samples(s.out / "ready.csv")
+    k = typical_k(world.counters.k_samples, target.min_nodes)
+    replayed = world.replayed
+    if replayed is None or stopped_early or k != target.min_nodes:
+        # The planned window is not the one played: the backtest of the one played.
+        replayed = replay_demo_window(
+            world.market,
+            target,
+            start=first_tick,
+            end=world.tick + 1,
+            k=k,
+            cold_start_s=s.cold_start_s,
+        )
+    return summarise(
+        s,
+        ledger,
+        audit,
+        world,
+        replayed,
+        started=started,
+        start_at=start_at,
+        end=end,
+        stopped_early=stopped_early,
+        status_url=status_url,
+    )
+
+
 def summarise(
     s: DemoSettings,
     ledger: Ledger,
@@ -92,14 +147,7 @@ def summarise(
 ) -> DemoSummary:
     cloud, _ = world.costs(at=end)
     spot, on_demand = history_costs(ledger, s.fleet)
-    [(warnings,)] = ledger._rows(
-        "SELECT count(*) FROM interruption_events WHERE kind = 'spot_interruption_warning' "
-        "AND instance_id IS NOT NULL"
-    )
-    [(decisions, applied, unexplained)] = ledger._rows(
-        "SELECT count(*), count(*) FILTER (WHERE applied), "
-        "count(*) FILTER (WHERE reason IS NULL OR trim(reason) = '') FROM decisions"
-    )
+    decisions = decision_counts(ledger)
     samples = world.counters.ready_samples
     return DemoSummary(
         duration_s=round(time.monotonic() - started, 1),
@@ -116,12 +164,12 @@ def summarise(
         malformed_dead_lettered_with_reason=audit.malformed_with_reason,
         valid_jobs_dead_lettered=audit.valid_dead_lettered,
         preemptions=world.counters.preemptions,
-        interruption_events=int(warnings),
+        interruption_events=warned_node_count(ledger),
         nodes_launched=world.counters.launched,
         launch_failures=world.counters.launch_failures,
-        decisions=int(decisions),
-        decisions_applied=int(applied),
-        decisions_without_reason=int(unexplained),
+        decisions=decisions.total,
+        decisions_applied=decisions.applied,
+        decisions_without_reason=decisions.without_reason,
         mean_ready_fraction=round(sum(samples) / len(samples), 4) if samples else 0.0,
         spot_cost_usd=round(spot, 4),
         on_demand_cost_usd=round(on_demand, 4),

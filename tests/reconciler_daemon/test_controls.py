@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from reconciler.daemon.controls import CordonedPool, FleetControls, NodeFloor, Paused
+from reconciler.core.controls import CordonedPool, FleetControls, NodeFloor, Paused
 
 from .conftest import T0
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,13 +159,13 @@ def test_settings_refuse_a_region_without_the_pricing_api_and_a_source_of_anothe
 def test_the_daemon_schedules_both_daily_jobs_and_watches_them(
     ledger: Ledger, pricing: LocalPricing
 ) -> None:
-    settings = DaemonSettings(fleets=(FLEET,))
+    # The shipped copy of AWS's advisor file, beside the checkout (../shared/data).
+    advisor = Path(__file__).resolve().parents[3] / "shared" / "data" / "spot-advisor-data.json"
+    settings = DaemonSettings(fleets=(FLEET,), advisor_source=str(advisor))
     clients = Clients(lambda service, _region: pricing.client(config=ONE_TRY))
     jobs = {
-        name: (run, every)
-        for name, run, every, _ in daily_signal_jobs(
-            settings, ledger, clients, lambda: T0, lambda s: None
-        )
+        job.name: (job.run, job.every_s)
+        for job in daily_signal_jobs(settings, ledger, clients, lambda: T0, lambda s: None)
     }
     assert {n: every for n, (_, every) in jobs.items()} == {
         "on_demand_prices": 86400.0,
@@ -181,6 +182,6 @@ def test_the_daemon_schedules_both_daily_jobs_and_watches_them(
     health = Health.for_settings(settings, leader=lambda: True)
     assert health._limits["advisor"] == health._limits["on_demand_prices"] == 3 * 86400.0
     off = DaemonSettings(fleets=(FLEET,), advisor_source="")
-    assert [n for n, *_ in daily_signal_jobs(off, ledger, clients, lambda: T0, lambda s: None)] == [
-        "on_demand_prices"
-    ]
+    assert [
+        j.name for j in daily_signal_jobs(off, ledger, clients, lambda: T0, lambda s: None)
+    ] == ["on_demand_prices"]

@@ -19,7 +19,8 @@ import duckdb
 import httpx
 import pytest
 
-from reconciler.daemon.health import Health, SignalHealth, judge
+from reconciler.core.readiness import SignalHealth, judge
+from reconciler.daemon.health import Health
 
 from .conftest import REGION, free_port, make_aws_fleet
 from .test_process import daemon_env, daemon_process, wait_ready, write_config

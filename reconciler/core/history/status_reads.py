@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reconciler.core.history.ledger import Ledger, naive
-from reconciler.core.history.operator_kinds import OPERATOR_KINDS
+from reconciler.core.operator_commands import OPERATOR_KINDS
 
 __all__ = [
     "JOB_STATES",
