@@ -27,7 +27,7 @@ from reconciler.commands.models import train_on_history as _train_on_history
 from reconciler.commands.stack_placement import stack_placements
 from reconciler.commands.walk_forward import walk_forward as _walk
 from reconciler.core.advisor import load_advisor_bands
-from reconciler.core.errors import DaemonError, ReconcilerError, WindowError
+from reconciler.core.errors import ReconcilerError, WindowError
 from reconciler.core.traces import day_to_tick, load_collection, load_prices
 from reconciler.daemon.command import register as register_daemon
 from reconciler.decide.model import ModelSettings, load_model, train_model
@@ -174,7 +174,7 @@ def _train_history(
             grid_s=None,
             now=datetime.now(UTC),
         )
-    except (ReconcilerError, DaemonError) as exc:
+    except ReconcilerError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=2) from exc
     out.print(holdout_table(fit.model, fit.model.horizon_s))

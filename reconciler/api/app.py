@@ -34,7 +34,7 @@ from reconciler.api.models import (
 )
 from reconciler.api.operator_routes import operator_router
 from reconciler.api.page import render_status_page
-from reconciler.api.source import NotLeaderError, Source
+from reconciler.api.source import Source
 from reconciler.core.errors import DaemonError
 
 __all__ = ["SourceHolder", "create_app"]
@@ -162,7 +162,7 @@ def _mount_operator_endpoints(app: FastAPI, src: Callable[[], Source], token: st
     def acting(fn: Callable[[], None]) -> Accepted:
         try:
             fn()
-        except (NotLeaderError, DaemonError) as exc:  # not the leader, or a mode it cannot run
+        except DaemonError as exc:  # not the leader, or a mode it cannot run
             raise HTTPException(409, str(exc)) from exc
         return Accepted(ok=True, detail="done")
 

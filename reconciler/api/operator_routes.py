@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 
 from reconciler.api.models import Accepted, Problem
 from reconciler.api.operator_models import CordonIn, FloorIn, ReasonIn, UncordonIn
-from reconciler.api.source import NotLeaderError, Source
+from reconciler.api.source import Source
 from reconciler.core.errors import DaemonError
 from reconciler.core.operator_commands import (
     ClearFloor,
@@ -53,7 +53,7 @@ def operator_router(src: Callable[[], Source], authorized: Callable[..., str]) -
         except InvalidCommandError as exc:  # answered as any other invalid field is
             error = {"loc": ("body", exc.field), "msg": str(exc), "type": "value_error"}
             raise RequestValidationError([error]) from exc
-        except (NotLeaderError, DaemonError) as exc:
+        except DaemonError as exc:
             raise HTTPException(409, str(exc)) from exc
         return Accepted(ok=True, detail=said)
 

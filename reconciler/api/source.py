@@ -31,6 +31,7 @@ from reconciler.api.models import (
 from reconciler.api.page_gather import gather_page_view
 from reconciler.api.page_view import StatusPageView
 from reconciler.api.status_view import FleetStatus, LeadingDaemon
+from reconciler.core.errors import NotLeaderError
 from reconciler.core.history.run_reads import latest_decisions, nodes_of
 from reconciler.core.operator_commands import Command
 from reconciler.core.readiness import Readiness
@@ -62,10 +63,6 @@ class Source(Protocol):
     def set_mode(self, mode: Mode, by: str) -> None: ...
     def reset_breaker(self, by: str) -> None: ...
     def operate(self, command: Command, by: str) -> str: ...
-
-
-class NotLeaderError(Exception):
-    """The daemon is a standby: it cannot act until it holds the lease."""
 
 
 class StandbySource:

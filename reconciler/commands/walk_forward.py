@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from reconciler.core.errors import ReconcilerError
+from reconciler.core.errors import WalkForwardUsageError
 from reconciler.replay.backtest import POLICY_NAMES, BacktestConfig
 from reconciler.replay.walk_forward_report import (
     interval_line,
@@ -18,10 +18,6 @@ from reconciler.replay.walk_forward_report import (
 from reconciler.replay.walk_forward_run import WALK_FORWARD_POLICIES, run_walk_forward
 
 __all__ = ["WalkForwardUsageError", "walk_forward"]
-
-
-class WalkForwardUsageError(ReconcilerError):
-    """A flag of a single-window backtest given with ``--walk-forward``."""
 
 
 def walk_forward(

@@ -1,4 +1,4 @@
-"""Every error spotfleet's reconciler raises on purpose: one hierarchy.
+"""Every error spotfleet's reconciler raises on purpose: one hierarchy, all defined here.
 
     ReconcilerError                 anything the reconciler refuses
     ├── MarketDataError             a trace folder, price or advisor file is missing or malformed
@@ -8,8 +8,15 @@
     ├── PolicyError                 a replay policy returned a decision the rules forbid
     ├── SweepError                  a backtest --sweep names no planner setting or a bad value
     ├── HistoryReadError            the DuckDB history could not be read into market series
+    ├── WalkForwardUsageError       a single-window backtest flag given with --walk-forward
+    ├── DemoError                   the embedded default cannot run as asked (settings, data)
     └── DaemonError                 the running daemon, its collectors and its actuators
-        ├── SettingsError           the daemon's settings (file, environment) are invalid
+        ├── SettingsError           the daemon's settings (file, environment) are invalid;
+        │                           ``problems``: one line per problem
+        ├── NotLeaderError          a standby was asked to act: it holds no lease
+        ├── UnknownTargetError      an operator's command names no fleet, pool or node here
+        ├── InvalidCommandError     an operator's command cannot be carried out as asked
+        │                           (``field``: the part of the request that is wrong)
         ├── AwsCallError            an AWS call failed (boto3/botocore error kept as the cause)
         ├── ActuationError          an actuator could not apply a decision
         │   └── StackBusyError      the stack stayed locked by another update after every retry
@@ -25,20 +32,28 @@ see these. Every message says what was wrong and what to do.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "ActuationError",
     "AwsCallError",
     "DaemonError",
     "DecideError",
+    "DemoError",
     "HistoryReadError",
+    "InvalidCommandError",
     "LeaseLostError",
     "MarketDataError",
     "ModelError",
     "NotEnoughHistoryError",
+    "NotLeaderError",
     "PolicyError",
     "ReconcilerError",
+    "SettingsError",
     "StackBusyError",
     "SweepError",
+    "UnknownTargetError",
+    "WalkForwardUsageError",
     "WindowError",
 ]
 
@@ -75,6 +90,14 @@ class HistoryReadError(ReconcilerError):
     pass
 
 
+class WalkForwardUsageError(ReconcilerError):
+    """A flag of a single-window backtest given with ``--walk-forward``."""
+
+
+class DemoError(ReconcilerError):
+    """The demo cannot run as asked (bad settings, missing data); says what to change."""
+
+
 class DaemonError(ReconcilerError):
     """Base of every error the running daemon raises on purpose."""
 
@@ -100,3 +123,28 @@ class LeaseLostError(DaemonError):
 
 class DecideError(DaemonError):
     """The deciding code could not plan for a fleet (no market data, a bad model...)."""
+
+
+class SettingsError(DaemonError):
+    """The settings were refused; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class NotLeaderError(DaemonError):
+    """The daemon is a standby: it cannot act until it holds the lease."""
+
+
+class UnknownTargetError(DaemonError):
+    """A command named a fleet, pool or node this daemon does not have."""
+
+
+class InvalidCommandError(DaemonError):
+    """A command that cannot be carried out as asked (a floor above the fleet's maximum);
+    ``field``: the part of the request that is wrong."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.core.errors import DaemonError
+from reconciler.core.errors import InvalidCommandError, UnknownTargetError
 
 __all__ = [
     "OPERATOR_KINDS",
@@ -37,19 +37,6 @@ OPERATOR_KINDS = (
     "floor_cleared",
     "retrain_request",
 )
-
-
-class UnknownTargetError(DaemonError):
-    """A command named a fleet, pool or node this daemon does not have."""
-
-
-class InvalidCommandError(DaemonError):
-    """A command that cannot be carried out as asked (a floor above the fleet's maximum);
-    ``field``: the part of the request that is wrong."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

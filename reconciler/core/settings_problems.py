@@ -9,12 +9,12 @@ key, the name they meant. Values are never shown for unknown keys or tokens: a m
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reconciler.core.errors import DaemonError
+from reconciler.core.errors import SettingsError
 
 __all__ = ["ENV_PREFIX", "SettingsError", "describe", "environment_names", "unknown_variables"]
 
@@ -22,14 +22,6 @@ ENV_PREFIX = "SPOTFLEET_DAEMON_"
 # Read by `python -m reconciler ctl` (the daemon's address), not by the daemon: an operator's
 # shell may set it beside the daemon's own variables.
 CLIENT_VARIABLES = ("SPOTFLEET_DAEMON_URL",)
-
-
-class SettingsError(DaemonError):
-    """The settings were refused; ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: Iterable[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
 
 
 def _submodel(annotation: Any) -> type[BaseModel] | None:

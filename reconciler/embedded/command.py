@@ -27,9 +27,8 @@ from rich.table import Table
 
 from analytics.errors import AnalyticsError
 from gpu_node.logsafety import install_redaction
-from reconciler.core.errors import DaemonError
+from reconciler.core.errors import ReconcilerError
 from reconciler.embedded.demo import run_demo
-from reconciler.embedded.preparing import DemoError
 from reconciler.embedded.settings import DemoSettings
 from reconciler.embedded.summary import DemoSummary
 from reconciler.embedded.world import LiveStatus
@@ -211,7 +210,7 @@ def register(app: typer.Typer) -> None:
                 console=console,
             ) as progress:
                 summary = run_demo(settings, stop=stop, reporter=_RichReporter(progress))
-        except (DemoError, DaemonError, AnalyticsError, ValueError) as exc:
+        except (ReconcilerError, AnalyticsError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(code=2) from exc
         finally:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import yaml
 
+from reconciler.core.errors import DemoError
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.settings import (
     Cadences,
@@ -42,10 +43,6 @@ __all__ = [
     "seed",
     "train",
 ]
-
-
-class DemoError(Exception):
-    """The demo cannot run as asked (bad settings, missing data); says what to change."""
 
 
 class Reporter(Protocol):
