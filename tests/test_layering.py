@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.import_graph import ROOT, all_imports, violations
+from tools.import_graph import ROOT, all_imports, io_imports, violations
 
 
 def tree(root: Path, files: dict[str, str]) -> Path:
@@ -161,3 +161,21 @@ def test_the_command_names_the_upward_import_and_fails(tmp_path: Path) -> None:
     assert "UPWARD: analytics.store:1 imports reconciler.cli (analytics → reconciler.cli, up)" in (
         run.stdout
     )
+
+
+def test_an_io_library_in_the_pure_parts_is_found_and_elsewhere_is_not(tmp_path: Path) -> None:
+    root = tree(
+        tmp_path,
+        {
+            "reconciler/decide/model.py": "import numpy\n\ndef f():\n    import duckdb\n",
+            "reconciler/control/loop.py": "from botocore.exceptions import ClientError\n",
+            "reconciler/core/history/ledger.py": "import duckdb\n",
+        },
+    )
+
+    found = io_imports(root)
+
+    assert [line.split(" (")[0] for line in found] == [
+        "reconciler.decide.model:4 imports duckdb",  # inside a function: still a dependency
+        "reconciler.control.loop:1 imports botocore.exceptions",
+    ]

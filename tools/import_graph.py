@@ -51,6 +51,26 @@ NARROW: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+# The deciding room and the acting loop are pure: they decide from what they are handed, so
+# they import no library that talks to a database, a network, a process or a scheduler.
+PURE = ("reconciler.decide", "reconciler.control")
+IO_LIBRARIES = (
+    "duckdb",
+    "boto3",
+    "botocore",
+    "httpx",
+    "requests",
+    "urllib.request",
+    "socket",
+    "subprocess",
+    "fastapi",
+    "uvicorn",
+    "apscheduler",
+    "pulumi",
+    "pulumi_aws",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Import:
     source: str  # the importing module
@@ -99,6 +119,28 @@ def imports_of(path: Path, root: Path = ROOT) -> list[Import]:
             }
             found += [Import(source, target, node.lineno) for target in sorted(targets)]
     return [i for i in found if i.target.split(".")[0] in PACKAGES]
+
+
+def io_imports(root: Path = ROOT) -> list[str]:
+    """Imports of an I/O library (``IO_LIBRARIES``) in a pure part (``PURE``)."""
+    bad: list[str] = []
+    for part in PURE:
+        for path in sorted((root / Path(*part.split("."))).rglob("*.py")):
+            source = module_name(path, root)
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module]
+                    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                    else []
+                )
+                bad += [
+                    f"{source}:{node.lineno} imports {name} ({part} is pure: no I/O library)"
+                    for name in names
+                    if any(_within(name, lib) for lib in IO_LIBRARIES)
+                ]
+    return bad
 
 
 def part_of(module: str) -> tuple[int, str] | None:
@@ -164,7 +206,8 @@ def graph(found: list[Import]) -> dict[str, Counter[str]]:
 
 
 def main(argv: list[str]) -> int:
-    found = all_imports(Path(argv[0]) if argv else ROOT)
+    root = Path(argv[0]) if argv else ROOT
+    found = all_imports(root)
     edges = graph(found)
     for parts in reversed(LAYERS):
         for part in parts:
@@ -173,7 +216,10 @@ def main(argv: list[str]) -> int:
     bad = violations(found)
     for line in bad:
         print("UPWARD:", line)
-    return 1 if bad else 0
+    impure = io_imports(root)
+    for line in impure:
+        print("IMPURE:", line)
+    return 1 if bad or impure else 0
 
 
 if __name__ == "__main__":
