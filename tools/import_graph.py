@@ -128,13 +128,12 @@ def io_imports(root: Path = ROOT) -> list[str]:
         for path in sorted((root / Path(*part.split("."))).rglob("*.py")):
             source = module_name(path, root)
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                names = (
-                    [a.name for a in node.names]
-                    if isinstance(node, ast.Import)
-                    else [node.module]
-                    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
-                    else []
-                )
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module]
+                else:
+                    continue
                 bad += [
                     f"{source}:{node.lineno} imports {name} ({part} is pure: no I/O library)"
                     for name in names
