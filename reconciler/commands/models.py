@@ -1,6 +1,7 @@
 """``python -m reconciler models`` (the registry's artifacts and their comparisons) and the
 ``train --history FILE`` path (a candidate from a daemon's DuckDB history, as its daily
-retrain fits one)."""
+retrain fits one: an own model on the history's fleet signals, blended with the registry's
+prior, scored on the last days against the live blend and the baseline)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,12 @@ from reconciler.decide.model_registry import (
     ModelEntry,
     comparison_json,
     list_models,
-    live_model,
+    live_blend,
     promote,
     read_live,
     register,
 )
+from reconciler.decide.signal_model import PriorAndOwn
 
 __all__ = ["HistoryFit", "holdout_table", "register_models", "train_on_history"]
 
@@ -37,7 +39,8 @@ DEFAULT_MODEL_PATH = Path("var/model")
 
 @dataclass(frozen=True)
 class HistoryFit:
-    model: TrainedModel
+    model: TrainedModel  # the own model fitted (its held-out metrics are its own split's)
+    blend: PriorAndOwn  # what would decide if promoted: the prior with it
     entry: ModelEntry
     comparison: Comparison
 
@@ -57,8 +60,8 @@ def train_on_history(
     and promote it there when it beats the live model and the baseline."""
     with read_only_history(history) as con:
         found = observed_pools(con)
-        live, pointer = live_model(out_dir)
-        model, comparison = fit_candidate(
+        live, pointer = live_blend(out_dir)
+        blend, comparison = fit_candidate(
             con,
             pools or list(found.pools),
             now=until or found.last,
@@ -68,10 +71,11 @@ def train_on_history(
             live=live,
             live_id=pointer.model_id if pointer else None,
         )
-    entry = register(out_dir, model, comparison, created_at=now)
+    entry = register(out_dir, blend, comparison, created_at=now)
     if comparison.promoted:
         promote(out_dir, entry.model_id, at=now, reason=comparison.reason)
-    return HistoryFit(model, entry, comparison)
+    assert blend.own is not None  # fit_candidate fits one
+    return HistoryFit(blend.own, blend, entry, comparison)
 
 
 def holdout_table(model: TrainedModel, horizon_s: float) -> Table:
