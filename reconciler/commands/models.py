@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +19,10 @@ from rich.table import Table
 
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.history.read_only import observed_pools, read_only_history
+from reconciler.core.market import MarketSeries
+from reconciler.core.settings import Cadences
 from reconciler.daemon.training import fit_candidate
-from reconciler.decide.model import TrainedModel
+from reconciler.decide.model import ModelSettings, TrainedModel
 from reconciler.decide.model_compare import Comparison, Scores
 from reconciler.decide.model_registry import (
     ModelEntry,
@@ -30,11 +33,41 @@ from reconciler.decide.model_registry import (
     read_live,
     register,
 )
-from reconciler.decide.signal_model import PriorAndOwn
+from reconciler.decide.signal_model import PriorAndOwn, train_prior
 
-__all__ = ["HistoryFit", "holdout_table", "register_models", "train_on_history"]
+__all__ = [
+    "PRIOR_SCORE_TARGET",
+    "HistoryFit",
+    "holdout_table",
+    "register_models",
+    "train_on_history",
+    "train_prior_on",
+]
 
 DEFAULT_MODEL_PATH = Path("var/model")
+# The target capacity the prior's made-up placement scores answer: a public trace belongs to
+# no fleet, so the demo fleet's max_nodes (Pulumi.demo.yaml) stands in for the request.
+PRIOR_SCORE_TARGET = 6
+
+
+def train_prior_on(
+    market: MarketSeries,
+    *,
+    end: int,
+    settings: ModelSettings,
+    on_iteration: Callable[[int, int], None] | None = None,
+    score_target: int = PRIOR_SCORE_TARGET,
+) -> TrainedModel:
+    """``train --traces``: the prior (``train_prior``), the traces seen through the
+    production-signal mapping at the daemon's placement-score cadence."""
+    return train_prior(
+        market,
+        end=end,
+        settings=settings,
+        score_every_s=Cadences().placement_scores_s,
+        score_target=score_target,
+        on_iteration=on_iteration,
+    )
 
 
 @dataclass(frozen=True)
