@@ -48,7 +48,7 @@ from reconciler.core.settings import (
 )
 from reconciler.daemon.command import serve_api
 from reconciler.daemon.daemon import Daemon
-from reconciler.daemon.training import train_from_history
+from reconciler.decide.signal_model import train_prior
 from reconciler.embedded.audit import audit_jobs, dead_letters, result_ids
 from reconciler.embedded.aws_api import (
     LocalAutoScalingClient,
@@ -62,7 +62,13 @@ from reconciler.embedded.fleet_groups import local_fleet
 from reconciler.embedded.local_aws import create_fleet, local_aws
 from reconciler.embedded.nodes import NodeProcesses
 from reconciler.embedded.parity import replay_demo_window
-from reconciler.embedded.replay import ReplayedMarket, load_market, record_prices, record_ticks
+from reconciler.embedded.replay import (
+    ReplayedMarket,
+    load_market,
+    record_prices,
+    record_seed_scores,
+    seed_series,
+)
 from reconciler.embedded.settings import DemoSettings
 from reconciler.embedded.summary import DemoSummary, summarise, typical_k
 from reconciler.embedded.world import LiveStatus, World, completed_jobs
@@ -116,7 +122,7 @@ def _daemon_settings(
         fleets=(fleet,),
         cadences=Cadences(
             prices_s=2.0,
-            placement_scores_s=5.0,
+            placement_scores_s=1.0,  # every trace tick: the market is known each tick
             interruptions_s=0.25,
             job_events_s=1.0,
             fleet_s=1.0,
@@ -180,6 +186,7 @@ class _Seeded:
     zone_of_subnet: dict[str, str]
     seed_ticks: int
     start_at: datetime  # market time when the live part starts
+    score_target: int  # the fleet's max_nodes: what its placement-score request asks
 
 
 def _seed(
@@ -208,22 +215,21 @@ def _seed(
         f"({seed_ticks} ticks of {len(market.pools)} pools) into the history"
     )
     with ledger.writing():
-        record_ticks(ledger.history, market, 0, seed_ticks - 1)
         record_prices(ledger.history, market)
+    record_seed_scores(ledger, market, 0, seed_ticks - 1, target=spec.max_nodes)
     return _Seeded(
-        market, dict(zip(spec.subnet_ids, zones, strict=False)), seed_ticks, market.at(seed_ticks)
-    )
+        market, dict(zip(spec.subnet_ids, zones, strict=False)), seed_ticks,
+        market.at(seed_ticks), spec.max_nodes,
+    )  # fmt: skip
 
 
 def _train(s: DemoSettings, ledger: Ledger, seeded: _Seeded, reporter: Reporter) -> None:
     """The model the daemon starts with, fitted on every pool's seeded days."""
     reporter.stage("training the interruption model on them")
-    model = train_from_history(
-        ledger.history.con,
-        [str(p.pool) for p in seeded.market.pools],
-        now=seeded.start_at,
-        lookback_s=seeded.seed_ticks * seeded.market.gap_s,
-        grid_s=seeded.market.gap_s,
+    model = train_prior(
+        seed_series(seeded.market, seeded.seed_ticks),
+        score_every_s=seeded.market.gap_s,  # the demo's collector scores every tick
+        score_target=seeded.score_target,
         on_iteration=reporter.training,
     )
     model.save(s.out / "model")
