@@ -21,9 +21,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from reconciler.commands import models as _models
 from reconciler.commands.ctl import ctl_app
 from reconciler.commands.models import comparison_table, holdout_table, register_models
-from reconciler.commands.models import train_on_history as _train_on_history
 from reconciler.commands.stack_placement import stack_placements
 from reconciler.commands.walk_forward import walk_forward as _walk
 from reconciler.core.advisor import load_advisor_bands
@@ -139,7 +139,7 @@ def train(
             console=console,
         ) as progress:
             task = progress.add_task("boosting (held-out fit, then final fit)", total=2 * trees)
-            model = train_model(
+            model = _models.train_prior_on(
                 market,
                 end=end,
                 settings=settings,
@@ -164,7 +164,7 @@ def _train_history(
         console.print(f"[red]error:[/red] no history at {history}")
         raise typer.Exit(code=2)
     try:
-        fit = _train_on_history(
+        fit = _models.train_on_history(
             history,
             out_dir,
             pools=pools,

@@ -1,11 +1,13 @@
 """``python -m reconciler models`` (the registry's artifacts and their comparisons) and the
 ``train --history FILE`` path (a candidate from a daemon's DuckDB history, as its daily
-retrain fits one)."""
+retrain fits one: an own model on the history's fleet signals, blended with the registry's
+prior, scored on the last days against the live blend and the baseline)."""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,27 +19,61 @@ from rich.table import Table
 
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.history.read_only import observed_pools, read_only_history
+from reconciler.core.market import MarketSeries
+from reconciler.core.settings import Cadences
 from reconciler.daemon.training import fit_candidate
-from reconciler.decide.model import TrainedModel
+from reconciler.decide.model import ModelSettings, TrainedModel
 from reconciler.decide.model_compare import Comparison, Scores
 from reconciler.decide.model_registry import (
     ModelEntry,
     comparison_json,
     list_models,
-    live_model,
+    live_blend,
     promote,
     read_live,
     register,
 )
+from reconciler.decide.signal_model import PriorAndOwn, train_prior
 
-__all__ = ["HistoryFit", "holdout_table", "register_models", "train_on_history"]
+__all__ = [
+    "PRIOR_SCORE_TARGET",
+    "HistoryFit",
+    "holdout_table",
+    "register_models",
+    "train_on_history",
+    "train_prior_on",
+]
 
 DEFAULT_MODEL_PATH = Path("var/model")
+# The target capacity the prior's made-up placement scores answer: a public trace belongs to
+# no fleet, so the demo fleet's max_nodes (Pulumi.demo.yaml) stands in for the request.
+PRIOR_SCORE_TARGET = 6
+
+
+def train_prior_on(
+    market: MarketSeries,
+    *,
+    end: int,
+    settings: ModelSettings,
+    on_iteration: Callable[[int, int], None] | None = None,
+    score_target: int = PRIOR_SCORE_TARGET,
+) -> TrainedModel:
+    """``train --traces``: the prior (``train_prior``), the traces seen through the
+    production-signal mapping at the daemon's placement-score cadence."""
+    return train_prior(
+        market,
+        end=end,
+        settings=settings,
+        score_every_s=Cadences().placement_scores_s,
+        score_target=score_target,
+        on_iteration=on_iteration,
+    )
 
 
 @dataclass(frozen=True)
 class HistoryFit:
-    model: TrainedModel
+    model: TrainedModel  # the own model fitted (its held-out metrics are its own split's)
+    blend: PriorAndOwn  # what would decide if promoted: the prior with it
     entry: ModelEntry
     comparison: Comparison
 
@@ -57,8 +93,8 @@ def train_on_history(
     and promote it there when it beats the live model and the baseline."""
     with read_only_history(history) as con:
         found = observed_pools(con)
-        live, pointer = live_model(out_dir)
-        model, comparison = fit_candidate(
+        live, pointer = live_blend(out_dir)
+        blend, comparison = fit_candidate(
             con,
             pools or list(found.pools),
             now=until or found.last,
@@ -68,10 +104,11 @@ def train_on_history(
             live=live,
             live_id=pointer.model_id if pointer else None,
         )
-    entry = register(out_dir, model, comparison, created_at=now)
+    entry = register(out_dir, blend, comparison, created_at=now)
     if comparison.promoted:
         promote(out_dir, entry.model_id, at=now, reason=comparison.reason)
-    return HistoryFit(model, entry, comparison)
+    assert blend.own is not None  # fit_candidate fits one
+    return HistoryFit(blend.own, blend, entry, comparison)
 
 
 def holdout_table(model: TrainedModel, horizon_s: float) -> Table:

@@ -31,8 +31,8 @@ from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.fleet_facts import ReconcileFacts, gather
 from reconciler.daemon.scaling import ScaleDecision
 from reconciler.decide.adapter import Planned, prediction_rows
-from reconciler.decide.model import TrainedModel
 from reconciler.decide.planner import Drain, LaunchOnDemand, LaunchSpot
+from reconciler.decide.signal_model import PriorAndOwn
 
 __all__ = ["Reconciler"]
 
@@ -49,7 +49,7 @@ class Reconciler:
     mode: Callable[[], Mode]
     executor: Callable[[FleetTarget], GroupsExecutor]  # the fleet's groups (Auto Scaling API)
     demand: Callable[[FleetTarget, datetime], ScaleDecision]  # K from the job backlog
-    model: TrainedModel | None = None
+    model: PriorAndOwn | None = None  # the prior/own blend; None: the baseline decides
     leader: Callable[[], bool] = lambda: True  # the lease, checked before every actuation
     # What operators set by hand (pause, cordons, drains): reconciler.daemon.operator.
     controls: Callable[[str, datetime], FleetControls] = lambda _fleet, _now: FleetControls()
@@ -126,7 +126,8 @@ class Reconciler:
             self.breaker.success(self.clock())
         self.last_outcome[fleet.name] = outcome
         record = self._record(facts, decision_id, planned, outcome, trigger)
-        self.ledger.record_predictions(prediction_rows(planned, now, facts.marks, self.model))
+        deciding = None if self.model is None else (self.model.own or self.model.prior)
+        self.ledger.record_predictions(prediction_rows(planned, now, facts.marks, deciding))
         return record
 
     def _record_no_decision(

@@ -1,10 +1,15 @@
 """Gather: every fact one reconcile of one fleet decides from, read once, before deciding.
 
 The reads of a reconcile all happen here (the job backlog's K, operators' controls, the
-fleet's live nodes, the risk marks in force, the market from the history, the guards' state,
-the pools that refused a launch); the decision then runs on the frozen result alone
+fleet's live nodes, the risk marks in force, the fleet signals from the history, the guards'
+state, the pools that refused a launch); the decision then runs on the frozen result alone
 (``reconciler.control.FleetController``) and the records are written after it
 (``reconciler.daemon.cycle``).
+
+The market is read as the production signals alone (``read_signals``: placement scores, every
+fleet's nodes held, warned and interrupted, launches tried and refused, prices), as the
+backtest's planner sees it; the controller then plans with ``plan_signals`` and the prior/own
+blend. No capacity number is read: on AWS the history holds only the price collector's guess.
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ from analytics.pools import Pool
 from reconciler.control import FleetFacts, GuardState, HeldNode
 from reconciler.core.controls import FleetControls
 from reconciler.core.errors import ReconcilerError
+from reconciler.core.history.fleet_signals import read_signals
 from reconciler.core.history.ledger import Ledger
-from reconciler.core.history.market_series import read_market, recent_losses
+from reconciler.core.history.market_series import recent_losses
 from reconciler.core.reactions import Mark, marks_in_force
 from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.daemon.scaling import ScaleDecision
 from reconciler.decide.adapter import declaration_of
-from reconciler.decide.model import TrainedModel
 from reconciler.decide.planner import PlannerSettings
+from reconciler.decide.signal_model import PriorAndOwn
 
 __all__ = ["ReconcileFacts", "gather", "held_nodes"]
 
@@ -79,7 +85,7 @@ def gather(
     controls: Callable[[str, datetime], FleetControls],
     leader: Callable[[], bool],
     breaker_open: bool,
-    model: TrainedModel | None,
+    model: PriorAndOwn | None,
 ) -> ReconcileFacts:
     safety = settings.safety
     fleet_controls = controls(fleet.name, now)
@@ -92,7 +98,7 @@ def gather(
     pools = fleet.pools()
     try:
         with ledger.reader() as con:
-            series = read_market(
+            signals = read_signals(
                 con,
                 until=now,
                 lookback_s=settings.lookback_s,
@@ -122,12 +128,14 @@ def gather(
     ) | fleet_controls.cordoned(now)
     decision = FleetFacts(
         fleet=declaration_of(fleet, scale.desired),
-        series=series,
+        series=None,
         recent_losses=losses,
         nodes=nodes,
         guards=guards,
         unavailable=unavailable,
-        model=model,
+        model=None,
         marks=marks,
+        signals=signals,
+        blend=model,
     )
     return ReconcileFacts(fleet, now, mode, scale, fleet_controls, marks, decision)

@@ -11,9 +11,9 @@ from pathlib import Path
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.settings import DaemonSettings
 from reconciler.daemon.training import fit_candidate
-from reconciler.decide.model import TrainedModel
 from reconciler.decide.model_registry import promote, register
 from reconciler.decide.model_state import ModelState
+from reconciler.decide.signal_model import PriorAndOwn
 
 __all__ = ["Retrained", "retrain_candidate"]
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Retrained:
-    promoted: TrainedModel | None  # the model that decides from now on; None: the same one
+    promoted: PriorAndOwn | None  # the model that decides from now on; None: the same one
     state: ModelState
 
 
@@ -31,7 +31,7 @@ def retrain_candidate(
     settings: DaemonSettings,
     path: Path,
     *,
-    live: TrainedModel | None,
+    live: PriorAndOwn | None,
     state: ModelState,
     now: datetime,
 ) -> Retrained:

@@ -1,8 +1,13 @@
-"""The daemon's model from its history: the live model loaded from the registry, a model
-fitted on what the daemon collected, and a candidate fitted and compared before promotion.
+"""The daemon's model from its history: the live blend loaded from the registry, an own model
+fitted on the fleet's signals, and a candidate fitted and compared before promotion.
+
+What decides is ``PriorAndOwn`` (docs/deciding.md): the prior (public traces, the registry's
+plain artifact) blended with the own model fitted on the history's fleet signals
+(``reconciler.core.history.fleet_signals.read_signals``: placement scores, the fleet's nodes,
+their warnings and interruptions, refused launches, prices; never a capacity number).
 
 I/O (DuckDB reads, the registry's files), so outside the deciding room: the fitting itself is
-``reconciler.decide.model``'s, on the series ``reconciler.core.history.market_series`` reads.
+``reconciler.decide.signal_model``'s.
 """
 
 from __future__ import annotations
@@ -15,30 +20,33 @@ from pathlib import Path
 import duckdb
 
 from reconciler.core.errors import DecideError, ReconcilerError
-from reconciler.core.history.market_series import read_market
-from reconciler.decide.model import ModelSettings, TrainedModel, train_model
-from reconciler.decide.model_compare import Comparison, evaluate_candidate
-from reconciler.decide.model_registry import live_model
+from reconciler.core.history.fleet_signals import read_signals
+from reconciler.decide.model import ModelSettings, TrainedModel
+from reconciler.decide.model_compare import Comparison, evaluate_on_signals
+from reconciler.decide.model_registry import live_blend
+from reconciler.decide.signal_model import PriorAndOwn, train_own
 
 log = logging.getLogger(__name__)
 
 __all__ = ["fit_candidate", "load_model", "train_from_history"]
 
 
-def load_model(path: Path | None) -> TrainedModel | None:
-    """The live model of the registry at ``path`` (``reconciler.decide.model_registry``); None (the
-    baseline decides) when none is configured, none has been trained there yet (a new fleet
-    has no history to train on) or none has earned its place."""
+def load_model(path: Path | None) -> PriorAndOwn | None:
+    """What decides from the registry at ``path`` (``reconciler.decide.model_registry``): the
+    prior blended with the live own model; None (the baseline decides) when none is
+    configured, nothing has been trained there yet or nothing has earned its place."""
     if path is None:
         return None
     try:
-        model, _ = live_model(path)
+        model, _ = live_blend(path)
     except ReconcilerError as exc:
         raise DecideError(f"cannot load the model at {path}: {exc}") from exc
     if model is None:
         log.warning(
             "no live model at %s: the 24-hour availability baseline decides until a retrain "
-            "promotes one (python -m reconciler train --history FILE --out %s)",
+            "promotes one (python -m reconciler train --history FILE --out %s), or a prior is "
+            "written there (python -m reconciler train --traces DIR --out %s)",
+            path,
             path,
             path,
         )
@@ -51,14 +59,16 @@ def train_from_history(
     *,
     now: datetime,
     lookback_s: float,
-    grid_s: int,
+    grid_s: int | None,
     on_iteration: Callable[[int, int], None] | None = None,
 ) -> TrainedModel:
-    """The interruption model fitted on what the daemon has collected: the same features and
-    labels a backtest fits on, read from the history (on a time split, as ``train``)."""
+    """The own model fitted on the fleet signals the daemon has collected, labelled by its
+    own nodes (on a time split, as ``train``)."""
     try:
-        series = read_market(con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s)
-        return train_model(series, settings=ModelSettings(), on_iteration=on_iteration)
+        signals = read_signals(
+            con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s
+        )
+        return train_own(signals, settings=ModelSettings(), on_iteration=on_iteration)
     except ReconcilerError as exc:
         raise DecideError(f"cannot train from the history: {exc}") from exc
 
@@ -71,22 +81,31 @@ def fit_candidate(
     lookback_s: float,
     grid_s: int | None,
     evaluation_s: float,
-    live: TrainedModel | None,
+    live: PriorAndOwn | None,
     live_id: str | None,
     on_iteration: Callable[[int, int], None] | None = None,
-) -> tuple[TrainedModel, Comparison]:
-    """A candidate fitted on the history before the last ``evaluation_s``, and how it, the live
-    model and the baseline score on those days (``reconciler.decide.model_compare``). ``grid_s``
-    None: the history's most common observation interval."""
+) -> tuple[PriorAndOwn, Comparison]:
+    """A candidate: the live prior (if any) with an own model fitted on the signals before the
+    last ``evaluation_s``, and how it, the live blend and the baseline score on those days
+    (``reconciler.decide.model_compare.evaluate_on_signals``). ``grid_s`` None: the signal
+    grid's default."""
     try:
-        series = read_market(con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s)
-        start = series.n_ticks - max(1, round(evaluation_s / series.gap_seconds))
+        signals = read_signals(
+            con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s
+        )
+        start = signals.n_ticks - max(1, round(evaluation_s / signals.gap_seconds))
         if start <= 0:
             raise DecideError(
-                f"the history holds {series.n_ticks * series.gap_seconds / 86400:.1f} days, not "
-                f"more than the {evaluation_s / 86400:.1f} evaluation days; collect longer"
+                f"the history holds {signals.n_ticks * signals.gap_seconds / 86400:.1f} days, "
+                f"not more than the {evaluation_s / 86400:.1f} evaluation days; collect longer"
             )
-        model = train_model(series, end=start, settings=ModelSettings(), on_iteration=on_iteration)
-        return model, evaluate_candidate(series, start, candidate=model, live=live, live_id=live_id)
+        settings = ModelSettings()
+        own = train_own(signals, end=start, settings=settings, on_iteration=on_iteration)
+        prior = live.prior if live is not None else None
+        candidate = PriorAndOwn(prior=prior, own=own, settings=settings)
+        comparison = evaluate_on_signals(
+            signals, start, candidate=candidate, live=live, live_id=live_id
+        )
+        return candidate, comparison
     except ReconcilerError as exc:
         raise DecideError(f"cannot train from the history: {exc}") from exc

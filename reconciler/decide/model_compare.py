@@ -1,12 +1,16 @@
 """A candidate model against the live one and the baseline, on days none of them fitted.
 
-Pure: market series and models in, scores and a verdict out. The window is the most recent
-ticks of the series, ``[start, end)``; a label there needs its whole horizon inside the
-window, so the last horizon of it is unlabelled. The candidate was fitted on ticks before
-``start`` only (``reconciler.decide.model.train_model(series, end=start)``), and the live model was
-fitted before it was promoted, so neither saw the window unless the live model's training
-window reaches into it (``live_saw_window`` then says so: the comparison favours the live
-model, never the candidate).
+Pure: market series (or fleet signals) and models in, scores and a verdict out.
+``evaluate_on_signals`` is the daemon's: the fleet's signals, labelled by its own nodes
+(``fleet_loss_labels``: warned or interrupted within H, a launch refused), the candidate and
+the live model each the prior blended with an own model (``PriorAndOwn``).
+
+The window is the most recent ticks of the series, ``[start, end)``; a label there needs its
+whole horizon inside the window, so the last horizon of it is unlabelled. The candidate was
+fitted on ticks before ``start`` only (``train_model(series, end=start)``, or ``train_own``
+likewise), and the live model was fitted before it was promoted, so neither saw the window
+unless the live model's training window reaches into it (``live_saw_window`` then says so:
+the comparison favours the live model, never the candidate).
 
 A candidate beats a rival when its AUC is higher and its Brier score no higher. It is
 promoted only when it beats both the live model (when there is one) and the baseline; a
@@ -24,13 +28,24 @@ import numpy as np
 import numpy.typing as npt
 
 from reconciler.core.market import MarketSeries
+from reconciler.core.signals import FleetSignals
 from reconciler.decide.baselines import availability_baseline
 from reconciler.decide.features import compute_features
 from reconciler.decide.labels import loss_labels
 from reconciler.decide.model import TrainedModel
 from reconciler.decide.scores import auc, brier
+from reconciler.decide.signal_features import compute_signal_features
+from reconciler.decide.signal_labels import fleet_loss_labels
+from reconciler.decide.signal_model import PriorAndOwn
 
-__all__ = ["Comparison", "Scores", "compare", "evaluate_candidate", "score"]
+__all__ = [
+    "Comparison",
+    "Scores",
+    "compare",
+    "evaluate_candidate",
+    "evaluate_on_signals",
+    "score",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +100,7 @@ def compare(candidate: Scores, baseline: Scores, live: Scores | None) -> tuple[b
     return True, f"promoted: {figures} beats the {beaten} ({against})"
 
 
-def _iso(series: MarketSeries, tick: int) -> str:
+def _iso(series: MarketSeries | FleetSignals, tick: int) -> str:
     return datetime.fromtimestamp(series.t0 + tick * series.gap_seconds, tz=UTC).isoformat()
 
 
@@ -127,6 +142,48 @@ def evaluate_candidate(
         live=live_scores,
         live_id=live_id if live is not None else None,
         live_saw_window=saw,
+        promoted=promoted,
+        reason=reason,
+    )
+
+
+def _trained_until(model: PriorAndOwn) -> str:
+    """The latest training window's end of the blend's parts (the prior's is public traces:
+    never the fleet's days, so only the own model's counts)."""
+    if model.own is None:
+        return ""
+    return str(model.own.meta.get("training_window", {}).get("until", ""))
+
+
+def evaluate_on_signals(
+    signals: FleetSignals,
+    start: int,
+    *,
+    candidate: PriorAndOwn,
+    live: PriorAndOwn | None,
+    live_id: str | None = None,
+) -> Comparison:
+    """Score all three on ticks ``start..`` of the fleet's signals at the candidate's horizon,
+    labelled by the fleet's own nodes (rows with no node held nor launched are unlabelled)."""
+    end = signals.n_ticks
+    ticks = np.arange(start, end, dtype=np.int64)
+    feats = compute_signal_features(signals, ticks)
+    labels = fleet_loss_labels(signals, ticks, horizon_seconds=candidate.horizon_s, known_until=end)
+    mask = ~np.isnan(labels)
+    x, y = feats[mask], labels[mask]
+    cand = score(y, candidate.predict_features(x))
+    base = score(y, np.clip(availability_baseline(x), 0.0, 1.0))
+    live_scores = score(y, live.predict_features(x)) if live is not None else None
+    promoted, reason = compare(cand, base, live_scores)
+    until = _trained_until(live) if live is not None else ""
+    return Comparison(
+        window_from=_iso(signals, start),
+        window_until=_iso(signals, end),
+        candidate=cand,
+        baseline=base,
+        live=live_scores,
+        live_id=live_id if live is not None else None,
+        live_saw_window=bool(until) and until > _iso(signals, start),
         promoted=promoted,
         reason=reason,
     )

@@ -6,15 +6,21 @@ Layout of the model path ``DIR``:
 - ``DIR/<model_id>/`` (``<n>-<created>-<fingerprint>``): one artifact per fit
   (``model.txt``, ``model.json``), never overwritten.
   ``model.json`` holds, beside the model's own metadata, ``model_id``, ``created_at``,
-  ``prior`` (the model it started from; none yet: every fit is from the history alone) and
-  ``comparison``: how it scored against the live model and the baseline on the days it did
-  not fit, and whether that promoted it.
+  ``prior`` (the prior it is blended with: ``initial:<fingerprint>``, or null when there was
+  none) and ``comparison``: how it scored against the live model and the baseline on the days
+  it did not fit, and whether that promoted it. Each is an **own** model: fitted on the
+  fleet's signals (``reconciler.decide.signal_model.train_own``).
 - ``DIR/live.json``: ``{"model_id", "promoted_at", "reason"}``, written last and atomically
   (a temporary file renamed over it), so a crash leaves the previous pointer whole. A
   ``model_id`` of null says the baseline decides.
-- ``DIR/model.txt`` + ``DIR/model.json``: a plain artifact (``train --traces --out DIR``, or
-  a model path from before the registry). It decides while there is no ``live.json``, and
-  is listed as ``initial``.
+- ``DIR/model.txt`` + ``DIR/model.json``: the **prior** (``train --traces --out DIR``: public
+  traces through the production-signal mapping, ``train_prior``), listed as ``initial``. It
+  decides alone while there is no ``live.json``; once an own model is promoted, the two
+  decide blended (``PriorAndOwn``, docs/deciding.md).
+
+What decides is ``live_blend``: the prior and the live own model. An artifact from before
+spotfleet learnt from fleet signals (features over a capacity number) is still listed, but
+does not decide: loading it says so and how to replace it.
 
 An artifact folder is written under a temporary name and renamed into place whole, so a
 listing never sees half of one.
@@ -34,13 +40,17 @@ from typing import Any
 from reconciler.core.errors import ModelError
 from reconciler.decide.model import TrainedModel, load_model
 from reconciler.decide.model_compare import Comparison, Scores
+from reconciler.decide.signal_features import SIGNAL_FEATURES
+from reconciler.decide.signal_model import PriorAndOwn
 
 __all__ = [
     "INITIAL_ID",
     "LivePointer",
     "ModelEntry",
     "list_models",
+    "live_blend",
     "live_model",
+    "prior_id",
     "promote",
     "read_live",
     "register",
@@ -127,23 +137,41 @@ def _new_id(path: Path, model: TrainedModel, created_at: datetime) -> str:
     return f"{n:04d}-{stamp}-{str(model.meta.get('fingerprint'))[:8]}"
 
 
+def prior_id(prior: TrainedModel | None) -> str | None:
+    """How an artifact names the prior it was blended with."""
+    if prior is None:
+        return None
+    return f"{INITIAL_ID}:{str(prior.meta.get('fingerprint'))[:8]}"
+
+
 def register(
-    path: Path, model: TrainedModel, comparison: Comparison | None, *, created_at: datetime
+    path: Path,
+    model: TrainedModel | PriorAndOwn,
+    comparison: Comparison | None,
+    *,
+    created_at: datetime,
 ) -> ModelEntry:
-    """Write ``model`` as a new artifact beside the others; its id is in ``model.meta``."""
+    """Write ``model`` (of a blend: its own model, naming its prior) as a new artifact beside
+    the others; its id is in the artifact's meta."""
+    if isinstance(model, PriorAndOwn):
+        if model.own is None:
+            raise ModelError("a blend without an own model has nothing to register")
+        artifact, prior = model.own, prior_id(model.prior)
+    else:
+        artifact, prior = model, None
     path.mkdir(parents=True, exist_ok=True)
-    model_id = _new_id(path, model, created_at)
-    model.meta.update(
+    model_id = _new_id(path, artifact, created_at)
+    artifact.meta.update(
         model_id=model_id,
         created_at=created_at.astimezone(UTC).isoformat(),
-        prior=None,
+        prior=prior,
         comparison=None if comparison is None else comparison_json(comparison),
     )
     staging = path / f".{model_id}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    model.save(staging)
+    artifact.save(staging)
     staging.rename(path / model_id)
-    return _entry(path / model_id, model.meta)
+    return _entry(path / model_id, artifact.meta)
 
 
 def promote(path: Path, model_id: str | None, *, at: datetime, reason: str) -> LivePointer:
@@ -185,6 +213,38 @@ def live_model(path: Path) -> tuple[TrainedModel | None, LivePointer | None]:
     if pointer is None or pointer.model_id is None:
         return None, pointer
     return load_model(_folder(path, pointer.model_id)), pointer
+
+
+def _signal_model(folder: Path, role: str) -> TrainedModel:
+    model = load_model(folder)
+    if tuple(model.meta.get("features", ())) != SIGNAL_FEATURES:
+        raise ModelError(
+            f"{folder}: this {role} was fitted on a capacity number (the model before spotfleet "
+            "learnt from fleet signals) and cannot decide now; "
+            + (
+                f"write a prior there with `python -m reconciler train --traces DIR --out {folder}`"
+                if role == "prior"
+                else f"point {folder.parent / LIVE} elsewhere, or delete it and retrain "
+                f"(`python -m reconciler train --history FILE --out {folder.parent}`)"
+            )
+        )
+    return model
+
+
+def live_blend(path: Path) -> tuple[PriorAndOwn | None, LivePointer | None]:
+    """What decides: the prior at ``path`` (if any) blended with the live own model (if one
+    was promoted); None when neither is there or the pointer names the baseline."""
+    pointer = read_live(path)
+    if pointer is None or pointer.model_id is None:
+        return None, pointer
+    prior = _signal_model(path, "prior") if (path / "model.json").exists() else None
+    own = None
+    if pointer.model_id != INITIAL_ID:
+        own = _signal_model(path / pointer.model_id, "model")
+    if prior is None and own is None:
+        return None, pointer
+    settings = (own or prior).settings  # type: ignore[union-attr]
+    return PriorAndOwn(prior=prior, own=own, settings=settings), pointer
 
 
 def _entry(folder: Path, meta: dict[str, Any], model_id: str | None = None) -> ModelEntry:

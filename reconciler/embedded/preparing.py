@@ -25,9 +25,15 @@ from reconciler.core.settings import (
     SafetySettings,
     ScalingSettings,
 )
-from reconciler.daemon.training import train_from_history
+from reconciler.decide.signal_model import train_prior
 from reconciler.embedded.clock import MarketClock
-from reconciler.embedded.replay import ReplayedMarket, load_market, record_prices, record_ticks
+from reconciler.embedded.replay import (
+    ReplayedMarket,
+    load_market,
+    record_prices,
+    record_seed_scores,
+    seed_series,
+)
 from reconciler.embedded.settings import DemoSettings
 from reconciler.embedded.world import LiveStatus
 from stacks.spec import FleetSpec, parse_fleets
@@ -81,7 +87,7 @@ def daemon_settings(
         fleets=(fleet,),
         cadences=Cadences(
             prices_s=2.0,
-            placement_scores_s=5.0,
+            placement_scores_s=1.0,  # every trace tick: the market is known each tick
             interruptions_s=0.25,
             job_events_s=1.0,
             fleet_s=1.0,
@@ -134,6 +140,7 @@ class Seeded:
     zone_of_subnet: dict[str, str]
     seed_ticks: int
     start_at: datetime  # market time when the live part starts
+    score_target: int  # the fleet's max_nodes: what its placement-score request asks
 
 
 def seed(
@@ -162,22 +169,25 @@ def seed(
         f"({seed_ticks} ticks of {len(market.pools)} pools) into the history"
     )
     with ledger.writing():
-        record_ticks(ledger.history, market, 0, seed_ticks - 1)
         record_prices(ledger.history, market)
+    record_seed_scores(ledger, market, 0, seed_ticks - 1, target=spec.max_nodes)
     return Seeded(
-        market, dict(zip(spec.subnet_ids, zones, strict=False)), seed_ticks, market.at(seed_ticks)
+        market,
+        dict(zip(spec.subnet_ids, zones, strict=False)),
+        seed_ticks,
+        market.at(seed_ticks),
+        spec.max_nodes,
     )
 
 
 def train(s: DemoSettings, ledger: Ledger, seeded: Seeded, reporter: Reporter) -> None:
-    """The model the daemon starts with, fitted on every pool's seeded days."""
+    """The prior the daemon starts with, fitted on every pool's seeded days of the public
+    traces (outside the history, which holds only what AWS would give)."""
     reporter.stage("training the interruption model on them")
-    model = train_from_history(
-        ledger.history.con,
-        [str(p.pool) for p in seeded.market.pools],
-        now=seeded.start_at,
-        lookback_s=seeded.seed_ticks * seeded.market.gap_s,
-        grid_s=seeded.market.gap_s,
+    model = train_prior(
+        seed_series(seeded.market, seeded.seed_ticks),
+        score_every_s=seeded.market.gap_s,  # the demo's collector scores every tick
+        score_target=seeded.score_target,
         on_iteration=reporter.training,
     )
     model.save(s.out / "model")

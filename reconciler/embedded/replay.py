@@ -1,10 +1,13 @@
 """The embedded default's market, from the public data, and its record in the history.
 
 One trace collection becomes the market (``market.build_market`` says how zones become g5
-pools and how they are priced). Its first days are written to the history before the daemon
-starts, so the model is trained on them; from then on the market is played tick by tick, and
-each tick's capacity is recorded as it is played: the replay measures capacity the way the
-collection did (by trying to launch), which AWS's API does not say.
+pools and how they are priced). The history gets only what AWS would give a daemon: prices,
+and for the first days (before the daemon starts) the placement scores a daemon collecting
+then would have recorded (``record_seed_scores``: the trace's free room through the one score
+mapping, every tick); the prior is fitted on those days of the public traces themselves
+(``seed_series``), outside the history. From then on the market is played tick by tick and
+the daemon's own collectors record what the local EC2 and groups answer (placement scores,
+refused launches, preemption warnings). No capacity number is written: AWS does not say one.
 """
 
 from __future__ import annotations
@@ -25,16 +28,15 @@ from analytics.ingest.prices import (
     ingest_price_snapshot,
     ingest_spot_price_pages,
 )
-from analytics.ingest.traces import (
-    Trace,
-    collection_start,
-    ingest_capacity,
-    read_trace,
-    trace_files,
-)
+from analytics.ingest.traces import collection_start, read_trace, trace_files
 from analytics.store import History
+from reconciler.core.history.ledger import Ledger
+from reconciler.core.history.placement_scores import ScoreRow, record_scores
 from reconciler.core.history.price_reads import linux_spot_prices_from
+from reconciler.core.market import MarketSeries, PoolInfo
+from reconciler.core.placement_score import score_for
 from reconciler.embedded.market import DEMO_TYPES, MarketPool, ZonePrice, build_market
+from reconciler.embedded.placement_scores import local_zone_id
 
 __all__ = [
     "DEFAULT_COLLECTION",
@@ -42,7 +44,8 @@ __all__ = [
     "ReplayedMarket",
     "load_market",
     "record_prices",
-    "record_ticks",
+    "record_seed_scores",
+    "seed_series",
 ]
 
 DEFAULT_COLLECTION = "availability/1-node/aws-02-15-2023"
@@ -118,18 +121,36 @@ def load_market(
     )
 
 
-def record_ticks(history: History, market: ReplayedMarket, first: int, last: int) -> None:
-    """Every pool's capacity at ticks ``first .. last`` into the history (again is a no-op)."""
-    traces = [
-        Trace(m.pool, ACCELERATOR, market.gap_s, np.asarray(m.capacity[first : last + 1]))
+def record_seed_scores(
+    ledger: Ledger, market: ReplayedMarket, first: int, last: int, *, target: int
+) -> int:
+    """The placement scores of ticks ``first .. last`` a daemon asking for ``target`` nodes
+    would have collected (nothing of the fleet held yet: the free room is the trace's)."""
+    rows = [
+        ScoreRow(
+            m.pool.region, m.pool.zone, local_zone_id(m.pool.zone), m.pool.instance_type,
+            target, score_for(int(m.capacity[t]), target), market.at(t), MARKET_SOURCE,
+        )
         for m in market.pools
-    ]
-    ingest_capacity(
-        history,
-        traces,
-        begin=market.begin.replace(tzinfo=None),
-        source=f"{MARKET_SOURCE}:{market.collection}",
-        first_tick=first,
+        for t in range(first, min(last, len(m.capacity) - 1) + 1)
+    ]  # fmt: skip
+    return record_scores(ledger, rows)
+
+
+def seed_series(market: ReplayedMarket, end: int) -> MarketSeries:
+    """Ticks ``0 .. end - 1`` of the public traces as market series: the prior's input."""
+    capacity = np.stack([m.capacity[:end] for m in market.pools]).astype(np.int32)
+    spot = np.array([m.spot_price for m in market.pools], dtype=np.float64)
+    return MarketSeries(
+        pools=tuple(
+            PoolInfo(m.pool.region, m.pool.zone, m.pool.instance_type) for m in market.pools
+        ),
+        gap_seconds=market.gap_s,
+        t0=market.begin.timestamp(),
+        capacity=capacity,
+        spot_price=np.broadcast_to(spot[:, None], capacity.shape).astype(np.float64),
+        on_demand_price=np.array([m.on_demand_price for m in market.pools], dtype=np.float64),
+        advisor_band=np.full(len(market.pools), np.nan),
     )
 
 

@@ -28,7 +28,7 @@ from reconciler.embedded.cloud import Instance, LocalCloud
 from reconciler.embedded.local_aws import FleetEndpoints, LocalAws
 from reconciler.embedded.nodes import NodeProcesses, NodeSpec
 from reconciler.embedded.parity import Replayed
-from reconciler.embedded.replay import ReplayedMarket, record_ticks
+from reconciler.embedded.replay import ReplayedMarket
 from reconciler.embedded.settings import DemoSettings
 from reconciler.embedded.workload import PlannedJob, jobs_due, plan_jobs, send_jobs
 
@@ -104,8 +104,6 @@ class World:
         now, tick = self.clock.now(), min(self.clock.tick(), self.market.ticks - 1)
         with self.region.lock:
             if tick > self.tick:
-                with self.ledger.writing() as history:
-                    record_ticks(history, self.market, self.tick, tick)
                 self.tick = tick
             change = self.cloud.advance(tick, now)
             activity = Activity()

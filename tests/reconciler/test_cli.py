@@ -80,6 +80,8 @@ def test_train_writes_the_artifact(slice_folder, tmp_path):
         "baseline_ewma_transitions",
     }
     assert (tmp_path / "model" / "model.txt").exists()
+    # the prior: the traces through the production-signal mapping, not their capacity
+    assert meta["features"][-1] == "refusals_24h" and meta["trained_on"].startswith("prior")
 
 
 def test_bad_folder_is_an_error_that_says_what_to_do(tmp_path):

@@ -23,7 +23,9 @@ from moto.server import ThreadedMotoServer
 from analytics.ingest.prices import ingest_spot_price_pages
 from analytics.store import History, open_history
 from reconciler.core.history.ledger import Ledger
+from reconciler.core.history.placement_scores import ScoreRow, record_scores
 from reconciler.core.settings import FleetTarget
+from reconciler.embedded.placement_scores import local_zone_id
 
 REGION = "us-east-1"
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -196,10 +198,14 @@ def seed_market(
     now: datetime,
     prices: dict[str, float] | None = None,
     hours: float = 30.0,
+    scores: bool = True,
 ) -> None:
-    """A recorded market: hourly prices and capacity for every pool of ``fleet``."""
+    """A recorded market as a daemon on AWS collects it, hourly for every pool of ``fleet``:
+    spot prices, the price collector's capacity guess (the fleet's maximum), and a placement
+    score of 10 for the fleet's ``max_nodes`` request (room for all of it: what the daemon
+    decides from; ``scores=False``: none, as before a collector ran)."""
     prices = prices or {}
-    records, capacity = [], []
+    records, capacity, room = [], [], []
     steps = int(hours)
     for pool in fleet.pools():
         _region, zone, itype = pool.split("/")
@@ -215,10 +221,17 @@ def seed_market(
                 }
             )
             capacity.append((pool, ts.replace(tzinfo=None), fleet.max_nodes, 3600))
+            if scores:
+                room.append(
+                    ScoreRow(
+                        _region, zone, local_zone_id(zone), itype, fleet.max_nodes, 10, ts, "t"
+                    )
+                )
     ingest_spot_price_pages(ledger.history, [{"SpotPriceHistory": records}], source="test")
     ledger.history.con.executemany(
         "INSERT INTO capacity_observations VALUES (?, ?, ?, ?, 'test')", capacity
     )
+    record_scores(ledger, room)
     od = [
         (fleet.region, t, "Linux", datetime(2000, 1, 1), p, "test")
         for t, p in fleet.on_demand_prices.items()
@@ -226,6 +239,18 @@ def seed_market(
     ledger.history.con.executemany(
         "INSERT OR IGNORE INTO on_demand_prices VALUES (?, ?, ?, ?, ?, ?)", od
     )
+
+
+def record_room(ledger: Ledger, fleet: FleetTarget, *, at: datetime, score: int = 10) -> None:
+    """Placement scores for ``fleet``'s ``max_nodes`` request in every pool, as the daemon's
+    collector records what GetSpotPlacementScores answers (moto does not offer it)."""
+    rows = []
+    for pool in fleet.pools():
+        region, zone, itype = pool.split("/")
+        rows.append(
+            ScoreRow(region, zone, local_zone_id(zone), itype, fleet.max_nodes, score, at, "test")
+        )
+    record_scores(ledger, rows)
 
 
 def warning_envelope(instance_id: str, *, event_id: str | None = None, at: datetime = T0) -> str:

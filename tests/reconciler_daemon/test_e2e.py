@@ -31,7 +31,7 @@ from stacks.naming import AwsAccount
 from stacks.spec import parse_fleets
 from tests.history_rows import history_rows
 
-from .conftest import REGION, AwsFleet, make_aws_fleet
+from .conftest import REGION, AwsFleet, make_aws_fleet, record_room
 from .test_pulumi_driver import FakeStack
 
 
@@ -127,6 +127,7 @@ def test_warning_to_replacement_in_shadow_then_pulumi_across_a_restart(
     daemon, history = make_daemon(path, fleet, stack)
     daemon.observe_fleet()
     daemon.collect_prices()
+    record_room(daemon.ledger, fleet.fleet, at=datetime.now(UTC))  # what the scores say
     before = fleet.desired_by_pool()
 
     # shadow: decided and recorded, the groups and the stack untouched

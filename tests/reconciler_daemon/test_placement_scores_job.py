@@ -76,7 +76,9 @@ def test_a_throttled_fleet_fails_the_job_after_the_others_and_the_daemon_decides
         sleep=pauses.append,
     )
     for fleet in (FLEET, small):
-        seed_market(ledger, fleet, now=clock() - timedelta(minutes=1), prices={CHEAP: 0.30})
+        seed_market(
+            ledger, fleet, now=clock() - timedelta(minutes=1), prices={CHEAP: 0.30}, scores=False
+        )
     with pytest.raises(AwsCallError, match="Throttling on all 3 tries"):
         daemon.collect_placement_scores()
     assert ec2.calls == 4 and pauses == [1.0, 2.0]

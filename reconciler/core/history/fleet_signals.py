@@ -1,20 +1,28 @@
 """The DuckDB history → fleet signals, every fleet of the history pooled (one fleet's loss
 informs all).
 
-The grid, the prices and the advisor bands are ``read_market``'s (its capacity is not used:
-on AWS it is the collector's guess). On that grid, per pool: the latest placement score
-collected at or before each tick (``placement_scores``, at the highest target capacity asked
-there), the spot nodes of any fleet held (``nodes``: launched at or before the tick, not yet
-terminated), spot interruption warnings (``interruption_events`` of ``WARNING_KINDS``) and
-the state changes of warned nodes (their interruptions), each counted at the first tick at or
-after it, and the launches tried (``fleet_actions`` ``launch``, applied) and refused
-(``launch_failed``).
+Only what AWS gives a running fleet is read; ``capacity_observations`` never is (on AWS it
+holds the price collector's guess, and no capacity number may reach the planner).
+
+Grid: ticks ``interval_s`` apart (when not given, the collectors' most common spacing in
+the window, else ``DEFAULT_GRID_S``, the daemon's ``grid_s`` default), the last tick at
+``until``, tick 0 at or before the pools' first signal within ``lookback_s`` of it (a
+placement score, a spot price, a node launched, an interruption event). Prices and advisor
+bands are ``market_prices``'. On that grid, per pool: the latest placement score collected at
+or before each tick (``placement_scores``, at the highest target capacity asked there), the
+spot nodes of any fleet held (``nodes``: launched at or before the tick, not yet terminated),
+spot interruption warnings (``interruption_events`` of ``WARNING_KINDS``) and the state
+changes of warned nodes (their interruptions), each counted at the first tick at or after it,
+and the launches tried (``fleet_actions`` ``launch``, applied) and refused
+(``launch_failed``). A pool is observed from its first tick with a score, a price or a node
+held.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import duckdb
 import numpy as np
@@ -22,11 +30,21 @@ import numpy.typing as npt
 
 from analytics.kinds import WARNING_KINDS, Kind
 from reconciler.core.errors import HistoryReadError
-from reconciler.core.history.market_series import read_market
-from reconciler.core.market import MarketSeries
+from reconciler.core.history.market_prices import GridPrices, chosen_pools, prices_on_grid
+from reconciler.core.market import PoolInfo
 from reconciler.core.signals import FleetSignals
 
-__all__ = ["read_signals"]
+__all__ = ["DEFAULT_GRID_S", "read_signals"]
+
+DEFAULT_GRID_S = 300
+
+
+def _epoch(ts: datetime) -> float:
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp()
+
+
+def _naive_utc(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 
 def _counts(
@@ -53,17 +71,30 @@ def read_signals(
     default_on_demand_price: float | None = None,
 ) -> FleetSignals:
     """Read the production signals of ``pools`` over ``lookback_s`` before ``until``."""
-    market = read_market(
-        con,
-        until=until,
-        lookback_s=lookback_s,
-        pools=pools,
-        interval_s=interval_s,
-        default_spot_price=default_spot_price,
-        default_on_demand_price=default_on_demand_price,
-    )
+    end = _naive_utc(until)
+    since = datetime.fromtimestamp(_epoch(end) - lookback_s, tz=UTC).replace(tzinfo=None)
     try:
-        return _read(con, market=market)
+        names, infos = chosen_pools(con, pools=pools)
+        first = _first_signal(con, names, since=since, until=end)
+        gap = int(interval_s or _collector_cadence(con, names, since=since, until=end))
+        # The last tick at ``until`` itself: a signal collected since the last whole grid step
+        # is known now, not one tick later.
+        n = math.ceil((_epoch(end) - first) / gap) + 1
+        t0 = _epoch(end) - (n - 1) * gap
+        priced = prices_on_grid(
+            con,
+            names,
+            infos,
+            t0=t0,
+            gap=gap,
+            n=n,
+            since=since,
+            until=end,
+            default_spot=default_spot_price,
+            default_od=default_on_demand_price,
+            operating_system="Linux",
+        )
+        return _read(con, names=names, infos=infos, t0=t0, gap=gap, n=n, priced=priced)
     except duckdb.Error as exc:
         raise HistoryReadError(
             f"could not read fleet signals from the history ({exc}); is it a spotfleet history "
@@ -71,10 +102,69 @@ def read_signals(
         ) from exc
 
 
-def _read(con: duckdb.DuckDBPyConnection, *, market: MarketSeries) -> FleetSignals:
-    names = [p.name for p in market.pools]
+def _collector_cadence(
+    con: duckdb.DuckDBPyConnection, names: list[str], *, since: datetime, until: datetime
+) -> int:
+    """The most common spacing (s) of the collectors' runs in the window (placement scores,
+    the price collector's rows); ``DEFAULT_GRID_S`` when they ran fewer than twice."""
+    rows = con.execute(
+        """
+        WITH runs AS (
+            SELECT DISTINCT ts FROM placement_scores
+            WHERE list_contains(?, region || '/' || zone || '/' || instance_type)
+              AND ts > ? AND ts <= ?
+            UNION SELECT DISTINCT ts FROM capacity_observations
+            WHERE list_contains(?, pool) AND ts > ? AND ts <= ?
+        ),
+        gaps AS (SELECT round(epoch(ts) - epoch(lag(ts) OVER (ORDER BY ts))) AS g FROM runs)
+        SELECT g FROM gaps WHERE g > 0 GROUP BY g ORDER BY count(*) DESC, g LIMIT 1
+        """,
+        [names, since, until] * 2,
+    ).fetchall()
+    return int(rows[0][0]) if rows else DEFAULT_GRID_S
+
+
+def _first_signal(
+    con: duckdb.DuckDBPyConnection, names: list[str], *, since: datetime, until: datetime
+) -> float:
+    """Epoch seconds of the pools' first signal in ``(since, until]``; none is an error."""
+    row = con.execute(
+        """
+        SELECT min(s) FROM (
+            SELECT epoch(min(ts)) AS s FROM placement_scores
+            WHERE list_contains(?, region || '/' || zone || '/' || instance_type)
+              AND ts > ? AND ts <= ?
+            UNION ALL SELECT epoch(min(ts)) FROM spot_prices
+            WHERE list_contains(?, region || '/' || zone || '/' || instance_type)
+              AND ts > ? AND ts <= ?
+            UNION ALL SELECT epoch(min(launched_at)) FROM nodes
+            WHERE list_contains(?, pool) AND launched_at > ? AND launched_at <= ?
+            UNION ALL SELECT epoch(min(ts)) FROM interruption_events
+            WHERE list_contains(?, pool) AND ts > ? AND ts <= ?
+        )
+        """,
+        [names, since, until] * 4,
+    ).fetchall()
+    if row[0][0] is None:
+        raise HistoryReadError(
+            f"no signal of {len(names)} pool(s) between {since} and {until} (no placement "
+            "score, spot price, node or interruption event): the collectors have not run, or "
+            "the time is outside the history"
+        )
+    return float(row[0][0])
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    names: list[str],
+    infos: tuple[PoolInfo, ...],
+    t0: float,
+    gap: int,
+    n: int,
+    priced: GridPrices,
+) -> FleetSignals:
     index = {name: i for i, name in enumerate(names)}
-    t0, gap, n = market.t0, market.gap_seconds, market.n_ticks
     end_s = t0 + (n - 1) * gap
     window = [t0 - gap, end_s]
 
@@ -137,13 +227,18 @@ def _read(con: duckdb.DuckDBPyConnection, *, market: MarketSeries) -> FleetSigna
         ).fetchnumpy()
         for kind, status in (("launch", "applied"), ("launch_failed", "failed"))
     }
+    scored = ~np.isnan(score)
+    first_scored = np.where(scored.any(axis=1), scored.argmax(axis=1), n)
+    holding = held > 0
+    first_held = np.where(holding.any(axis=1), holding.argmax(axis=1), n)
+    observed_from = np.minimum(np.minimum(first_scored, first_held), priced.first_priced)
     return FleetSignals(
-        pools=market.pools,
+        pools=infos,
         gap_seconds=gap,
         t0=t0,
-        spot_price=np.asarray(np.broadcast_to(market.spot_price, (len(names), n)), np.float64),
-        on_demand_price=market.on_demand_price,
-        advisor_band=market.advisor_band,
+        spot_price=np.asarray(priced.spot, np.float64),
+        on_demand_price=priced.on_demand,
+        advisor_band=priced.advisor,
         placement_score=score,
         score_target=target,
         held=held,
@@ -151,5 +246,5 @@ def _read(con: duckdb.DuckDBPyConnection, *, market: MarketSeries) -> FleetSigna
         interrupted=_counts(interrupted, index, t0=t0, gap=gap, n=n),
         launches_tried=_counts(actions["launch"], index, t0=t0, gap=gap, n=n),
         launches_refused=_counts(actions["launch_failed"], index, t0=t0, gap=gap, n=n),
-        observed_from=market.observed_from,
+        observed_from=observed_from.astype(np.int64),
     )

@@ -213,10 +213,13 @@ class Ledger:
 
     # -- what safety and scaling read -------------------------------------------------------
     def freshest_market(self, pools: Sequence[str]) -> datetime | None:
-        """When the collector last observed any of ``pools`` (it writes capacity each run)."""
+        """When a collector last observed any of ``pools``: a placement score, or the price
+        collector's run (its ``capacity_observations`` row, where it writes one)."""
         rows = self._rows(
-            "SELECT max(ts) FROM capacity_observations WHERE pool IN (SELECT unnest(?))",
-            [list(pools)],
+            "SELECT max(ts) FROM (SELECT ts FROM capacity_observations "
+            "WHERE pool IN (SELECT unnest(?)) UNION ALL SELECT ts FROM placement_scores "
+            "WHERE region || '/' || zone || '/' || instance_type IN (SELECT unnest(?)))",
+            [list(pools), list(pools)],
         )
         value = rows[0][0]
         return value.replace(tzinfo=UTC) if isinstance(value, datetime) else None

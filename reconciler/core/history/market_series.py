@@ -20,11 +20,10 @@ import numpy as np
 
 from analytics.kinds import WARNING_KINDS
 from reconciler.core.errors import HistoryReadError
-from reconciler.core.market import MarketSeries, PoolInfo
+from reconciler.core.history.market_prices import chosen_pools, forward_fill, prices_on_grid
+from reconciler.core.market import MarketSeries
 
 __all__ = ["read_market", "recent_losses"]
-
-_LINUX_PRODUCT = "Linux/UNIX"
 
 
 def _epoch(ts: datetime) -> float:
@@ -33,15 +32,6 @@ def _epoch(ts: datetime) -> float:
 
 def _naive_utc(ts: datetime) -> datetime:
     return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
-
-
-def _forward_fill(values: np.ndarray, seen: np.ndarray, fill: float) -> np.ndarray:
-    """Carry each row's last seen value forward; ``fill`` before the first."""
-    idx = np.where(seen, np.arange(values.shape[1]), -1)
-    np.maximum.accumulate(idx, axis=1, out=idx)
-    out = np.take_along_axis(values, np.maximum(idx, 0), axis=1)
-    out[idx < 0] = fill
-    return out
 
 
 def read_market(
@@ -91,30 +81,9 @@ def _read(
     default_od: float | None,
     operating_system: str,
 ) -> MarketSeries:
-    where: list[str] = ["TRUE"]
-    params: list[object] = []
-    if accelerator is not None:
-        where.append("accelerator = ?")
-        params.append(accelerator)
-    if instance_type is not None:
-        where.append("instance_type = ?")
-        params.append(instance_type)
-    if pools is not None:
-        where.append("list_contains(?, pool)")
-        params.append(list(pools))
-    rows = con.execute(
-        "SELECT pool, region, zone, instance_type FROM pools "
-        f"WHERE {' AND '.join(where)} ORDER BY pool",
-        params,
-    ).fetchall()
-    if not rows:
-        raise HistoryReadError(
-            "no pool in the history matches "
-            f"accelerator={accelerator!r} instance_type={instance_type!r} pools={pools!r}; "
-            "ingest traces or collect capacity first"
-        )
-    infos = tuple(PoolInfo(region, zone, itype) for _, region, zone, itype in rows)
-    names = [r[0] for r in rows]
+    names, infos = chosen_pools(
+        con, accelerator=accelerator, instance_type=instance_type, pools=pools
+    )
     since = datetime.fromtimestamp(_epoch(until) - lookback_s, tz=UTC).replace(tzinfo=None)
 
     obs = con.execute(
@@ -142,71 +111,29 @@ def _read(
     cap[pool_idx[keep], tick[keep]] = obs["capacity"][keep]
     seen[pool_idx[keep], tick[keep]] = True
     observed_from = np.where(seen.any(axis=1), seen.argmax(axis=1), n).astype(np.int64)
-    capacity = _forward_fill(cap, seen, 0).astype(np.int32)
+    capacity = forward_fill(cap, seen, 0).astype(np.int32)
 
-    spot = np.full((len(names), n), np.nan)
-    spot_seen = np.zeros((len(names), n), dtype=bool)
-    # The window's prices and each pool's last one before it (it still holds at tick 0), joined
-    # on the stored key columns: filtering on the computed pool name would build it per row.
-    prices = con.execute(
-        """
-        WITH chosen AS (SELECT region, zone, instance_type FROM pools WHERE list_contains(?, pool)),
-        candidate AS (
-            SELECT s.region, s.zone, s.instance_type, s.ts, s.price FROM spot_prices s
-            SEMI JOIN chosen c USING (region, zone, instance_type)
-            WHERE s.product = ? AND s.ts <= ?
-        ),
-        before AS (
-            SELECT region, zone, instance_type, max(ts) AS ts, arg_max(price, ts) AS price
-            FROM candidate WHERE ts <= ? GROUP BY ALL
-        )
-        SELECT region || '/' || zone || '/' || instance_type AS pool, epoch(ts) AS s, price
-        FROM (SELECT * FROM candidate WHERE ts > ? UNION ALL SELECT * FROM before)
-        ORDER BY s
-        """,
-        [names, _LINUX_PRODUCT, until, since, since],
-    ).fetchnumpy()
-    if len(prices["s"]):
-        p_idx = np.array([index[p] for p in prices["pool"]], dtype=np.int64)
-        # A price holds from its timestamp on; one older than the grid applies from tick 0.
-        p_tick = np.clip(np.ceil((prices["s"].astype(np.float64) - t0) / gap), 0, n - 1).astype(
-            np.int64
-        )
-        spot[p_idx, p_tick] = prices["price"]
-        spot_seen[p_idx, p_tick] = True
-    fallback = np.nan if default_spot is None else default_spot
-    spot = _forward_fill(spot, spot_seen, fallback)
-
-    on_demand = np.full(len(names), np.nan if default_od is None else default_od)
-    od_rows = con.execute(
-        """
-        SELECT region, instance_type, arg_max(price, effective_at) FROM on_demand_prices
-        WHERE operating_system = ? AND effective_at <= ? GROUP BY ALL
-        """,
-        [operating_system, until],
-    ).fetchall()
-    od = {(r, it): float(p) for r, it, p in od_rows}
-    bands_rows = con.execute(
-        "SELECT region, instance_type, band FROM advisor_bands WHERE operating_system = ?",
-        [operating_system],
-    ).fetchall()
-    bands = {(r, it): float(b) for r, it, b in bands_rows}
-    for i, p in enumerate(infos):
-        on_demand[i] = od.get((p.region, p.instance_type), on_demand[i])
-    advisor = np.array([bands.get((p.region, p.instance_type), np.nan) for p in infos])
-    if np.isnan(on_demand).any():
-        missing = [p.name for p, v in zip(infos, on_demand, strict=True) if np.isnan(v)]
-        raise HistoryReadError(
-            f"no on-demand price for {missing}; collect on-demand prices or pass a default"
-        )
+    priced = prices_on_grid(
+        con,
+        names,
+        infos,
+        t0=t0,
+        gap=gap,
+        n=n,
+        since=since,
+        until=until,
+        default_spot=default_spot,
+        default_od=default_od,
+        operating_system=operating_system,
+    )
     return MarketSeries(
         pools=infos,
         gap_seconds=gap,
         t0=t0,
         capacity=capacity,
-        spot_price=spot,
-        on_demand_price=on_demand,
-        advisor_band=advisor,
+        spot_price=priced.spot,
+        on_demand_price=priced.on_demand,
+        advisor_band=priced.advisor,
         observed_from=observed_from,
         warnings=_warnings(con, names, t0=t0, gap=gap, n=n, until=until),
     )
