@@ -269,3 +269,10 @@ def test_the_losses_that_buy_a_spare_scale_with_what_a_spare_costs_next_to_the_f
     assert plan(snap(pools, k=2), s).placement.spare == 0
     # Without the scaling, one spare per 1.5 expected losses whatever it costs: none at K=4.
     assert plan(snap(pools, k=4), replace(s, spare_share_ref=0.0)).placement.spare == 0
+
+
+def test_a_fleet_scaled_to_zero_plans_no_spare_and_no_launch():
+    # K=0 (a fleet scaled to nothing): a spare's share of the fleet has no meaning, no crash.
+    pools = [pool(f"us-east-1{z}", loss=0.2) for z in "abc"]
+    p = plan(snap(pools, k=0), replace(S, spare_share_ref=0.15))
+    assert p.placement.spare == 0 and launches(p) == []

@@ -281,6 +281,8 @@ def _spare_share(snapshot: Snapshot, k: int) -> float:
         return math.inf
     spot = min(p.spot_price for p in snapshot.pools)
     on_demand = max(p.on_demand_price for p in snapshot.pools)
+    if k <= 0 or on_demand <= 0:
+        return math.inf  # no on-demand price known: nothing to weigh a spare against
     return spot / (k * on_demand)
 
 
