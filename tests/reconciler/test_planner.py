@@ -276,3 +276,13 @@ def test_a_fleet_scaled_to_zero_plans_no_spare_and_no_launch():
     pools = [pool(f"us-east-1{z}", loss=0.2) for z in "abc"]
     p = plan(snap(pools, k=0), replace(S, spare_share_ref=0.15))
     assert p.placement.spare == 0 and launches(p) == []
+
+
+def test_a_spot_price_missing_from_the_history_does_not_make_spares_free():
+    # Spot $0 (no price recorded yet): the scaling stops at half, 0.75 expected losses a spare.
+    pools = [pool(f"us-east-1{z}", loss=0.1, spot=0.0) for z in "abcdef"]
+    s = replace(S, max_loss=0.5, spare_risk=1.5, spare_share_ref=0.15)
+    assert plan(snap(pools, k=4), s).placement.spare == 0
+    assert (
+        plan(snap([replace(p, loss_probability=0.2) for p in pools], k=4), s).placement.spare == 1
+    )

@@ -268,11 +268,12 @@ def _settled(node: FleetNode, now: float, loss: float, s: PlannerSettings) -> bo
 def _losses_per_spare(snapshot: Snapshot, k: int, s: PlannerSettings) -> float:
     """Expected losses within the horizon that buy one spare: ``spare_risk`` where a spare
     costs ``spare_share_ref`` of the fleet, scaled by what it costs here (a cheap spare next
-    to a large fleet pays for itself on fewer losses)."""
+    to a large fleet pays for itself on fewer losses), by half to twice."""
     share = _spare_share(snapshot, k)
-    if s.spare_share_ref <= 0 or not math.isfinite(share) or share <= 0:
+    if s.spare_share_ref <= 0 or not math.isfinite(share):
         return s.spare_risk
-    return s.spare_risk * share / s.spare_share_ref
+    # Bounded: a price missing from the history (0) must not make spares free.
+    return s.spare_risk * min(max(share / s.spare_share_ref, 0.5), 2.0)
 
 
 def _spare_share(snapshot: Snapshot, k: int) -> float:

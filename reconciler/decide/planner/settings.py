@@ -33,8 +33,8 @@ class PlannerSettings:
     # ... where one spare costs this share of the fleet's on-demand price (spot / (K x
     # on-demand): 0.15 for v100 at K=2). A spare is worth what the losses it covers are
     # worth, and its price next to the fleet is that share, so the expected losses that buy
-    # one scale with it: 1.5 at K=2, 0.75 at K=4, 3.0 at K=1 (docs/deciding.md has the
-    # figures). 0: no scaling, one spare per spare_risk whatever it costs.
+    # one scale with it, by half to twice: 1.5 at K=2, 0.75 at K=4 and above, 3.0 at K=1
+    # (docs/deciding.md has the figures). 0: no scaling, one per spare_risk whatever it costs.
     spare_share_ref: float = 0.15
     max_spare: int = 2
     # After the fleet loses a node, hold at least one spare for this long: on the public
