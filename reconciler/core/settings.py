@@ -177,8 +177,11 @@ class Cadences(_Model):
     stack_sync_s: float = Field(default=300.0, gt=0)  # the placement in force into the stack
     retrain_s: float = Field(default=86400.0, gt=0)
     export_s: float = Field(default=3600.0, gt=0)
-    # GetSpotPlacementScores: AWS caps the distinct requests an account makes per 24 hours.
-    placement_scores_s: float = Field(default=3600.0, gt=0)
+    # GetSpotPlacementScores: AWS caps the *new* configurations an account asks per 24 hours
+    # (about ten); a configuration used in the last 24 h may be asked again, and AWS's own
+    # score tracker asks each one every 5 minutes. A fleet is one configuration, so 5 minutes.
+    # The backtest's planner gets scores at this cadence too (one setting).
+    placement_scores_s: float = Field(default=300.0, gt=0)
     advisor_s: float = Field(default=86400.0, gt=0)  # the Spot Advisor's bands, from advisor_source
     on_demand_prices_s: float = Field(default=86400.0, gt=0)  # the Pricing API (or shipped list)
     history_s: float = Field(default=30.0, gt=0)  # a heartbeat write: is the history writable

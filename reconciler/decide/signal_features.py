@@ -2,7 +2,8 @@
 
 AWS never says how much capacity a pool has. What a fleet can know is the room its latest
 placement score stands for (``free_from_score``) plus the nodes it held then, less the nodes
-it lost since, and nothing once a launch there was refused: the **believed capacity**
+it lost since, and no room beyond its own nodes once a launch there was refused or a node
+there was taken back (the pool is at its edge) until the next score: the **believed capacity**
 (``believed_capacity``). The capacity features of ``reconciler.decide.features`` (one
 definition) are computed over that belief, with the fleet's own losses as drops, and six
 columns only the signals have follow: the last score, its age and change over 24 h, the
@@ -59,8 +60,9 @@ def believed_capacity(signals: FleetSignals) -> npt.NDArray[np.int32]:
     """(pools, ticks) the capacity a fleet can believe a pool has from its own signals.
 
     ``held[s] + free_from_score(score[s])`` at the last scored tick ``s``, less the nodes lost
-    in ``(s, t]``; only what it holds once a launch there was refused in ``[s, t)``; never
-    below what it holds; what it holds where no score was ever collected.
+    in ``(s, t]``; at most what it holds once a launch there was refused in ``[s, t)`` or a
+    node there was lost in ``(s, t]`` (the pool is at its edge); never below what it holds;
+    what it holds where no score was ever collected.
     """
     score = signals.placement_score
     n_pools, n = score.shape
@@ -77,7 +79,10 @@ def believed_capacity(signals: FleetSignals) -> npt.NDArray[np.int32]:
     refused = _before(signals.launches_refused)
     refused_since = refused[:, t[0]] - refused[rows, s]
     belief = held[rows, s] + free - lost_since
-    belief = np.where(refused_since > 0, held, belief)
+    # A refused launch and a preemption both say the pool has no room beyond what is held
+    # (AWS takes a spot node back only when it needs the capacity): only the held nodes
+    # until a new score says otherwise, as Karpenter keeps an offering unavailable after ICE.
+    belief = np.where((refused_since > 0) | (lost_since > 0), np.minimum(belief, held), belief)
     belief = np.where(scored, np.maximum(belief, held), held)
     return belief.astype(np.int32)
 

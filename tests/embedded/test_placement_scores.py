@@ -165,9 +165,10 @@ def test_an_error_that_retrying_cannot_mend_fails_at_once(tmp_path: Any) -> None
     assert ec2.calls == 1 and _failures(ledger) == []
 
 
-def test_the_job_is_watched_on_its_hourly_cadence() -> None:
+def test_the_job_is_watched_on_its_five_minute_cadence() -> None:
+    # AWS limits new configurations per 24 h, not repeats of one: a fleet asks every 5 min.
     assert "placement_scores" in WATCHED
-    assert Cadences().placement_scores_s == 3600.0
+    assert Cadences().placement_scores_s == 300.0
 
 
 def test_a_failing_scores_job_shows_stale_with_its_error_and_the_others_stay_fresh() -> None:

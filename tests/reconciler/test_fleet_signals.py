@@ -53,7 +53,7 @@ def test_the_embedded_ec2_and_the_backtest_share_one_score_mapping() -> None:
         )
 
 
-def test_the_belief_is_the_last_scores_room_less_losses_and_nothing_after_a_refusal() -> None:
+def test_the_belief_is_the_last_scores_room_and_only_the_held_after_a_loss_or_refusal() -> None:
     nan = float("nan")
     s = signals(
         score=[score_for(2, 4)] + [nan] * 5 + [score_for(3, 4)] + [nan] * 5,
@@ -62,8 +62,23 @@ def test_the_belief_is_the_last_scores_room_less_losses_and_nothing_after_a_refu
         tried=[1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0],
         refused=[0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
     )
-    # room 2 at tick 0; one node lost at tick 4; rescored room 3 at 6; a refusal at 8.
-    assert believed_capacity(s)[0].tolist() == [2, 2, 2, 2, 1, 1, 3, 3, 3, 1, 1, 1]
+    # room 2 at tick 0; one node lost at tick 4 (the pool at its edge: only what is held, 0);
+    # rescored room 3 at 6; a refusal at 8.
+    assert believed_capacity(s)[0].tolist() == [2, 2, 2, 2, 0, 0, 3, 3, 3, 1, 1, 1]
+
+
+def test_a_preemption_says_the_pool_has_no_room_beyond_what_is_held_until_the_next_score() -> None:
+    nan = float("nan")
+    # Room 3 at tick 0; two nodes launched; one taken back at tick 4. AWS reclaims a spot node
+    # only when it needs the capacity, so the score's spare room is gone: 1 (the survivor),
+    # not 3 + ... - 1, until the score at tick 8 says how much room there is again.
+    s = signals(
+        score=[score_for(3, 4)] + [nan] * 7 + [score_for(2, 4)] + [nan] * 3,
+        held=[0, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1],
+        warned=[0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+        tried=[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    )
+    assert believed_capacity(s)[0].tolist() == [3, 3, 3, 3, 1, 1, 1, 1, 3, 3, 3, 3]
 
 
 def test_signal_features_at_t_never_see_a_later_tick_nor_the_launch_at_t() -> None:
@@ -129,3 +144,11 @@ def test_own_evidence_weighs_more_as_it_accumulates() -> None:
     ]
     assert weights == pytest.approx([0.0, 0.5, 0.9])
     assert PriorAndOwn(prior, None, settings=None).own_weight == 0.0  # type: ignore[arg-type]
+
+
+def test_the_backtests_planner_is_scored_at_the_daemons_cadence() -> None:
+    # One setting: the replay may not score more often than the daemon's collector asks AWS.
+    from reconciler.core.settings import Cadences
+    from reconciler.replay.planner_policy import PlannerPolicy
+
+    assert PlannerPolicy().score_every_s == Cadences().placement_scores_s == 300.0

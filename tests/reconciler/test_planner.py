@@ -255,3 +255,34 @@ def test_no_alert_spare_where_a_spare_would_cost_a_large_share_of_the_fleet():
         recent_losses=(NOW - 60,),
     )
     assert plan(snapshot, S).actions == ()
+
+
+def test_the_losses_that_buy_a_spare_scale_with_what_a_spare_costs_next_to_the_fleet():
+    # Six pools, each P(loss) 0.2; a spot node costs 0.3 of on-demand. At K=4 one spare is
+    # 0.075 of the fleet's on-demand price, half of the reference share (0.15, K=2): the
+    # 0.8 expected losses of four nodes buy it; at K=2 the 0.4 of two do not.
+    pools = [pool(f"us-east-1{z}", loss=0.2) for z in "abcdef"]
+    s = replace(S, max_loss=0.5, spare_risk=1.5, spare_share_ref=0.15)
+    at_k4 = plan(snap(pools, k=4), s)
+    assert at_k4.placement.spare == 1 and len(launches(at_k4)) == 5
+    assert "one per 0.75" in at_k4.placement.reason
+    assert plan(snap(pools, k=2), s).placement.spare == 0
+    # Without the scaling, one spare per 1.5 expected losses whatever it costs: none at K=4.
+    assert plan(snap(pools, k=4), replace(s, spare_share_ref=0.0)).placement.spare == 0
+
+
+def test_a_fleet_scaled_to_zero_plans_no_spare_and_no_launch():
+    # K=0 (a fleet scaled to nothing): a spare's share of the fleet has no meaning, no crash.
+    pools = [pool(f"us-east-1{z}", loss=0.2) for z in "abc"]
+    p = plan(snap(pools, k=0), replace(S, spare_share_ref=0.15))
+    assert p.placement.spare == 0 and launches(p) == []
+
+
+def test_a_spot_price_missing_from_the_history_does_not_make_spares_free():
+    # Spot $0 (no price recorded yet): the scaling stops at half, 0.75 expected losses a spare.
+    pools = [pool(f"us-east-1{z}", loss=0.1, spot=0.0) for z in "abcdef"]
+    s = replace(S, max_loss=0.5, spare_risk=1.5, spare_share_ref=0.15)
+    assert plan(snap(pools, k=4), s).placement.spare == 0
+    assert (
+        plan(snap([replace(p, loss_probability=0.2) for p in pools], k=4), s).placement.spare == 1
+    )

@@ -8,7 +8,8 @@ The rules (docs/deciding.md has the long form):
    least ``min_gain`` safer: its replacement is launched now, and it is drained only
    once enough healthy nodes are ready (launch first, drain after).
 4. Spares: the expected losses of the K nodes that serve (their probabilities summed)
-   buy one spare per ``spare_risk``, up to ``max_spare``.
+   buy one spare per ``spare_risk`` (scaled by what a spare costs next to the fleet,
+   ``spare_share_ref``), up to ``max_spare``.
 5. Spot launches fill the healthy nodes up to K + spare, best pool first. If kept pools
    cannot reach K, pools rejected only for their predicted loss may fill up to K.
 6. On-demand fills what spot cannot hold (and the declared floor); it is drained once
@@ -103,7 +104,8 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
     risks = sorted(loss(n) for n in healthy)[:k_spot]
     risks += [sp.pool.loss_probability for sp in first_ranking][: max(0, k_spot - len(risks))]
     expected = sum(risks)
-    spare = min(s.max_spare, math.floor(expected / s.spare_risk + 1e-9)) if k_spot > 0 else 0
+    per_spare = _losses_per_spare(snapshot, k, s)
+    spare = min(s.max_spare, math.floor(expected / per_spare + 1e-9)) if k_spot > 0 else 0
     alert = any(now - s.alert_s < ts <= now for ts in snapshot.recent_losses)
     if alert and k_spot > 0 and _spare_share(snapshot, k) <= s.alert_max_share:
         spare = max(spare, min(1, s.max_spare))
@@ -238,7 +240,7 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
         len(on_demand) + max(0, od_needed - len(on_demand)) - od_drained,
         spare,
         expected,
-        s,
+        per_spare,
     )
     summary = (
         f"{snapshot.fleet.name}: K={k}, spot {len(spot)} held ({ready_spot} ready), "
@@ -263,12 +265,25 @@ def _settled(node: FleetNode, now: float, loss: float, s: PlannerSettings) -> bo
     return node.ready_at + s.on_demand_settle_s <= now or loss < s.settle_below_loss
 
 
+def _losses_per_spare(snapshot: Snapshot, k: int, s: PlannerSettings) -> float:
+    """Expected losses within the horizon that buy one spare: ``spare_risk`` where a spare
+    costs ``spare_share_ref`` of the fleet, scaled by what it costs here (a cheap spare next
+    to a large fleet pays for itself on fewer losses), by half to twice."""
+    share = _spare_share(snapshot, k)
+    if s.spare_share_ref <= 0 or not math.isfinite(share):
+        return s.spare_risk
+    # Bounded: a price missing from the history (0) must not make spares free.
+    return s.spare_risk * min(max(share / s.spare_share_ref, 0.5), 2.0)
+
+
 def _spare_share(snapshot: Snapshot, k: int) -> float:
     """What one spare costs next to the fleet: cheapest spot price / (K x on-demand price)."""
     if not snapshot.pools:
         return math.inf
     spot = min(p.spot_price for p in snapshot.pools)
     on_demand = max(p.on_demand_price for p in snapshot.pools)
+    if k <= 0 or on_demand <= 0:
+        return math.inf  # no on-demand price known: nothing to weigh a spare against
     return spot / (k * on_demand)
 
 
@@ -300,7 +315,7 @@ def _placement(
     on_demand: int,
     spare: int,
     expected: float,
-    s: PlannerSettings,
+    per_spare: float,
 ) -> Placement:
     order = [sp.pool.name for sp in ranking]
     holding = sorted(
@@ -313,7 +328,7 @@ def _placement(
     spot_total = sum(n for n in planned.values() if n > 0)
     reason = (
         f"{spot_total} spot in {len(holding)} pool(s), {on_demand} on-demand; "
-        f"spare {spare} for expected losses {expected:.2f} (one per {s.spare_risk:.2f})"
+        f"spare {spare} for expected losses {expected:.2f} (one per {per_spare:.2f})"
     )
     return Placement(
         fleet=snapshot.fleet.name,

@@ -30,6 +30,12 @@ class PlannerSettings:
     # fleet's on-demand price for as long as it is held, so it is bought only when the
     # fleet as a whole is more likely than not to lose a node within the horizon.
     spare_risk: float = 1.50
+    # ... where one spare costs this share of the fleet's on-demand price (spot / (K x
+    # on-demand): 0.15 for v100 at K=2). A spare is worth what the losses it covers are
+    # worth, and its price next to the fleet is that share, so the expected losses that buy
+    # one scale with it, by half to twice: 1.5 at K=2, 0.75 at K=4 and above, 3.0 at K=1
+    # (docs/deciding.md has the figures). 0: no scaling, one per spare_risk whatever it costs.
+    spare_share_ref: float = 0.15
     max_spare: int = 2
     # After the fleet loses a node, hold at least one spare for this long: on the public
     # traces a fleet's losses come in bursts (a third follow another within half an hour,
