@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from reconciler.api.status_view import JobRun
-from reconciler.core.errors import DaemonError
+from reconciler.core.errors import DaemonError, ReconcilerError
 
 if TYPE_CHECKING:
     from reconciler.daemon.health import Health
@@ -104,6 +104,9 @@ class Schedule:
                 status.last_started = self._clock().isoformat()
             try:
                 fn()
+            except ReconcilerError as exc:  # refused on purpose: its message says why
+                log.warning("job %s failed: %s; it runs again in %.0f s", name, exc, status.every_s)
+                error = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # a job's failure must never reach the scheduler
                 log.exception("job %s failed; it runs again in %.0f s", name, status.every_s)
                 error = f"{type(exc).__name__}: {exc}"

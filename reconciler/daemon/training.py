@@ -22,7 +22,7 @@ import duckdb
 from reconciler.core.errors import DecideError, ReconcilerError
 from reconciler.core.history.fleet_signals import read_signals
 from reconciler.decide.model import ModelSettings, TrainedModel
-from reconciler.decide.model_compare import Comparison, evaluate_on_signals
+from reconciler.decide.model_compare import Comparison, evaluate_on_signals, evaluation_start
 from reconciler.decide.model_registry import live_blend
 from reconciler.decide.signal_model import PriorAndOwn, train_own
 
@@ -86,14 +86,15 @@ def fit_candidate(
     on_iteration: Callable[[int, int], None] | None = None,
 ) -> tuple[PriorAndOwn, Comparison]:
     """A candidate: the live prior (if any) with an own model fitted on the signals before the
-    last ``evaluation_s``, and how it, the live blend and the baseline score on those days
+    last ``evaluation_s`` (the last third of the own evidence while that is short:
+    ``evaluation_start``), and how it, the live blend and the baseline score on those days
     (``reconciler.decide.model_compare.evaluate_on_signals``). ``grid_s`` None: the signal
     grid's default."""
     try:
         signals = read_signals(
             con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s
         )
-        start = signals.n_ticks - max(1, round(evaluation_s / signals.gap_seconds))
+        start = evaluation_start(signals, evaluation_s)
         if start <= 0:
             raise DecideError(
                 f"the history holds {signals.n_ticks * signals.gap_seconds / 86400:.1f} days, "

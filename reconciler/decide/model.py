@@ -256,7 +256,10 @@ def fit_rows(
             f"only {y.size} labelled pool-ticks ({int(y.sum())} losses) before tick {end}; "
             "fit on a longer history (a later --start-day, or more days of traces)"
         )
-    split = int(end * (1.0 - settings.holdout_fraction))
+    # The held-out part is the last share of the ticks that have rows: a fleet's own rows
+    # start when its first node does, not at the history's first tick.
+    first = int(tick_of.min())
+    split = first + int((end - first) * (1.0 - settings.holdout_fraction))
     fit = tick_of < split - h
     held = tick_of >= split
     total = 2 * settings.num_trees

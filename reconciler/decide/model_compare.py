@@ -44,6 +44,7 @@ __all__ = [
     "compare",
     "evaluate_candidate",
     "evaluate_on_signals",
+    "evaluation_start",
     "score",
 ]
 
@@ -153,6 +154,19 @@ def _trained_until(model: PriorAndOwn) -> str:
     if model.own is None:
         return ""
     return str(model.own.meta.get("training_window", {}).get("until", ""))
+
+
+def evaluation_start(signals: FleetSignals, evaluation_s: float) -> int:
+    """The first tick of the window a candidate is judged on: the most recent ``evaluation_s``,
+    or, while the fleet's own evidence (ticks from its first node held or launch tried) spans
+    less than three such windows, its last third, so the candidate has own ticks to fit on.
+    0: there is nothing to fit before the window."""
+    n = signals.n_ticks
+    window = max(1, round(evaluation_s / signals.gap_seconds))
+    own = np.flatnonzero((signals.held.sum(axis=0) > 0) | (signals.launches_tried.sum(axis=0) > 0))
+    if own.size:
+        window = min(window, max(1, (n - int(own[0])) // 3))
+    return max(0, n - window)
 
 
 def evaluate_on_signals(

@@ -10,13 +10,14 @@ from reconciler.core.market import PoolInfo
 from reconciler.core.placement_score import free_from_score, score_for
 from reconciler.core.signals import FleetSignals, signals_from_market
 from reconciler.decide.features import FEATURES
+from reconciler.decide.model_compare import evaluation_start
 from reconciler.decide.signal_features import (
     SIGNAL_FEATURES,
     believed_capacity,
     compute_signal_features,
 )
 from reconciler.decide.signal_labels import held_loss_labels, launch_failure_labels
-from reconciler.decide.signal_model import PriorAndOwn
+from reconciler.decide.signal_model import PriorAndOwn, train_own
 from reconciler.embedded import placement_scores as embedded
 
 from .helpers import market
@@ -152,3 +153,42 @@ def test_the_backtests_planner_is_scored_at_the_daemons_cadence() -> None:
     from reconciler.replay.planner_policy import PlannerPolicy
 
     assert PlannerPolicy().score_every_s == Cadences().placement_scores_s == 300.0
+
+
+def test_the_judging_window_is_the_last_third_of_a_short_own_evidence_else_evaluation_s() -> None:
+    """The demo's history: days of scores, then a few hours of the fleet's own nodes. Judging
+    on the last two days would leave the candidate no own tick to fit on."""
+    short = signals(held=[0] * 6 + [1] * 6)  # own nodes from tick 6 of 12 (600 s ticks)
+    assert evaluation_start(short, evaluation_s=2 * 86400.0) == 12 - 2
+    long = signals(held=[1] * N)
+    assert evaluation_start(long, evaluation_s=1200.0) == N - 2  # two ticks: under a third
+    assert evaluation_start(signals(), evaluation_s=2 * 86400.0) == 0  # nothing to fit
+
+
+def test_an_own_model_fits_when_the_fleet_ran_only_the_last_days_of_a_long_history() -> None:
+    """Weeks of scores before the fleet's first node (the demo's seed days): the held-out
+    split is taken from the ticks that have the fleet's own rows, so the fit side is not empty
+    (it was: LightGBM refused an empty dataset)."""
+    pools, n, own_from = 3, 2000, 1700
+    held = np.zeros((pools, n), dtype=np.int32)
+    held[:, own_from:] = 1
+    warned = np.zeros((pools, n), dtype=np.int32)
+    warned[:, own_from + 20 :: 30] = 1
+    fleet = FleetSignals(
+        pools=tuple(PoolInfo("us-east-1", f"us-east-1{z}", "g5.xlarge") for z in "abc"),
+        gap_seconds=600,
+        t0=0.0,
+        spot_price=np.full((pools, n), 0.3),
+        on_demand_price=np.ones(pools),
+        advisor_band=np.full(pools, np.nan),
+        placement_score=np.where(np.arange(n) % 2 == 0, 6.0, np.nan)[None, :].repeat(pools, 0),
+        score_target=4,
+        held=held,
+        warned=warned,
+        interrupted=warned.copy(),
+        launches_tried=np.zeros((pools, n), dtype=np.int32),
+        launches_refused=np.zeros((pools, n), dtype=np.int32),
+    )
+    model = train_own(fleet)
+    assert model.meta["rows"]["fit"] > 0 and model.meta["rows"]["holdout"] > 0
+    assert model.meta["training_window"]["holdout_from_tick"] > own_from

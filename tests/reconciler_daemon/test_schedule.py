@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from reconciler.core.errors import DecideError
 from reconciler.daemon.schedule import Schedule
 
 from .conftest import Clock
@@ -49,6 +50,38 @@ def test_a_failing_job_is_logged_retried_and_never_stops_the_others(
     assert "job bad failed" in caplog.text
     assert failures[0] == ("bad", "RuntimeError: AWS said no")
     assert {job for job, _ in failures} == {"bad"}
+
+
+def test_a_refused_job_says_why_in_one_warning_line_and_a_bug_keeps_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A job that refuses on purpose (too little history to retrain yet) is explained by its
+    message; a traceback is for what nobody meant to raise."""
+    schedule = Schedule(clock=Clock())
+    calls = {"refused": 0, "bug": 0}
+
+    def refused() -> None:
+        calls["refused"] += 1
+        raise DecideError("cannot train from the history: only 0 labelled pool-ticks")
+
+    def bug() -> None:
+        calls["bug"] += 1
+        raise KeyError("oops")
+
+    schedule.add("retrain", refused, every_s=0.1, start=True)
+    schedule.add("broken", bug, every_s=0.1, start=True)
+    with caplog.at_level(logging.WARNING):
+        schedule.start()
+        try:
+            wait_for(lambda: calls["refused"] >= 1 and calls["bug"] >= 1)
+        finally:
+            schedule.shutdown()
+    [refusal, *_] = [r for r in caplog.records if "retrain" in r.getMessage()]
+    assert refusal.levelno == logging.WARNING and refusal.exc_info is None
+    assert "only 0 labelled pool-ticks" in refusal.getMessage()
+    [crash, *_] = [r for r in caplog.records if "broken" in r.getMessage()]
+    assert crash.levelno == logging.ERROR and crash.exc_info is not None
+    assert schedule.status()["retrain"]["last_error"].startswith("DecideError: ")
 
 
 def test_a_slow_run_is_never_overlapped_and_missed_runs_coalesce() -> None:
