@@ -254,7 +254,8 @@ def fit_rows(
     if y.size < 200 or y.sum() < 10 or (1 - y).sum() < 10:
         raise NotEnoughHistoryError(
             f"only {y.size} labelled pool-ticks ({int(y.sum())} losses) before tick {end}; "
-            "fit on a longer history (a later --start-day, or more days of traces)"
+            "fit on a longer history (traces: a later --start-day or more days; a daemon's "
+            "history: let it collect longer)"
         )
     # The held-out part is the last share of the ticks that have rows: a fleet's own rows
     # start when its first node does, not at the history's first tick.

@@ -165,16 +165,17 @@ class NodeProcesses:
         self.warm()
         return node
 
-    def interrupt(self, instance_id: str, *, deadline: datetime, at: datetime) -> None:
-        """What AWS does two minutes before taking a spot node: the notice in its metadata and
-        the EventBridge event on the bus (which the interruption rules route to the daemon).
+    def interrupt(self, instance_id: str, zone: str, *, deadline: datetime, at: datetime) -> None:
+        """What AWS does two minutes before taking a spot instance: the EventBridge event on
+        the bus (which the interruption rules route to the daemon), sent whatever runs on the
+        instance, and the notice in its metadata where a node process runs to read it.
 
         ``deadline`` is when the node will be taken, on the node's own (wall) clock; ``at`` is
         the event's time on the bus, on the market's clock (the embedded default replays an
         old market faster than real time; the daemon lives on that clock).
         """
-        node = self._nodes[instance_id]
-        self._imds.spot_interruption(instance_id, deadline)
+        if instance_id in self._nodes:
+            self._imds.spot_interruption(instance_id, deadline)
         self._aws.client("events").put_events(
             Entries=[
                 {
@@ -184,9 +185,7 @@ class NodeProcesses:
                     "Detail": json.dumps(
                         {"instance-id": instance_id, "instance-action": "terminate"}
                     ),
-                    "Resources": [
-                        f"arn:aws:ec2:{node.spec.pool.zone}:123456789012:instance/{instance_id}"
-                    ],
+                    "Resources": [f"arn:aws:ec2:{zone}:123456789012:instance/{instance_id}"],
                 }
             ]
         )

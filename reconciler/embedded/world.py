@@ -117,8 +117,9 @@ class World:
         )
         for instance in change.noticed:
             self.counters.preemptions += 1
-            if instance.instance_id in self.nodes.nodes:
-                self.nodes.interrupt(instance.instance_id, deadline=wall_notice, at=now)
+            self.nodes.interrupt(
+                instance.instance_id, instance.pool.zone, deadline=wall_notice, at=now
+            )
         for instance in (*change.reclaimed, *activity.terminated):
             self.nodes.terminate(instance.instance_id)
         for instance in activity.launched:

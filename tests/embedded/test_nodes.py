@@ -139,7 +139,10 @@ def test_a_node_serves_jobs_and_drains_on_the_spot_notice_as_aws_gives_it(fleet)
 
     market_time = datetime(2023, 2, 22, 14, 5, tzinfo=UTC)  # the daemon's (replayed) clock
     nodes.interrupt(
-        "i-0000001", deadline=datetime.now(UTC) + timedelta(seconds=120), at=market_time
+        "i-0000001",
+        zone="us-east-1a",
+        deadline=datetime.now(UTC) + timedelta(seconds=120),
+        at=market_time,
     )
     assert node.process.wait(timeout=60) == 0  # drained and exited cleanly
     [message] = wait_for_messages(aws, endpoints.interruption_queue_url, count=1, within_s=30)
@@ -147,6 +150,22 @@ def test_a_node_serves_jobs_and_drains_on_the_spot_notice_as_aws_gives_it(fleet)
     assert (event.kind, event.instance_id) == (Kind.SPOT_INTERRUPTION_WARNING, "i-0000001")
     assert event.ts == market_time.replace(tzinfo=None)
     assert [n.spec.instance_id for n in nodes.reap()] == ["i-0000001"]
+
+
+def test_aws_warns_on_the_bus_of_an_instance_whose_node_process_is_not_running(fleet) -> None:
+    """EventBridge carries the warning for every spot instance AWS takes, whatever runs on it
+    (a node still booting, or one already gone): the daemon learns of each loss."""
+    aws, endpoints, nodes = fleet
+    market_time = datetime(2023, 2, 22, 14, 5, tzinfo=UTC)
+    nodes.interrupt(
+        "i-0000009",
+        zone="us-east-1b",
+        deadline=datetime.now(UTC) + timedelta(seconds=120),
+        at=market_time,
+    )
+    [message] = wait_for_messages(aws, endpoints.interruption_queue_url, count=1, within_s=30)
+    [event] = parse_envelope(message["Body"])
+    assert (event.kind, event.instance_id) == (Kind.SPOT_INTERRUPTION_WARNING, "i-0000009")
 
 
 def test_stopping_leaves_no_node_process_behind(fleet) -> None:
