@@ -7,12 +7,14 @@ from DuckDB.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from reconciler.core.market import MarketSeries
+from reconciler.core.market import MarketSeries, PoolInfo
 from reconciler.decide.baselines import availability_baseline
 from reconciler.decide.features import compute_features
 from reconciler.decide.model import ModelSettings, PoolPrediction, TrainedModel, advisor_prior
@@ -26,7 +28,7 @@ from reconciler.decide.planner import (
     plan,
 )
 
-__all__ = ["Decided", "decide", "predict_losses", "predict_pools"]
+__all__ = ["Decided", "decide", "plan_pools", "predict_losses", "predict_pools"]
 
 
 def predict_losses(
@@ -110,26 +112,59 @@ def decide(
     """Predict every pool at the series' last tick and plan the fleet from there."""
     predictions = predict_pools(series, model=model, settings=model_settings)
     t = series.n_ticks - 1
+    return plan_pools(
+        series.pools,
+        predictions,
+        capacity=series.capacity[:, t],
+        spot_price=series.spot_price[:, t],
+        on_demand_price=series.on_demand_price,
+        fleet=fleet,
+        nodes=nodes,
+        now=now,
+        horizon_s=model_settings.horizon_s,
+        planner_settings=planner_settings,
+        cold_start_s=cold_start_s,
+        recent_losses=recent_losses,
+    )
+
+
+def plan_pools(
+    pools: Sequence[PoolInfo],
+    predictions: Sequence[PoolPrediction],
+    *,
+    capacity: npt.NDArray[np.integer[Any]] | npt.NDArray[np.floating[Any]],
+    spot_price: npt.NDArray[np.float64],
+    on_demand_price: npt.NDArray[np.float64],
+    fleet: FleetDeclaration,
+    nodes: tuple[FleetNode, ...],
+    now: float,
+    horizon_s: float,
+    planner_settings: PlannerSettings,
+    cold_start_s: float,
+    recent_losses: tuple[float, ...],
+) -> Decided:
+    """The snapshot of every pool at ``now`` (its capacity, prices and predicted loss) and the
+    plan from it: the one tail of a decision from market series and from signals."""
     views = tuple(
         PoolView(
             name=p.name,
             region=p.region,
             zone=p.zone,
             instance_type=p.instance_type,
-            capacity=int(series.capacity[i, t]),
-            spot_price=float(series.spot_price[i, t]),
-            on_demand_price=float(series.on_demand_price[i]),
+            capacity=int(capacity[i]),
+            spot_price=float(spot_price[i]),
+            on_demand_price=float(on_demand_price[i]),
             loss_probability=pred.probability,
             basis=pred.basis,
         )
-        for i, (p, pred) in enumerate(zip(series.pools, predictions, strict=True))
+        for i, (p, pred) in enumerate(zip(pools, predictions, strict=True))
     )
     snapshot = Snapshot(
         now=now,
         fleet=fleet,
         pools=views,
         nodes=nodes,
-        horizon_s=model_settings.horizon_s,
+        horizon_s=horizon_s,
         cold_start_s=cold_start_s,
         recent_losses=recent_losses,
     )

@@ -13,14 +13,11 @@ import numpy as np
 from reconciler.core.signals import FleetSignals
 from reconciler.decide.baselines import availability_baseline
 from reconciler.decide.model import ModelSettings, PoolPrediction, advisor_prior
-from reconciler.decide.pipeline import Decided
+from reconciler.decide.pipeline import Decided, plan_pools
 from reconciler.decide.planner import (
     FleetDeclaration,
     FleetNode,
     PlannerSettings,
-    PoolView,
-    Snapshot,
-    plan,
 )
 from reconciler.decide.signal_features import belief_series, compute_signal_features
 from reconciler.decide.signal_model import PriorAndOwn
@@ -77,27 +74,17 @@ def decide_on_signals(
     """Predict every pool at the signals' last tick and plan the fleet from there."""
     predictions, believed = predict_on_signals(signals, model=model, settings=model_settings)
     t = signals.n_ticks - 1
-    views = tuple(
-        PoolView(
-            name=p.name,
-            region=p.region,
-            zone=p.zone,
-            instance_type=p.instance_type,
-            capacity=int(believed[i]),
-            spot_price=float(signals.spot_price[i, t]),
-            on_demand_price=float(signals.on_demand_price[i]),
-            loss_probability=pred.probability,
-            basis=pred.basis,
-        )
-        for i, (p, pred) in enumerate(zip(signals.pools, predictions, strict=True))
-    )
-    snapshot = Snapshot(
-        now=now,
+    return plan_pools(
+        signals.pools,
+        predictions,
+        capacity=believed,
+        spot_price=signals.spot_price[:, t],
+        on_demand_price=signals.on_demand_price,
         fleet=fleet,
-        pools=views,
         nodes=nodes,
+        now=now,
         horizon_s=model_settings.horizon_s,
+        planner_settings=planner_settings,
         cold_start_s=cold_start_s,
         recent_losses=recent_losses,
     )
-    return Decided(tuple(predictions), snapshot, plan(snapshot, planner_settings))
