@@ -83,12 +83,29 @@ def score(y: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> Scores:
     )
 
 
+MIN_JUDGED_CLASS = 10  # losses, and pool-ticks without one, a judging window needs (as a fit)
+
+
 def compare(candidate: Scores, baseline: Scores, live: Scores | None) -> tuple[bool, str]:
     """Promote or not, and why in one line."""
     if math.isnan(candidate.auc):
         return False, (
             f"not promoted: the window's {candidate.rows} pool-ticks hold {candidate.losses} "
             "losses, which ranks nothing"
+        )
+    losses, others = candidate.losses, candidate.rows - candidate.losses
+    if min(losses, others) < MIN_JUDGED_CLASS:
+        return False, (
+            f"not promoted: the window's {candidate.rows} pool-ticks hold {losses} losses and "
+            f"{others} others, too few to judge (at least {MIN_JUDGED_CLASS} of each); what "
+            "decides keeps deciding"
+        )
+    if candidate.auc <= 0.5:
+        # Beating a baseline that ranks no better than chance is no evidence of a model.
+        return False, (
+            f"not promoted: candidate AUC {candidate.auc:.3f} on the window's "
+            f"{candidate.rows} pool-ticks ranks no better than chance; what decides keeps "
+            "deciding"
         )
     rivals = [("baseline", baseline)] + ([("live model", live)] if live else [])
     figures = f"candidate AUC {candidate.auc:.3f} Brier {candidate.brier:.4f}"

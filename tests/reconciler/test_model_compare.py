@@ -31,3 +31,17 @@ def test_a_window_without_losses_ranks_nothing() -> None:
     assert math.isnan(s.auc) and s.losses == 0
     ok, why = compare(s, s, None)
     assert not ok and "ranks nothing" in why
+
+
+def test_a_candidate_ranking_no_better_than_chance_or_on_too_few_losses_is_not_promoted() -> None:
+    """The demo's own history: a candidate a hair ahead of the baseline on the judging days,
+    both ranking at AUC 0.001, was promoted; beating a baseline that ranks worse than chance
+    is no evidence of a model."""
+    inverted = Scores(auc=0.0011, brier=0.4547, rows=82, losses=38)
+    ok, why = compare(inverted, Scores(auc=0.0010, brier=0.4570, rows=82, losses=38), None)
+    assert not ok
+    assert "candidate AUC 0.001 on the window's 82 pool-ticks ranks no better than chance" in why
+    few_losses = Scores(auc=0.9, brier=0.01, rows=5000, losses=9)
+    ok, why = compare(few_losses, Scores(0.5, 0.02, 5000, 9), None)
+    assert not ok and "9 losses and 4991 others, too few to judge" in why
+    assert compare(Scores(0.9, 0.01, 68, 32), Scores(0.5, 0.2, 68, 32), None)[0]
