@@ -11,6 +11,7 @@ from rich.console import Console
 from reconciler.core.errors import WalkForwardUsageError
 from reconciler.replay.backtest import POLICY_NAMES, BacktestConfig
 from reconciler.replay.walk_forward_report import (
+    auc_line,
     interval_line,
     walk_forward_table,
     write_walk_forward_json,
@@ -50,6 +51,9 @@ def walk_forward(
     out.print(walk_forward_table(run, title))
     if run.difference is not None:
         out.print(interval_line(run.difference), soft_wrap=True)
+    aucs = auc_line(run)
+    if aucs is not None:
+        out.print(aucs, soft_wrap=True)
     if json_out is not None:
         write_walk_forward_json(run, json_out)
         console.print(f"wrote {json_out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from rich.table import Table
 
 from reconciler.replay.walk_forward import DifferenceInterval
 from reconciler.replay.walk_forward_run import WalkForwardRun
+from reconciler.replay.window_scores import WindowScores
 
-__all__ = ["interval_line", "walk_forward_table", "write_walk_forward_json"]
+__all__ = ["auc_line", "interval_line", "walk_forward_table", "write_walk_forward_json"]
 
 _COMPARED = ("planner", "planner_no_model")
 
@@ -22,12 +24,13 @@ def _cell(value: float | None, fmt: str) -> str:
 
 def walk_forward_table(run: WalkForwardRun, title: str) -> Table:
     """One row per window, then the pooled row: each compared policy's availability, cost
-    ratio and margin over that window's peers' frontier, the difference, the refit's AUC."""
+    ratio and margin over that window's peers' frontier, the difference, and the AUC of the
+    model refitted before the window and of the 24 h baseline on the window's ticks."""
     table = Table(title=title)
     columns = ["window", "days", "ticks"]
     for name in ("planner", "no_model"):  # short enough for 140 columns
         columns += [f"{name} avail", "cost", "margin"]
-    columns += ["difference", "AUC"]
+    columns += ["difference", "AUC", "24h AUC"]
     for col in columns:
         table.add_column(col, justify="left" if col == "window" else "right", no_wrap=True)
     for w in run.windows:
@@ -47,7 +50,7 @@ def walk_forward_table(run: WalkForwardRun, title: str) -> Table:
             if all(name in by_name for name in _COMPARED)
             else None
         )
-        row += [_cell(diff, "+.4f"), _cell(w.model_auc, ".3f")]
+        row += [_cell(diff, "+.4f"), *_auc_cells(w.scores)]
         table.add_row(*row)
     pooled = {f.policy: f for f in run.pooled}
     first, last = run.windows[0].window, run.windows[-1].window
@@ -60,9 +63,31 @@ def walk_forward_table(run: WalkForwardRun, title: str) -> Table:
             _cell(f.cost_ratio if f else None, ".4f"),
             _cell(run.margins.get(name), "+.4f"),
         ]
-    row += [_cell(run.difference.difference if run.difference else None, "+.4f"), ""]
+    row += [_cell(run.difference.difference if run.difference else None, "+.4f")]
+    row += _auc_cells(run.scores)
     table.add_row(*row, end_section=True)
     return table
+
+
+def _auc_cells(scores: WindowScores | None) -> list[str]:
+    if scores is None:
+        return ["", ""]
+    return [_cell(scores.model_scores.auc, ".3f"), _cell(scores.baseline_scores.auc, ".3f")]
+
+
+def auc_line(run: WalkForwardRun) -> str | None:
+    """The pooled walk-forward AUC against the baseline's (None: the model never ran)."""
+    scores = run.scores
+    if scores is None:
+        return None
+    model, baseline = scores.model_scores, scores.baseline_scores
+    fitted = [w.model_auc for w in run.windows if w.model_auc is not None]
+    verdict = "above" if model.auc > baseline.auc else "not above"
+    return (
+        f"model AUC on the windows it did not fit: {model.auc:.3f} pooled over {model.rows} "
+        f"pool-ticks ({model.losses} losses), {verdict} the 24 h baseline's {baseline.auc:.3f}; "
+        f"on its own last training ticks: mean {sum(fitted) / len(fitted):.3f}"
+    )
 
 
 def interval_line(d: DifferenceInterval) -> str:
@@ -96,7 +121,8 @@ def _windows_json(run: WalkForwardRun) -> Sequence[dict[str, object]]:
             "end_day": w.window.end_day,
             "start_tick": w.run.start,
             "end_tick": w.run.end,
-            "model_auc": w.model_auc,
+            "model_auc": w.model_auc,  # on the model's own last training ticks
+            **_window_auc_json(w.scores),
             "margins": w.run.margins,
             # REPLAY.md's list of objects for this window, as `--json` writes for one window.
             "results": [r.as_json() for r in w.run.results],
@@ -105,12 +131,26 @@ def _windows_json(run: WalkForwardRun) -> Sequence[dict[str, object]]:
     ]
 
 
+def _window_auc_json(scores: WindowScores | None) -> dict[str, float | None]:
+    if scores is None:
+        return {"window_auc": None, "baseline_window_auc": None}
+
+    def finite(x: float) -> float | None:  # NaN (a window without a loss) is not JSON
+        return None if math.isnan(x) else x
+
+    return {
+        "window_auc": finite(scores.model_scores.auc),
+        "baseline_window_auc": finite(scores.baseline_scores.auc),
+    }
+
+
 def write_walk_forward_json(run: WalkForwardRun, path: Path) -> None:
-    """``{"windows": [...], "pooled": [...], "difference": {...} | null}``."""
+    """``{"windows": [...], "pooled": [...], "pooled_auc": {...}, "difference": {...} | null}``."""
     d = run.difference
     doc = {
         "windows": _windows_json(run),
         "pooled": _pooled_json(run),
+        "pooled_auc": _window_auc_json(run.scores),
         "difference": None
         if d is None
         else {

@@ -2,7 +2,8 @@
 
 Each window is one ``run_backtest`` on the market read once; ``planner`` refits its model in
 the replay's ``reset`` on the ticks before that window, so a window is scored by a model
-that saw none of it.
+that saw none of it, and that model's ranking of the window's losses is scored beside the
+baseline's (``window_scores``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from reconciler.core.errors import WindowError
+from reconciler.core.settings import Cadences
 from reconciler.replay.backtest import (
     PEER_NAMES,
     BacktestConfig,
@@ -28,6 +30,7 @@ from reconciler.replay.walk_forward import (
     pooled_margins,
     split_days,
 )
+from reconciler.replay.window_scores import WindowScores, pooled_scores, score_window
 
 __all__ = ["WALK_FORWARD_POLICIES", "WalkForwardRun", "WindowRun", "run_walk_forward"]
 
@@ -40,6 +43,7 @@ WALK_FORWARD_POLICIES = ("planner", "planner_no_model", *PEER_NAMES)
 class WindowRun:
     window: DayWindow
     run: BacktestRun
+    scores: WindowScores | None  # the refitted model and the baseline on the window's ticks
 
     @property
     def model_auc(self) -> float | None:
@@ -56,6 +60,12 @@ class WalkForwardRun:
     margins: dict[str, float]  # pooled spotfleet policies over the pooled peers' frontier
     difference: DifferenceInterval | None  # None unless planner and planner_no_model both ran
     warnings: tuple[str, ...]
+
+    @property
+    def scores(self) -> WindowScores | None:
+        """Every window's model and baseline scores pooled (None: the model never ran)."""
+        scored = [w.scores for w in self.windows if w.scores is not None]
+        return pooled_scores(scored) if scored else None
 
 
 def run_walk_forward(
@@ -77,16 +87,32 @@ def run_walk_forward(
         spans = split_days(first, last, days)
     except ValueError as exc:
         raise WindowError(f"--walk-forward {days} over days {first}..{last}: {exc}") from exc
+    runs = [
+        run_backtest(
+            replace(config, start_day=window.start_day, end_day=window.end_day),
+            show_progress=show_progress,
+            loaded=loaded,
+        )
+        for window in spans
+    ]
+    # The planner's own cadence (PlannerPolicy's default): the model sees what it decided on.
+    every_s = Cadences().placement_scores_s
     windows = tuple(
         WindowRun(
             window,
-            run_backtest(
-                replace(config, start_day=window.start_day, end_day=window.end_day),
-                show_progress=show_progress,
-                loaded=loaded,
+            run,
+            None
+            if run.model is None
+            else score_window(
+                loaded.market,
+                run.start,
+                run.end,
+                run.model,
+                score_every_s=every_s,
+                score_target=config.k,
             ),
         )
-        for window in spans
+        for window, run in zip(spans, runs, strict=True)
     )
     results = [r for w in windows for r in w.run.results]
     names = list(dict.fromkeys(r.policy for r in results))

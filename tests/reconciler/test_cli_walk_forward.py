@@ -54,6 +54,11 @@ def test_walk_forward_prints_a_row_per_window_the_pooled_row_and_the_interval(tm
         assert all(list(r) == REPLAY_KEYS for r in w["results"])
         assert {"planner", "planner_no_model", "karpenter"} <= {r["policy"] for r in w["results"]}
         assert 0.5 < w["model_auc"] <= 1.0
+        # ... and scored on the window it did not fit, beside the 24 h baseline.
+        assert 0.5 < w["window_auc"] <= 1.0
+        assert 0.0 <= w["baseline_window_auc"] <= 1.0
+    assert 0.5 < doc["pooled_auc"]["window_auc"] <= 1.0
+    assert "model AUC on the windows it did not fit: " in result.output
     pooled = {p["policy"]: p for p in doc["pooled"]}
     planner = [r for w in windows for r in w["results"] if r["policy"] == "planner"]
     assert pooled["planner"]["ticks"] == sum(r["ticks"] for r in planner)
