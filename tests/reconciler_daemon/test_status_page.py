@@ -16,6 +16,7 @@ from reconciler.api.page_view import (
     StatusPageView,
     StepSeries,
 )
+from reconciler.api.templating import render_chart
 
 NOW = datetime(2023, 2, 21, 14, 5, tzinfo=UTC)  # a replayed market clock, years back
 EVIL = "<script>alert(1)</script>"
@@ -250,15 +251,7 @@ def test_scores_keep_their_fixed_axis_and_the_nodes_take_their_own_on_the_right(
     # Nodes on their own axis, fitted with headroom (0..5): 2 -> y 70, 4 -> y 30.
     assert chart.lines[1].d == "M20.0,70.0H45.0V30.0H120.0"
     assert [t.text for t in chart.right_ticks] == ["0", "1", "2", "3", "4", "5"]
-    svg = step_chart(
-        [score],
-        start=start,
-        end=end,
-        overlay=nodes,
-        box=box,
-        axis=Axis("placement score (1-10)", top=10.0, step=5.0),
-        overlay_axis=Axis("fleet nodes"),
-    )
+    svg = render_chart(chart)
     assert ">placement score (1-10)</text>" in svg and ">fleet nodes</text>" in svg
     assert "fleet nodes (right axis)</li>" in svg
 
