@@ -1,12 +1,13 @@
-"""An HTML report of the history with plots: capacity over time per pool, spot prices over
-time, interruptions per week, and the pool availability table. One self-contained file."""
+"""An HTML report of the history with plots: the pools over time (capacity from the traces,
+placement scores from a running fleet: ``analytics.availability_map``), spot prices over time,
+interruptions per week, and the pool availability table. One self-contained file."""
 
 from __future__ import annotations
 
 import base64
 import html
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,11 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 
+from analytics.availability_map import AvailabilityMap, availability_maps
 from analytics.queries import QueryResult, run_canned
 
 __all__ = ["write_report"]
 
-_MAX_POOLS = 30  # more rows than this make the capacity map unreadable
 _MAX_PRICE_LINES = 12
 
 
@@ -34,39 +35,38 @@ def _png(figure: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _capacity_map(con: duckdb.DuckDBPyConnection) -> str | None:
-    rows = con.execute(
-        "WITH busiest AS (SELECT pool FROM capacity_observations GROUP BY pool "
-        "ORDER BY count(*) DESC, pool LIMIT ?) "
-        "SELECT pool, time_bucket(INTERVAL '1 hour', ts) AS hour, avg((capacity > 0)::INTEGER) "
-        "FROM capacity_observations WHERE pool IN (SELECT pool FROM busiest) "
-        "GROUP BY ALL ORDER BY pool, hour",
-        [_MAX_POOLS],
-    ).fetchall()
-    if not rows:
-        return None
-    pools = sorted({r[0] for r in rows})
-    hours = sorted({r[1] for r in rows})
-    index = {h: i for i, h in enumerate(hours)}
-    grid = np.full((len(pools), len(hours)), np.nan)
-    for pool, hour, value in rows:
-        grid[pools.index(pool), index[hour]] = value
-    figure, axes = plt.subplots(figsize=(12, 0.35 * len(pools) + 1.5))
-    start, end = (float(mdates.date2num(h)) for h in (hours[0], hours[-1]))  # type: ignore[no-untyped-call]
+def _draw_map(found: AvailabilityMap) -> str:
+    index = {h: i for i, h in enumerate(found.hours)}
+    rows = {p: i for i, p in enumerate(found.pools)}
+    grid = np.full((len(found.pools), len(found.hours)), np.nan)
+    for pool, hour, value in found.cells:
+        grid[rows[pool], index[hour]] = value
+    figure, axes = plt.subplots(figsize=(12, 0.35 * len(found.pools) + 1.5))
+    # Each cell is an hour: the last one ends an hour after it starts (and one hour has width).
+    edges = (found.hours[0], found.hours[-1] + timedelta(hours=1))
+    start, end = (float(mdates.date2num(h)) for h in edges)  # type: ignore[no-untyped-call]
     image = axes.imshow(
         grid,
         aspect="auto",
         cmap="RdYlGn",
-        vmin=0,
-        vmax=1,
+        vmin=found.low,
+        vmax=found.high,
         interpolation="nearest",
-        extent=(start, end, len(pools) - 0.5, -0.5),
+        extent=(start, end, len(found.pools) - 0.5, -0.5),
     )
-    axes.set_yticks(range(len(pools)), pools, fontsize=8)
+    axes.set_yticks(range(len(found.pools)), found.pools, fontsize=8)
     axes.xaxis_date()
-    axes.set_title("Spot capacity over time (fraction of each hour with capacity)")
+    axes.set_title(found.caption)
     figure.colorbar(image, ax=axes, fraction=0.02, pad=0.01)
     return _png(figure)
+
+
+def _map_sections(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
+    """A section per map the history has rows for; one empty capacity section when none."""
+    found = availability_maps(con)
+    if not found:
+        return [("Capacity over time", None)]
+    return [(m.title, _draw_map(m)) for m in found]
 
 
 def _price_lines(con: duckdb.DuckDBPyConnection, types: str) -> str | None:
@@ -133,7 +133,7 @@ def write_report(
     """Write the report; ``price_types`` is a SQL LIKE pattern for the price plot's types."""
     sections = []
     for heading, plot in (
-        ("Capacity over time", _capacity_map(con)),
+        *_map_sections(con),
         ("Spot prices", _price_lines(con, price_types)),
         ("Interruptions", _interruptions_per_week(con)),
     ):

@@ -24,15 +24,15 @@ from rich.table import Table
 from reconciler.commands import models as _models
 from reconciler.commands.ctl import ctl_app
 from reconciler.commands.models import comparison_table, holdout_table, register_models
+from reconciler.commands.plan import decide_at
 from reconciler.commands.stack_placement import stack_placements
 from reconciler.commands.walk_forward import walk_forward as _walk
 from reconciler.core.advisor import load_advisor_bands
 from reconciler.core.errors import ReconcilerError, WindowError
 from reconciler.core.traces import day_to_tick, load_collection, load_prices
 from reconciler.daemon.command import register as register_daemon
-from reconciler.decide.model import ModelSettings, load_model, train_model
-from reconciler.decide.pipeline import decide
-from reconciler.decide.planner import FleetDeclaration, PlannerSettings
+from reconciler.decide.model import ModelSettings
+from reconciler.decide.planner import PlannerSettings
 from reconciler.embedded.command import register as register_demo
 from reconciler.replay.backtest import POLICY_NAMES, BacktestConfig, run_backtest
 from reconciler.replay.plot import plot_results
@@ -313,7 +313,11 @@ def plan_command(
     accelerator: Annotated[str | None, typer.Option(help="accelerator tag")] = None,
     model_dir: Annotated[
         Path | None,
-        typer.Option("--model", help="a trained artifact (default: fit on the ticks before --day)"),
+        typer.Option(
+            "--model",
+            help="a model path (train --out): its live blend decides, as in the daemon "
+            "(default: a prior fitted on the ticks before --day)",
+        ),
     ] = None,
     cold_start: Annotated[float, typer.Option(help="launch to ready, seconds")] = 300.0,
     fleet: Annotated[str, typer.Option(help="fleet name in the printed stack config")] = "fleet",
@@ -322,7 +326,8 @@ def plan_command(
         typer.Option(help="ZONE=SUBNET_ID for the printed stack config (repeat per zone)"),
     ] = None,
 ) -> None:
-    """Show one decision for an empty fleet: every pool's prediction, verdict and the plan."""
+    """Show one decision for an empty fleet, made as the daemon makes it (on the production
+    signals: reconciler.commands.plan): every pool's prediction, verdict and the plan."""
     try:
         subnets = _subnets(subnet or ())
         collection = load_collection(traces, accelerator)
@@ -333,23 +338,20 @@ def plan_command(
         tick = day_to_tick(day, collection.gap_seconds, collection.n_ticks)
         if tick < 1:
             raise WindowError(f"--day {day} leaves no history to decide from; choose a later day")
-        if model_dir is not None:
-            model = load_model(model_dir)
-        else:
-            model = train_model(market, end=tick, settings=_MODEL)
-        seen = market.prefix(tick)
-        decided = decide(
-            seen,
-            fleet=FleetDeclaration(name=collection.folder.name, desired_nodes=k),
-            nodes=(),
-            now=seen.t0 + (tick - 1) * seen.gap_seconds,
-            model=model,
-            model_settings=model.settings,
-            planner_settings=_PLANNER,
+        made = decide_at(
+            market,
+            tick,
+            k=k,
+            fleet_name=collection.folder.name,
+            model_dir=model_dir,
             cold_start_s=cold_start,
+            model_settings=_MODEL,
+            planner_settings=_PLANNER,
         )
     except ReconcilerError as exc:
         raise _fail(exc) from exc
+    decided = made.decided
+    out.print(f"decided as the daemon decides: {made.deciding}", soft_wrap=True)
     table = Table(title=f"predictions and verdicts at tick {tick - 1}")
     for col in ("pool", "P(loss)", "basis", "verdict"):
         table.add_column(col)
@@ -363,7 +365,7 @@ def plan_command(
         decided.plan,
         fleet=fleet,
         subnets=subnets,
-        on_demand_region=seen.pools[0].region if seen.pools else None,
+        on_demand_region=market.pools[0].region if market.pools else None,
     )
     unfilled = any(p.subnet_id.startswith("<") for sp in placements.values() for p in sp.pools)
     out.print(

@@ -10,7 +10,7 @@ without them. Jinja2 escapes every string from data (autoescaping is on for ever
 
 from __future__ import annotations
 
-from reconciler.api.chart import ChartLayout, layout_chart
+from reconciler.api.chart import Axis, ChartBox, ChartLayout, layout_chart
 from reconciler.api.page_view import FleetPage, StatusPageView
 from reconciler.api.templating import environment
 
@@ -20,6 +20,10 @@ IDLE_POOLS_SHOWN = 20  # candidate pools without nodes shown before the rest fol
 # Per-pool verdicts listed under a decision: a 500-pool fleet's ten decisions would otherwise
 # weigh most of a megabyte, reloaded every few seconds.
 VERDICTS_SHOWN = 30
+# Scores run 1-10: a fixed axis, so a day at 10 reads as 10, with room above its line.
+SCORE_AXIS = Axis("placement score (1-10)", top=11.0, step=2.0)
+NODES_AXIS = Axis("fleet nodes")
+CHART_BOX = ChartBox(left=52, right=52)  # room for both axes' ticks and titles
 
 
 def render_status_page(view: StatusPageView) -> str:
@@ -36,9 +40,12 @@ def _chart(fleet: FleetPage, view: StatusPageView) -> ChartLayout | None:
     if view.now is None or view.window_start is None:
         return None
     return layout_chart(
-        fleet.capacity,
+        fleet.placement_scores,
         start=view.window_start,
         end=view.now,
         overlay=fleet.node_count,
-        label=f"capacity per pool of fleet {fleet.name}",
+        label=f"placement score per pool of fleet {fleet.name}, and its live nodes",
+        box=CHART_BOX,
+        axis=SCORE_AXIS,
+        overlay_axis=NODES_AXIS,
     )

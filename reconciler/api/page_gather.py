@@ -12,11 +12,11 @@ from reconciler.api.status_view import DaemonStatus, FleetStatus, PlanView
 from reconciler.core.history.cost_reads import fleet_cost
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.history.status_reads import (
-    capacity_series,
     job_counts,
     live_nodes_by_pool,
     node_count_series,
     operator_actions,
+    placement_score_series,
     recent_decisions,
 )
 from reconciler.decide.model_state import ModelState
@@ -79,7 +79,7 @@ def fleet_page(status: FleetStatus, ledger: Ledger, *, now: datetime, window_s: 
         wanted_reason=status.desired_reason,
         pools=pools,
         decisions=recent_decisions(ledger, fleet.name),
-        capacity=capacity_series(ledger, charted, start=start, end=now),
+        placement_scores=placement_score_series(ledger, charted, start=start, end=now),
         node_count=node_count_series(ledger, fleet.name, start=start, end=now),
         cost=fleet_cost(ledger, fleet.name, now=now, on_demand_fallback=fleet.on_demand_prices),
         jobs=job_counts(ledger, fleet.name),

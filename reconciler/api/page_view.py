@@ -54,7 +54,7 @@ class FleetPage:
     wanted_reason: str | None
     pools: tuple[PoolRow, ...]
     decisions: tuple[DecisionRow, ...]  # newest first
-    capacity: tuple[StepSeries, ...]  # one per charted pool with observations in the window
+    placement_scores: tuple[StepSeries, ...]  # one per charted pool scored in the window
     node_count: StepSeries | None  # the fleet's live nodes over the window
     cost: FleetCost
     jobs: tuple[tuple[str, int], ...]  # (state, count), in the order shown

@@ -10,7 +10,8 @@ every region's prices. A price is kept with the date AWS says it took effect and
 
 Where the API is unreachable or refused (EndpointConnectionError, AccessDeniedException,
 ThrottlingException...), each try is noted in ``fleet_actions`` (kind ``signal_failed``) and
-tried again after a growing pause, ``tries`` times in all; then the shipped list is written
+tried again after a growing pause, ``tries`` times in all (``reconciler.collect.retrying``;
+any other error stops at once); then the shipped list is written
 instead (the fleet's ``on_demand_prices``, else ``data/on-demand-g5.json``; source
 ``shipped``, in force since 2000, so any price the API gave stays the newer) and
 ``AwsCallError`` is raised, so the job fails and /readyz and /status say the signal is
@@ -28,10 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from analytics.demo import SHIPPED_ON_DEMAND
 from reconciler.collect.price_list import ProductPrice, choose, parse_price_item
+from reconciler.collect.retrying import FailedTry, RetriedOperation, call_with_retries
 from reconciler.core.errors import AwsCallError
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.history.on_demand_writes import OnDemandPrice, record_on_demand_prices
@@ -115,49 +115,17 @@ def _products(pricing: Any, instance_type: str, region: str) -> list[ProductPric
     return found
 
 
-def _failure(exc: Exception) -> tuple[str, str, bool]:
-    """(code, message, worth another try) of a failed call."""
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code"))
-        return code, str(error.get("Message")), code in RETRIED_CODES
-    return type(exc).__name__, str(exc), True  # unreachable: the endpoint, the network
+def _explain(failed: FailedTry) -> str:
+    return (
+        f"{failed.code} on try {failed.attempt} of {failed.tries}: the shipped on-demand prices "
+        "are used until a later run reaches the Pricing API (AccessDenied: grant "
+        "pricing:GetProducts; no Pricing API here: set pricing_api = false)"
+    )
 
 
-def _ask(
-    ledger: Ledger,
-    pricing: Any,
-    fleet: FleetTarget,
-    *,
-    now: datetime,
-    tries: int,
-    first_delay_s: float,
-    sleep: Callable[[float], None],
-) -> dict[str, ProductPrice | None]:
-    for attempt in range(1, tries + 1):
-        try:
-            return {t: choose(_products(pricing, t, fleet.region)) for t in fleet.instance_types}
-        except (ClientError, BotoCoreError) as exc:
-            code, message, retried = _failure(exc)
-            last = attempt == tries or not retried
-            ledger.note(
-                "signal_failed",
-                fleet=fleet.name,
-                now=now,
-                status="failed",
-                target=OPERATION,
-                detail=f"{code}: {message} (try {attempt} of {tries}"
-                + ("; the shipped on-demand prices are used)" if last else "; trying again)"),
-            )
-            if last:
-                raise AwsCallError(
-                    OPERATION,
-                    f"{code} on try {attempt} of {tries}: the shipped on-demand prices are used "
-                    "until a later run reaches the Pricing API (AccessDenied: grant "
-                    "pricing:GetProducts; no Pricing API here: set pricing_api = false)",
-                ) from exc
-            sleep(first_delay_s * 2 ** (attempt - 1))
-    raise AssertionError("unreachable: tries >= 1")
+GET_PRODUCTS = RetriedOperation(
+    OPERATION, RETRIED_CODES, "the shipped on-demand prices are used", _explain
+)
 
 
 def _shipped(fleet: FleetTarget, types: list[str]) -> list[OnDemandPrice]:
@@ -193,8 +161,15 @@ def collect_on_demand_prices(
         shipped = _shipped(fleet, list(fleet.instance_types))
         return OnDemandRefresh(tuple(shipped), record_on_demand_prices(ledger, shipped))
     try:
-        answered = _ask(
-            ledger, pricing, fleet, now=now, tries=tries, first_delay_s=first_delay_s, sleep=sleep
+        answered = call_with_retries(
+            GET_PRODUCTS,
+            lambda: {t: choose(_products(pricing, t, fleet.region)) for t in fleet.instance_types},
+            ledger=ledger,
+            fleet=fleet.name,
+            now=now,
+            tries=tries,
+            first_delay_s=first_delay_s,
+            sleep=sleep,
         )
     except AwsCallError:
         shipped = _shipped(fleet, list(fleet.instance_types))

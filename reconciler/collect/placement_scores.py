@@ -6,27 +6,24 @@ limits how many distinct requests an account makes in 24 hours, so a run is skip
 history already holds this fleet's scores younger than ``min_interval_s`` (a restarted daemon
 does not ask again at once).
 
-Bad input: a call that is throttled or refused (Throttling, RequestLimitExceeded,
-AccessDenied, UnauthorizedOperation) is noted in ``fleet_actions`` (kind ``signal_failed``,
-with the code) and tried again after a growing pause, ``tries`` times in all; the last failure
-raises ``AwsCallError``, so the job fails, the signal turns stale on /readyz and /status, and
-the daemon keeps deciding on the scores it already has.
+Bad input (``reconciler.collect.retrying``): every failed try is noted in ``fleet_actions``
+(kind ``signal_failed``, with the code); a call that is throttled or refused (Throttling,
+RequestLimitExceeded, AccessDenied, UnauthorizedOperation) or that reached no endpoint is
+tried again after a growing pause, ``tries`` times in all. The last failure, or any other
+error at once, raises ``AwsCallError``, so the job fails, the signal turns stale on /readyz
+and /status, and the daemon keeps deciding on the scores it already has.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from reconciler.core.aws import aws_call
-from reconciler.core.errors import AwsCallError
+from reconciler.collect.retrying import FailedTry, RetriedOperation, call_with_retries
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.history.placement_scores import (
     ScoreRow,
@@ -93,60 +90,19 @@ def _request(ec2: Any, fleet: FleetTarget) -> list[Mapping[str, Any]]:
         args["NextToken"] = token
 
 
-class _Retried(Exception):
-    """A ClientError worth another try, carried past ``aws_call``."""
-
-    def __init__(self, error: ClientError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-@contextmanager
-def _unless_retried() -> Iterator[None]:
-    try:
-        yield
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in RETRIED_CODES:
-            raise _Retried(exc) from exc
-        raise
+def _explain(failed: FailedTry) -> str:
+    tried = (
+        f"on all {failed.tries} tries"
+        if failed.exhausted
+        else f"({failed.message}), not worth another try"
+    )
+    return (
+        f"{failed.code} {tried}: the placement scores are stale until a later run succeeds "
+        "(AccessDenied: grant ec2:GetSpotPlacementScores)"
+    )
 
 
-def _request_with_retries(
-    ledger: Ledger,
-    ec2: Any,
-    fleet: FleetTarget,
-    *,
-    now: datetime,
-    tries: int,
-    first_delay_s: float,
-    sleep: Callable[[float], None],
-) -> list[Mapping[str, Any]]:
-    for attempt in range(1, tries + 1):
-        try:
-            with aws_call(OPERATION), _unless_retried():
-                return _request(ec2, fleet)
-        except _Retried as retried:
-            exc = retried.error
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code"))
-            last = attempt == tries
-            ledger.note(
-                "signal_failed",
-                fleet=fleet.name,
-                now=now,
-                status="failed",
-                target=OPERATION,
-                detail=f"{code}: {error.get('Message')} (try {attempt} of {tries}"
-                + ("; the scores stay as they were)" if last else "; trying again)"),
-            )
-            if last:
-                raise AwsCallError(
-                    OPERATION,
-                    f"{code} on all {tries} tries: the placement scores are stale until a "
-                    "later run succeeds (AccessDenied: grant ec2:GetSpotPlacementScores)",
-                ) from exc
-            sleep(first_delay_s * 2 ** (attempt - 1))
-    raise AssertionError("unreachable: tries >= 1")
+GET_SCORES = RetriedOperation(OPERATION, RETRIED_CODES, "the scores stay as they were", _explain)
 
 
 def collect_placement_scores(
@@ -169,8 +125,15 @@ def collect_placement_scores(
         now - timedelta(seconds=min_interval_s),
     ):
         return 0
-    pages = _request_with_retries(
-        ledger, ec2, fleet, now=now, tries=tries, first_delay_s=first_delay_s, sleep=sleep
+    pages = call_with_retries(
+        GET_SCORES,
+        lambda: _request(ec2, fleet),
+        ledger=ledger,
+        fleet=fleet.name,
+        now=now,
+        tries=tries,
+        first_delay_s=first_delay_s,
+        sleep=sleep,
     )
     scores = [s for s in parse_scores(pages) if s.region == fleet.region]
     names = zone_names(ledger, fleet.region)

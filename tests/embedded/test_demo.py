@@ -152,11 +152,18 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_the_status_page_shows_the_run(
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(url)
-            for heading in ("Run", "Fleet by pool", "Recent decisions", "Capacity over time"):
+            for heading in (
+                "Run",
+                "Fleet by pool",
+                "Recent decisions",
+                "Placement score over time",
+            ):
                 expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
             for label in ("jobs submitted", "jobs done", "jobs dead-lettered", "jobs lost"):
                 expect(page.get_by_text(label, exact=True)).to_be_visible()
             expect(page.get_by_text("us-west-2").first).to_be_visible()
+            # The embedded history holds scores, not capacity: the chart draws them (issue 13).
+            expect(page.locator("section.scores path.series.score").first).to_be_visible()
             page.screenshot(path=str(tmp_path / "status.png"), full_page=True)
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=120)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import boto3
 import botocore.session
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.validate import validate_parameters
 
@@ -23,6 +25,7 @@ from reconciler.core.history.ledger import Ledger
 from reconciler.core.settings import Cadences, DaemonSettings
 from reconciler.daemon.health import WATCHED, Health
 from reconciler.embedded.aws_api import LocalEc2Client
+from reconciler.embedded.local_aws import free_port
 from reconciler.embedded.placement_scores import local_zone_id, score_for
 from tests.history_rows import history_rows
 
@@ -160,9 +163,31 @@ def test_an_error_that_retrying_cannot_mend_fails_at_once(tmp_path: Any) -> None
     fleet, region = fleet_and_region()
     ledger = _ledger(tmp_path)
     ec2 = CheckedEc2(LocalEc2Client(region), failures=("InvalidParameterValue",))
-    with pytest.raises(AwsCallError, match="InvalidParameterValue"):
+    with pytest.raises(AwsCallError, match="InvalidParameterValue .*not worth another try"):
         collect_placement_scores(ledger, ec2, fleet, now=T0, sleep=lambda _: None)
-    assert ec2.calls == 1 and _failures(ledger) == []
+    assert ec2.calls == 1
+    # Noted like any failed try, so the history says why the scores stopped.
+    [(_, _, _, detail)] = _failures(ledger)
+    assert detail.startswith("InvalidParameterValue: ")
+    assert detail.endswith("(try 1 of 3; the scores stay as they were)")
+
+
+def test_an_endpoint_that_does_not_answer_is_tried_again_and_noted(tmp_path: Any) -> None:
+    fleet, _region = fleet_and_region()
+    ledger = _ledger(tmp_path)
+    nowhere = boto3.client(
+        "ec2",
+        region_name="us-west-2",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1),
+    )
+    pauses: list[float] = []
+    with pytest.raises(AwsCallError, match="EndpointConnectionError on all 2 tries"):
+        collect_placement_scores(ledger, nowhere, fleet, now=T0, tries=2, sleep=pauses.append)
+    assert pauses == [1.0]
+    assert [d.split(":")[0] for *_, d in _failures(ledger)] == ["EndpointConnectionError"] * 2
 
 
 def test_the_job_is_watched_on_its_five_minute_cadence() -> None:

@@ -104,3 +104,49 @@ def test_plan_shows_every_pools_prediction_and_reason(slice_folder):
     assert result.exit_code == 0, result.output
     assert "us-west-2/us-west-2b/p3.2xlarge" in result.output
     assert "LaunchSpot" in result.output or "rejected by" in result.output
+
+
+def _plan(folder, *extra):
+    return CliRunner().invoke(
+        app,
+        ["plan", "--traces", str(folder), "--prices", str(DATA / "replay-prices.json"),
+         "--day", "4", "--k", "2", *extra],
+    )  # fmt: skip
+
+
+def _bases(output: str) -> set[str]:
+    """The basis column of the predictions table (a wrapped row's second line has none)."""
+    rows = [line.split("│") for line in output.splitlines() if line.count("│") >= 4]
+    return {cells[3].strip() for cells in rows if len(cells) > 4 and cells[3].strip()}
+
+
+def test_plan_decides_on_the_production_signals_as_the_daemon_does(slice_folder):
+    result = _plan(slice_folder)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "on the production signals (placement scores every 300 s for 2 nodes" in said
+    assert "with a prior fitted on ticks 0-1771" in said  # day 4 at 195 s a tick
+
+
+def test_plan_with_a_model_decides_with_the_registrys_blend(slice_folder, tmp_path):
+    model = tmp_path / "model"
+    trained = CliRunner().invoke(
+        app,
+        ["train", "--traces", str(slice_folder), "--prices", str(DATA / "replay-prices.json"),
+         "--trees", "20", "--out", str(model)],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    result = _plan(slice_folder, "--model", str(model))
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"with the prior at {model} (live: initial)" in said
+    assert "model" in _bases(result.output)
+    # A pointer naming the baseline: the baseline decides, as in the daemon.
+    (model / "live.json").write_text(
+        json.dumps({"model_id": None, "promoted_at": None, "reason": "rolled back"})
+    )
+    result = _plan(slice_folder, "--model", str(model))
+    assert result.exit_code == 0, result.output
+    assert "the 24-hour availability baseline" in " ".join(result.output.split())
+    assert _bases(result.output) <= {"baseline", "advisor_prior"}
+    assert "baseline" in _bases(result.output)

@@ -29,6 +29,7 @@ from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.aws_api import LocalAutoScalingClient, LocalEc2Client, LocalRegion
 from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.market import MarketPool
+from reconciler.embedded.placement_scores import local_zone_id
 
 from .conftest import T0, Clock, fleet_groups, free_port, seed_market
 
@@ -201,33 +202,41 @@ PAGE_REASON = "schedule: applied; moved off us-east-1b/g5.2xlarge (predicted los
 
 
 def seed_page_history(ledger: Ledger, now: datetime = T0) -> None:
-    """Prices (CHEAP 0.30 $/h, the others 0.40), capacity that moves, five nodes (two spot in
+    """Prices (CHEAP 0.30 $/h, the others 0.40), placement scores that dip (10 otherwise, as
+    the collector writes them: no capacity observations), five nodes (two spot in
     CHEAP for 3 h, one spot in ZONE_B for 6 h, one on-demand in XL2_A for 2 h, one spot in
     XL2_B terminated after 4 h), jobs in every state, and an applied decision."""
     seed_market(ledger, FLEET, now=now, prices={CHEAP: 0.30})
     con = ledger.history.con
     con.execute("DELETE FROM capacity_observations")
-    dips = {CHEAP: (20, 16, 3), XL2_A: (10, 7, 0), ZONE_B: (5, 0, 4), XL2_B: (14, 13, 1)}
-    capacity = []
+    con.execute("DELETE FROM placement_scores")
+    dips = {CHEAP: (20, 16, 3), XL2_A: (10, 7, 1), ZONE_B: (5, 0, 4), XL2_B: (14, 13, 1)}
+    scores = []
     for pool, (start_h, end_h, low) in dips.items():
+        region, zone, itype = pool.split("/")
         for step in range(30 * 12 + 1):  # 30 h on a 5-minute grid, ending at now
             hours_ago = 30 - step / 12
-            value = low if end_h <= hours_ago < start_h else FLEET.max_nodes
-            capacity.append((pool, (now - timedelta(hours=hours_ago)).replace(tzinfo=None), value))
+            value = low if end_h <= hours_ago < start_h else 10
+            at = (now - timedelta(hours=hours_ago)).replace(tzinfo=None)
+            scores.append((region, zone, local_zone_id(zone), itype, value, at))
     # One Arrow batch: row by row, the 1,444 rows take a second.
     table = pa.table(
         {
-            "pool": [c[0] for c in capacity],
-            "ts": pa.array([c[1] for c in capacity], pa.timestamp("us")),
-            "capacity": pa.array([c[2] for c in capacity], pa.int32()),
+            "region": [c[0] for c in scores],
+            "zone": [c[1] for c in scores],
+            "zone_id": [c[2] for c in scores],
+            "instance_type": [c[3] for c in scores],
+            "score": pa.array([c[4] for c in scores], pa.int32()),
+            "ts": pa.array([c[5] for c in scores], pa.timestamp("us")),
         }
     )
-    con.register("_page_capacity", table)
+    con.register("_page_scores", table)
     con.execute(
-        "INSERT INTO capacity_observations SELECT pool, ts, capacity, 300, 'test' "
-        "FROM _page_capacity"
+        "INSERT INTO placement_scores SELECT region, zone, zone_id, instance_type, ?, score, "
+        "ts, 'test' FROM _page_scores",
+        [FLEET.max_nodes],
     )
-    con.unregister("_page_capacity")
+    con.unregister("_page_scores")
     add_nodes(ledger)
     nodes = [
         ("i-zb", ZONE_B, "spot", "running", 6, None),

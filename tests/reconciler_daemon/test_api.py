@@ -252,7 +252,7 @@ def test_the_status_page_shows_each_section_over_a_real_history(page_daemon: Dae
         page = r.text
         for heading in ("Run", "Failing jobs", "Fleet by pool", "Recent decisions"):
             assert (f">{heading}</h" in page) is (heading != "Failing jobs"), heading
-        for heading in ("Capacity over time", "Cost so far against on-demand", "Jobs"):
+        for heading in ("Placement score over time", "Cost so far against on-demand", "Jobs"):
             assert f">{heading}</h3>" in page
         assert '<meta http-equiv="refresh" content="10">' in page
         assert not re.search(r'\b(src|href)="(?!data:)|@import|url\(|https?://', page)
@@ -264,7 +264,11 @@ def test_the_status_page_shows_each_section_over_a_real_history(page_daemon: Dae
         assert escape(PAGE_REASON) in page
         latest = page_daemon.reconciler.last_decision["gen"]
         assert escape(latest.reason) in page
-        assert page.count('class="series capacity"') == 4
+        # The history holds placement scores and no capacity observations: a line per pool.
+        drawn = re.findall(r'<path class="series score" data-series="([^"]+)"', page)
+        assert sorted(drawn) == sorted([CHEAP, ZONE_B, XL2_A, XL2_B])
+        cheap = re.search(rf'data-series="{re.escape(CHEAP)}"[^>]* d="([^"]+)"', page)
+        assert cheap is not None and cheap.group(1).count("V") == 2  # its dip to 3, and back
         assert page.count('class="series nodes"') == 1
         assert "$8.22" in page and "$19.34" in page and "0.43&times;" in page
         assert '<div data-state="completed"><dt>completed</dt><dd>40</dd>' in page

@@ -6,7 +6,7 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
-from reconciler.api.chart import ChartBox, step_chart
+from reconciler.api.chart import Axis, ChartBox, layout_chart, step_chart
 from reconciler.api.page import render_status_page
 from reconciler.api.page_view import (
     DecisionRow,
@@ -16,6 +16,7 @@ from reconciler.api.page_view import (
     StatusPageView,
     StepSeries,
 )
+from reconciler.api.templating import render_chart
 
 NOW = datetime(2023, 2, 21, 14, 5, tzinfo=UTC)  # a replayed market clock, years back
 EVIL = "<script>alert(1)</script>"
@@ -44,10 +45,10 @@ def fleet(**overrides: object) -> FleetPage:
                 reasons=(("us-east-1/us-east-1b/g5.xlarge", "rejected: loss 0.42 > 0.30"),),
             ),
         ),
-        "capacity": (
+        "placement_scores": (
             StepSeries(
                 "us-east-1/us-east-1a/g5.xlarge",
-                ((NOW - timedelta(hours=30), 6.0), (NOW - timedelta(hours=2), 2.0)),
+                ((NOW - timedelta(hours=30), 9.0), (NOW - timedelta(hours=2), 2.0)),
             ),
         ),
         "node_count": StepSeries("fleet nodes", ((NOW - timedelta(hours=24), 3.0),)),
@@ -176,7 +177,7 @@ def test_every_string_from_data_is_escaped() -> None:
                     wanted_reason=EVIL,
                     pools=(pool,),
                     decisions=(decision,),
-                    capacity=(StepSeries(EVIL, ((NOW, 1.0),)),),
+                    placement_scores=(StepSeries(EVIL, ((NOW, 1.0),)),),
                     jobs=((EVIL, 1),),
                 ),
             ),
@@ -216,17 +217,52 @@ def test_a_step_line_holds_each_value_until_the_next_and_until_now() -> None:
     svg = step_chart([series], start=start, end=end, box=box)
     # y axis 0..5 over 100 px from y=10: 2 -> 70, 4 -> 30; x: 100 px over 4 h from x=20.
     assert 'd="M20.0,70.0H70.0V30.0H120.0"' in svg
-    assert svg.count('class="series capacity"') == 1
+    assert svg.count('class="series score"') == 1
 
 
 def test_the_chart_draws_one_line_per_series_and_the_overlay_dashed() -> None:
     series = [StepSeries(f"pool-{i}", ((NOW - timedelta(hours=1), float(i)),)) for i in range(12)]
     overlay = StepSeries("fleet nodes", ((NOW - timedelta(hours=1), 3.0),))
     out = step_chart(series, start=NOW - timedelta(hours=2), end=NOW, overlay=overlay)
-    assert out.count('class="series capacity"') == 12
+    assert out.count('class="series score"') == 12
     assert out.count('class="series nodes"') == 1
     assert out.count("<li>") == 13
     assert "Nodes" not in out  # labels come from the series only
+
+
+def test_scores_keep_their_fixed_axis_and_the_nodes_take_their_own_on_the_right() -> None:
+    start, end = NOW - timedelta(hours=4), NOW
+    score = StepSeries("p", ((start - timedelta(hours=1), 5.0), (start + timedelta(hours=2), 10.0)))
+    nodes = StepSeries("fleet nodes", ((start, 2.0), (start + timedelta(hours=1), 4.0)))
+    box = ChartBox(width=140, height=130, left=20, right=20, top=10, bottom=20)
+    chart = layout_chart(
+        [score],
+        start=start,
+        end=end,
+        overlay=nodes,
+        box=box,
+        axis=Axis("placement score (1-10)", top=10.0, step=5.0),
+        overlay_axis=Axis("fleet nodes"),
+    )
+    assert chart is not None
+    # Scores on 0..10 whatever they are: 5 -> y 60, 10 -> y 10 (100 px from y=10).
+    assert chart.lines[0].d == "M20.0,60.0H70.0V10.0H120.0"
+    assert [t.text for t in chart.y_ticks] == ["0", "5", "10"]
+    # Nodes on their own axis, fitted with headroom (0..5): 2 -> y 70, 4 -> y 30.
+    assert chart.lines[1].d == "M20.0,70.0H45.0V30.0H120.0"
+    assert [t.text for t in chart.right_ticks] == ["0", "1", "2", "3", "4", "5"]
+    svg = render_chart(chart)
+    assert ">placement score (1-10)</text>" in svg and ">fleet nodes</text>" in svg
+    assert "fleet nodes (right axis)</li>" in svg
+
+
+def test_the_page_charts_each_pools_placement_score_under_an_honest_title() -> None:
+    page = render_status_page(view())
+    assert ">Placement score over time</h3>" in page and "Capacity" not in page
+    assert 'aria-label="placement score per pool of fleet gen, and its live nodes"' in page
+    paths = re.findall(r'<path class="series (\w+)" data-series="([^"]+)"', page)
+    assert paths == [("score", "us-east-1/us-east-1a/g5.xlarge"), ("nodes", "fleet nodes")]
+    assert ">placement score (1-10)</text>" in page
 
 
 def test_an_empty_window_says_so() -> None:
@@ -261,11 +297,11 @@ def test_a_few_hundred_rows_render_well_under_50_ms() -> None:
         )
         for i in range(10)
     )
-    capacity = tuple(
+    scores = tuple(
         StepSeries(p.pool, tuple((NOW - timedelta(minutes=5 * k), float(k % 7)) for k in range(50)))
         for p in pools[:20]
     )
-    big = view(fleets=(fleet(pools=pools, decisions=decisions, capacity=capacity),))
+    big = view(fleets=(fleet(pools=pools, decisions=decisions, placement_scores=scores),))
     timings = []
     for _ in range(5):
         started = time.perf_counter()

@@ -41,7 +41,7 @@ HEADINGS = (
     "Run",
     "Fleet by pool",
     "Recent decisions",
-    "Capacity over time",
+    "Placement score over time",
     "Cost so far against on-demand",
     "Jobs",
 )
@@ -106,9 +106,9 @@ def look_at_the_page(browser: Browser, base_url: str, tmp_path: Path) -> None:
     expect(verdict).to_be_visible()
 
     # The chart: one drawn line per pool across the window, the fleet's nodes dashed.
-    chart = page.locator("section.capacity svg.chart")
+    chart = page.locator("section.scores svg.chart")
     expect(chart).to_be_visible()
-    lines = chart.locator("path.series.capacity")
+    lines = chart.locator("path.series.score")
     expect(lines).to_have_count(4)
     chart_box = chart.bounding_box()
     assert chart_box is not None
@@ -116,8 +116,9 @@ def look_at_the_page(browser: Browser, base_url: str, tmp_path: Path) -> None:
         box = lines.nth(i).bounding_box()
         assert box is not None and box["width"] > 0.85 * chart_box["width"]  # the plot's width
     expect(chart.locator("path.series.nodes")).to_have_count(1)
-    legend = page.locator("section.capacity ul.legend li").all_inner_texts()
-    assert legend == [XL2_A, CHEAP, ZONE_B, XL2_B, "fleet nodes"]  # the pool table's order
+    legend = page.locator("section.scores ul.legend li").all_inner_texts()
+    # The pool table's order, then the nodes on their own axis.
+    assert legend == [XL2_A, CHEAP, ZONE_B, XL2_B, "fleet nodes (right axis)"]
 
     # What it cost against on-demand (see helpers.PAGE_COST_USD), and the jobs.
     expect(page.locator("section.cost dd.spent")).to_have_text("$8.22")

@@ -20,11 +20,11 @@ __all__ = [
     "DecisionRow",
     "OperatorActionRow",
     "StepSeries",
-    "capacity_series",
     "job_counts",
     "live_nodes_by_pool",
     "node_count_series",
     "operator_actions",
+    "placement_score_series",
     "recent_decisions",
 ]
 
@@ -102,7 +102,7 @@ def recent_decisions(ledger: Ledger, fleet: str, *, limit: int = 10) -> tuple[De
     return tuple(out)
 
 
-def capacity_series(
+def placement_score_series(
     ledger: Ledger,
     pools: Sequence[str],
     *,
@@ -111,40 +111,50 @@ def capacity_series(
     buckets: int = 600,
     max_points: int = 20_000,
 ) -> tuple[StepSeries, ...]:
-    """Each pool's capacity from ``start`` to ``end``, as change points: the value in force at
-    ``start`` (looked for one window further back), then each change. A long window is cut
-    into ``buckets`` slices, each showing its lowest capacity from its first observation (a
-    dip is what matters), so a month costs no more points than a day."""
+    """Each pool's spot placement score (1-10) from ``start`` to ``end``, as change points: the
+    score in force at ``start`` (looked for one window further back), then each change. Where
+    several requests were scored in a pool, the one for the most nodes counts (as
+    ``fleet_signals`` reads it); a score whose zone is not yet named is left out, as there.
+    A long window is cut into ``buckets`` slices, each showing its lowest score from its first
+    collection (a dip is what matters), so a month costs no more points than a day."""
     carry_from = start - (end - start)
     bucket_s = max((end - start).total_seconds() / buckets, 1.0)
     rows = ledger._read_rows(
         """
         WITH p AS (SELECT ?::TIMESTAMP AS t0, ?::DOUBLE AS bucket_s),
+        scored AS (
+            SELECT region || '/' || zone || '/' || instance_type AS pool, ts, score,
+                   target_capacity,
+                   max(target_capacity) OVER (PARTITION BY region, zone, instance_type) AS widest
+            FROM placement_scores
+            WHERE zone IS NOT NULL
+              AND list_contains(?, region || '/' || zone || '/' || instance_type)
+              AND ts > ? AND ts <= ?
+        ),
         obs AS (
-            SELECT pool, ts, max(capacity) AS capacity FROM capacity_observations
-            WHERE list_contains(?, pool) AND ts > ? AND ts <= ? GROUP BY pool, ts
+            SELECT pool, ts, min(score) AS value FROM scored WHERE target_capacity = widest
+            GROUP BY pool, ts
         ),
         opening AS (
-            SELECT pool, max(ts) AS ts, arg_max(capacity, ts) AS capacity
+            SELECT pool, max(ts) AS ts, arg_max(value, ts) AS value
             FROM obs, p WHERE ts <= t0 GROUP BY pool
         ),
         inside AS (
-            SELECT pool, min(ts) AS ts, min(capacity) AS capacity FROM obs, p WHERE ts > t0
+            SELECT pool, min(ts) AS ts, min(value) AS value FROM obs, p WHERE ts > t0
             GROUP BY pool, floor((epoch(ts) - epoch(t0)) / bucket_s)
         ),
         changes AS (
-            SELECT pool, ts, capacity,
-                   lag(capacity) OVER (PARTITION BY pool ORDER BY ts) AS before
+            SELECT pool, ts, value, lag(value) OVER (PARTITION BY pool ORDER BY ts) AS before
             FROM (SELECT * FROM opening UNION ALL SELECT * FROM inside)
         )
-        SELECT pool, ts, capacity FROM changes
-        WHERE before IS NULL OR before != capacity ORDER BY pool, ts LIMIT ?
+        SELECT pool, ts, value FROM changes
+        WHERE before IS NULL OR before != value ORDER BY pool, ts LIMIT ?
         """,
         [naive(start), bucket_s, list(pools), naive(carry_from), naive(end), max_points],
     )
     points: dict[str, list[tuple[datetime, float]]] = {}
-    for pool, ts, capacity in rows:
-        points.setdefault(str(pool), []).append((_utc(ts), float(capacity)))
+    for pool, ts, value in rows:
+        points.setdefault(str(pool), []).append((_utc(ts), float(value)))
     return tuple(StepSeries(pool, tuple(points[pool])) for pool in pools if pool in points)
 
 
