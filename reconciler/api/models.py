@@ -26,6 +26,7 @@ __all__ = [
     "ModeIn",
     "ModelComparisonOut",
     "ModelOut",
+    "ModelReplayedOut",
     "ModelScoresOut",
     "NodeOut",
     "PlacementOut",
@@ -150,6 +151,20 @@ class ModelScoresOut(_Out):
     losses: int
 
 
+class ReplayedFiguresOut(_Out):
+    availability: float  # the share of the window's ticks with K nodes ready
+    cost_ratio: float  # cost over K on-demand nodes
+
+
+class ModelReplayedOut(_Out):
+    """The judging window replayed through the daemon's decision path with each decider."""
+
+    candidate: ReplayedFiguresOut
+    baseline: ReplayedFiguresOut
+    live: ReplayedFiguresOut | None
+    node_ticks: int  # ticks x K over the fleets replayed
+
+
 class ModelComparisonOut(_Out):
     """A candidate, the live model and the baseline on the days the candidate did not fit."""
 
@@ -162,6 +177,7 @@ class ModelComparisonOut(_Out):
     live_saw_window: bool
     promoted: bool
     reason: str
+    replayed: ModelReplayedOut | None = None  # None: judged on the scores alone
 
 
 class ModelOut(_Out):

@@ -19,6 +19,7 @@ from reconciler.core.history.status_reads import (
     placement_score_series,
     recent_decisions,
 )
+from reconciler.decide.model_compare import Replayed
 from reconciler.decide.model_state import ModelState
 
 __all__ = ["gather_page_view", "pool_rows"]
@@ -60,7 +61,16 @@ def model_panel(state: ModelState) -> ModelPanel:
         candidate_id=state.candidate_id,
         candidate_reason=c.reason if c else None,
         window=f"{c.window_from[:16]} .. {c.window_until[:16]} UTC" if c else None,
+        replayed=replayed_line(c.replayed) if c and c.replayed else None,
     )
+
+
+def replayed_line(r: Replayed) -> str:
+    """The replayed figures in one line: availability / cost ratio of each decider."""
+    rows = [("candidate", r.candidate), ("baseline", r.baseline)]
+    if r.live is not None:
+        rows.append(("live model", r.live))
+    return ", ".join(f"{n} {f.availability:.4f} / {f.cost_ratio:.4f}" for n, f in rows)
 
 
 def fleet_page(status: FleetStatus, ledger: Ledger, *, now: datetime, window_s: float) -> FleetPage:

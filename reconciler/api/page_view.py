@@ -73,6 +73,7 @@ class ModelPanel:
     candidate_id: str | None = None
     candidate_reason: str | None = None
     window: str | None = None  # the days the last candidate was scored on
+    replayed: str | None = None  # how each served those days through the decision path
 
 
 @dataclass(frozen=True, slots=True)

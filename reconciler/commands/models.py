@@ -23,7 +23,7 @@ from reconciler.core.market import MarketSeries
 from reconciler.core.settings import Cadences
 from reconciler.daemon.training import fit_candidate
 from reconciler.decide.model import ModelSettings, TrainedModel
-from reconciler.decide.model_compare import Comparison, Scores
+from reconciler.decide.model_compare import Comparison, ReplayedFigures, Scores
 from reconciler.decide.model_registry import (
     ModelEntry,
     comparison_json,
@@ -129,16 +129,24 @@ def _figures(s: Scores | None) -> str:
     return f"{auc} / {s.brier:.4f}"
 
 
+def _served(f: ReplayedFigures | None) -> str:
+    return "-" if f is None else f"{f.availability:.4f} / {f.cost_ratio:.4f}"
+
+
 def comparison_table(c: Comparison) -> Table:
     table = Table(title=f"scored on {c.window_from} .. {c.window_until} (not fitted)")
-    for col in ("scorer", "AUC / Brier", "pool-ticks", "losses"):
+    for col in ("scorer", "AUC / Brier", "pool-ticks", "losses", "replayed avail / cost"):
         table.add_column(col)
-    rows: list[tuple[str, Scores | None]] = [("candidate", c.candidate), ("baseline", c.baseline)]
+    r = c.replayed
+    rows: list[tuple[str, Scores | None, ReplayedFigures | None]] = [
+        ("candidate", c.candidate, r.candidate if r else None),
+        ("baseline", c.baseline, r.baseline if r else None),
+    ]
     if c.live is not None:
-        rows.append((f"live model {c.live_id}", c.live))
-    for name, s in rows:
+        rows.append((f"live model {c.live_id}", c.live, r.live if r else None))
+    for name, s, served in rows:
         assert s is not None
-        table.add_row(name, _figures(s), str(s.rows), str(s.losses))
+        table.add_row(name, _figures(s), str(s.rows), str(s.losses), _served(served))
     return table
 
 
@@ -147,6 +155,12 @@ def _verdict(c: Comparison | None) -> str:
         return "plain artifact, never compared"
     if c.promoted:
         return "promoted"
+    if " serves worse than the " in c.reason:
+        return (
+            "kept out: serves worse than the "
+            + c.reason.split(" serves worse than the ")[1].split(" (")[0]
+            + " replayed"
+        )
     why = c.reason.split(" (")[0]
     return "kept out: " + (why.split(" does ", 1)[1] if " does " in why else why)
 
@@ -195,10 +209,11 @@ def register_models(app: typer.Typer) -> None:
             return
         table = Table(title=f"models at {path}")
         for col in ("id", "live", "trained until", "scored on", "candidate", "live then",
-                    "baseline", "verdict"):  # fmt: skip
+                    "baseline", "replayed cand / live / base", "verdict"):  # fmt: skip
             table.add_column(col)
         for e in entries:
             c = e.comparison
+            r = c.replayed if c else None
             table.add_row(
                 e.model_id,
                 "decides" if e.model_id == live_id else "",
@@ -207,6 +222,7 @@ def register_models(app: typer.Typer) -> None:
                 _figures(c.candidate) if c else "-",
                 _figures(c.live) if c else "-",
                 _figures(c.baseline) if c else "-",
+                " | ".join(_served(f) for f in (r.candidate, r.live, r.baseline)) if r else "-",
                 _verdict(c),
             )
         out.print(table)

@@ -14,6 +14,7 @@ from reconciler.daemon.training import fit_candidate
 from reconciler.decide.model_registry import promote, register
 from reconciler.decide.model_state import ModelState
 from reconciler.decide.signal_model import PriorAndOwn
+from reconciler.replay.promotion_replay import ReplayPath
 
 __all__ = ["Retrained", "retrain_candidate"]
 
@@ -37,8 +38,9 @@ def retrain_candidate(
 ) -> Retrained:
     """Fit a candidate on the history before the last ``model_evaluation_s``, keep it in the
     registry at ``path`` beside the others, and let it decide only if it beats the live model
-    and the baseline on those days; otherwise what decided keeps deciding. A fit that fails
-    (too little history yet) raises, and the model in use stays."""
+    and the baseline on those days, on the scores and replayed through the decision path with
+    each fleet's pools and the daemon's settings; otherwise what decided keeps deciding. A fit
+    that fails (too little history yet) raises, and the model in use stays."""
     pools = sorted({pool for fleet in settings.fleets for pool in fleet.pools()})
     with ledger.reader() as con:
         model, comparison = fit_candidate(
@@ -50,6 +52,12 @@ def retrain_candidate(
             evaluation_s=settings.model_evaluation_s,
             live=live,
             live_id=state.model_id,
+            fleets=[fleet.pools() for fleet in settings.fleets],
+            replay_path=ReplayPath(
+                cold_start_s=settings.cold_start_s,
+                safety=settings.safety,
+                score_every_s=settings.cadences.placement_scores_s,
+            ),
         )
     entry = register(path, model, comparison, created_at=now)
     state = dataclasses.replace(state, candidate_id=entry.model_id, candidate=comparison)

@@ -6,6 +6,10 @@ plain artifact) blended with the own model fitted on the history's fleet signals
 (``reconciler.core.history.fleet_signals.read_signals``: placement scores, the fleet's nodes,
 their warnings and interruptions, refused launches, prices; never a capacity number).
 
+A candidate is judged on the last days twice over: the scores (AUC, Brier:
+``reconciler.decide.model_compare``) and those days replayed through the daemon's own decision
+path with each of the three (``reconciler.replay.promotion_replay``); the rule asks both.
+
 I/O (DuckDB reads, the registry's files), so outside the deciding room: the fitting itself is
 ``reconciler.decide.signal_model``'s.
 """
@@ -13,7 +17,8 @@ I/O (DuckDB reads, the registry's files), so outside the deciding room: the fitt
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from reconciler.decide.model import ModelSettings, TrainedModel
 from reconciler.decide.model_compare import Comparison, evaluate_on_signals, evaluation_start
 from reconciler.decide.model_registry import live_blend
 from reconciler.decide.signal_model import PriorAndOwn, train_own
+from reconciler.replay.promotion_replay import ReplayPath, replay_window
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +89,16 @@ def fit_candidate(
     evaluation_s: float,
     live: PriorAndOwn | None,
     live_id: str | None,
+    fleets: Sequence[Sequence[str]] | None = None,
+    replay_path: ReplayPath | None = None,
     on_iteration: Callable[[int, int], None] | None = None,
 ) -> tuple[PriorAndOwn, Comparison]:
     """A candidate: the live prior (if any) with an own model fitted on the signals before the
     last ``evaluation_s`` (the last third of the own evidence while that is short:
     ``evaluation_start``), and how it, the live blend and the baseline score on those days
-    (``reconciler.decide.model_compare.evaluate_on_signals``). ``grid_s`` None: the signal
-    grid's default."""
+    (``reconciler.decide.model_compare.evaluate_on_signals``) and serve them replayed through
+    the decision path, per fleet (``fleets``: each one's pools; None: ``pools`` as one fleet)
+    with the daemon's settings (``replay_path``). ``grid_s`` None: the signal grid's default."""
     try:
         signals = read_signals(
             con, until=now, lookback_s=lookback_s, pools=pools, interval_s=grid_s
@@ -104,8 +113,24 @@ def fit_candidate(
         own = train_own(signals, end=start, settings=settings, on_iteration=on_iteration)
         prior = live.prior if live is not None else None
         candidate = PriorAndOwn(prior=prior, own=own, settings=settings)
+        began = time.monotonic()
+        replayed, per_fleet = replay_window(
+            signals,
+            start,
+            fleets=[pools] if fleets is None else fleets,
+            candidate=candidate,
+            live=live,
+            path=replay_path,
+        )
+        log.info(
+            "retrain: replayed %d ticks of %d fleet(s) (K %s) with 3 deciders in %.1f s",
+            signals.n_ticks - start,
+            len(per_fleet),
+            ", ".join(str(f.k) for f in per_fleet) or "-",
+            time.monotonic() - began,
+        )
         comparison = evaluate_on_signals(
-            signals, start, candidate=candidate, live=live, live_id=live_id
+            signals, start, candidate=candidate, live=live, live_id=live_id, replayed=replayed
         )
         return candidate, comparison
     except ReconcilerError as exc:

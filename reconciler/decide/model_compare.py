@@ -16,6 +16,15 @@ A candidate beats a rival when its AUC is higher and its Brier score no higher. 
 promoted only when it beats both the live model (when there is one) and the baseline; a
 window with no loss (or nothing but losses) cannot rank anything, so nothing is promoted on
 it.
+
+Ranking is not serving. The daemon also replays the window through the executed decision
+path (``reconciler.replay.promotion_replay``: the daemon's own controller deciding with each
+of the three over the market the fleet saw) and hands the figures in as ``Replayed``; then the
+candidate is promoted only when, besides its AUC and Brier, its replayed availability is at
+least each rival's with a cost ratio at most ``REPLAY_COST_SLACK`` (0.02) above the rival's: a
+model that ranks better but serves worse, or serves as well only by spending much more, does
+not decide. Without replayed figures (``evaluate_candidate`` on trace series) the scores
+alone judge.
 """
 
 from __future__ import annotations
@@ -39,7 +48,10 @@ from reconciler.decide.signal_labels import fleet_loss_labels
 from reconciler.decide.signal_model import PriorAndOwn
 
 __all__ = [
+    "REPLAY_COST_SLACK",
     "Comparison",
+    "Replayed",
+    "ReplayedFigures",
     "Scores",
     "compare",
     "evaluate_candidate",
@@ -61,6 +73,30 @@ class Scores:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplayedFigures:
+    """One decider's replay of the judging window (REPLAY.md's figures, pooled over fleets)."""
+
+    availability: float  # the share of ticks with K nodes ready
+    cost_ratio: float  # cost over K on-demand nodes for the window
+
+    def serves_as_well_as(self, other: ReplayedFigures) -> bool:
+        return (
+            self.availability >= other.availability - _EPS
+            and self.cost_ratio <= other.cost_ratio + REPLAY_COST_SLACK + _EPS
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """The judging window replayed through the daemon's controller with each decider."""
+
+    candidate: ReplayedFigures
+    baseline: ReplayedFigures  # planner_no_model: the 24-hour availability baseline decides
+    live: ReplayedFigures | None  # None: no model was deciding
+    node_ticks: int  # ticks x K summed over the fleets replayed: what the figures weigh
+
+
+@dataclass(frozen=True, slots=True)
 class Comparison:
     window_from: str  # ISO 8601, UTC
     window_until: str
@@ -71,6 +107,7 @@ class Comparison:
     live_saw_window: bool
     promoted: bool
     reason: str
+    replayed: Replayed | None = None  # None: judged on the scores alone (or an older artifact)
 
 
 def score(y: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> Scores:
@@ -84,10 +121,29 @@ def score(y: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> Scores:
 
 
 MIN_JUDGED_CLASS = 10  # losses, and pool-ticks without one, a judging window needs (as a fit)
+# How much more of the on-demand bill a candidate may spend than a rival in the replay and
+# still count as serving as well: two hundredths, about the cost of one node in fifty.
+REPLAY_COST_SLACK = 0.02
+_EPS = 1e-9  # float noise: the same ticks served read as equal
 
 
-def compare(candidate: Scores, baseline: Scores, live: Scores | None) -> tuple[bool, str]:
-    """Promote or not, and why in one line."""
+def _replay_line(replayed: Replayed) -> str:
+    def one(name: str, f: ReplayedFigures) -> str:
+        return f"{name} {f.availability:.4f} / {f.cost_ratio:.4f}"
+
+    parts = [one("candidate", replayed.candidate), one("baseline", replayed.baseline)]
+    if replayed.live is not None:
+        parts.append(one("live model", replayed.live))
+    return "replayed availability / cost ratio: " + ", ".join(parts)
+
+
+def compare(
+    candidate: Scores,
+    baseline: Scores,
+    live: Scores | None,
+    replayed: Replayed | None = None,
+) -> tuple[bool, str]:
+    """Promote or not, and why in one line (the rule: the module docstring)."""
     if math.isnan(candidate.auc):
         return False, (
             f"not promoted: the window's {candidate.rows} pool-ticks hold {candidate.losses} "
@@ -111,10 +167,27 @@ def compare(candidate: Scores, baseline: Scores, live: Scores | None) -> tuple[b
     figures = f"candidate AUC {candidate.auc:.3f} Brier {candidate.brier:.4f}"
     lost = [name for name, s in rivals if not candidate.beats(s)]
     against = "; ".join(f"{name} AUC {s.auc:.3f} Brier {s.brier:.4f}" for name, s in rivals)
+    served = "" if replayed is None else f"; {_replay_line(replayed)}"
     if lost:
         beaten = " and the ".join(lost)
-        return False, f"not promoted: {figures} does not beat the {beaten} ({against})"
+        return False, f"not promoted: {figures} does not beat the {beaten} ({against}{served})"
     beaten = " and the ".join(n for n, _ in rivals)
+    if replayed is not None:
+        replay_rivals = [("baseline", replayed.baseline)] + (
+            [("live model", replayed.live)] if live and replayed.live else []
+        )
+        worse = [n for n, f in replay_rivals if not replayed.candidate.serves_as_well_as(f)]
+        if worse:
+            return False, (
+                f"not promoted: {figures} beats the {beaten} on the scores but its replay of "
+                f"the window serves worse than the {' and the '.join(worse)} (availability at "
+                f"least the rival's, cost ratio at most {REPLAY_COST_SLACK:.2f} above it: "
+                f"{_replay_line(replayed)}; {against})"
+            )
+        return True, (
+            f"promoted: {figures} beats the {beaten} and replays the window at least as well "
+            f"({against}; {_replay_line(replayed)})"
+        )
     return True, f"promoted: {figures} beats the {beaten} ({against})"
 
 
@@ -193,9 +266,11 @@ def evaluate_on_signals(
     candidate: PriorAndOwn,
     live: PriorAndOwn | None,
     live_id: str | None = None,
+    replayed: Replayed | None = None,
 ) -> Comparison:
     """Score all three on ticks ``start..`` of the fleet's signals at the candidate's horizon,
-    labelled by the fleet's own nodes (rows with no node held nor launched are unlabelled)."""
+    labelled by the fleet's own nodes (rows with no node held nor launched are unlabelled);
+    ``replayed``: the same ticks through the decision path, which the rule then also asks."""
     end = signals.n_ticks
     ticks = np.arange(start, end, dtype=np.int64)
     feats = compute_signal_features(signals, ticks)
@@ -205,7 +280,7 @@ def evaluate_on_signals(
     cand = score(y, candidate.predict_features(x))
     base = score(y, np.clip(availability_baseline(x), 0.0, 1.0))
     live_scores = score(y, live.predict_features(x)) if live is not None else None
-    promoted, reason = compare(cand, base, live_scores)
+    promoted, reason = compare(cand, base, live_scores, replayed)
     until = _trained_until(live) if live is not None else ""
     return Comparison(
         window_from=_iso(signals, start),
@@ -217,4 +292,5 @@ def evaluate_on_signals(
         live_saw_window=bool(until) and until > _iso(signals, start),
         promoted=promoted,
         reason=reason,
+        replayed=replayed,
     )

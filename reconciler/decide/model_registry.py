@@ -8,8 +8,10 @@ Layout of the model path ``DIR``:
   ``model.json`` holds, beside the model's own metadata, ``model_id``, ``created_at``,
   ``prior`` (the prior it is blended with: ``initial:<fingerprint>``, or null when there was
   none) and ``comparison``: how it scored against the live model and the baseline on the days
-  it did not fit, and whether that promoted it. Each is an **own** model: fitted on the
-  fleet's signals (``reconciler.decide.signal_model.train_own``).
+  it did not fit, how each served those days replayed through the decision path
+  (``replayed``: availability and cost ratio; absent from artifacts written before the replay
+  was asked, which read as None), and whether that promoted it. Each is an **own** model:
+  fitted on the fleet's signals (``reconciler.decide.signal_model.train_own``).
 - ``DIR/live.json``: ``{"model_id", "promoted_at", "reason"}``, written last and atomically
   (a temporary file renamed over it), so a crash leaves the previous pointer whole. A
   ``model_id`` of null says the baseline decides.
@@ -39,7 +41,7 @@ from typing import Any
 
 from reconciler.core.errors import ModelError
 from reconciler.decide.model import TrainedModel, load_model
-from reconciler.decide.model_compare import Comparison, Scores
+from reconciler.decide.model_compare import Comparison, Replayed, ReplayedFigures, Scores
 from reconciler.decide.signal_features import SIGNAL_FEATURES
 from reconciler.decide.signal_model import PriorAndOwn
 
@@ -109,6 +111,29 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
     return out
 
 
+def _figures_of(raw: Any) -> ReplayedFigures | None:
+    if not isinstance(raw, dict):
+        return None
+    return ReplayedFigures(
+        availability=float(raw["availability"]), cost_ratio=float(raw["cost_ratio"])
+    )
+
+
+def _replayed_of(raw: Any) -> Replayed | None:
+    """The replayed figures; None for an artifact written before the replay was asked."""
+    if not isinstance(raw, dict):
+        return None
+    cand, base = _figures_of(raw.get("candidate")), _figures_of(raw.get("baseline"))
+    if cand is None or base is None:
+        return None
+    return Replayed(
+        candidate=cand,
+        baseline=base,
+        live=_figures_of(raw.get("live")),
+        node_ticks=int(raw.get("node_ticks", 0)),
+    )
+
+
 def comparison_of(raw: Any) -> Comparison | None:
     if not isinstance(raw, dict):
         return None
@@ -125,6 +150,7 @@ def comparison_of(raw: Any) -> Comparison | None:
         live_saw_window=bool(raw.get("live_saw_window")),
         promoted=bool(raw["promoted"]),
         reason=str(raw["reason"]),
+        replayed=_replayed_of(raw.get("replayed")),
     )
 
 

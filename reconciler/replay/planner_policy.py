@@ -12,7 +12,9 @@ trace's free capacity, their own nodes held, warned and interrupted, launches tr
 refused), never the trace's capacity. ``planner`` fits the prior (``train_prior``: the ticks
 before the window through the same signal mapping, in ``reset``, where only those are
 visible); ``planner_no_model`` uses one minus the 24-hour believed availability instead, so
-the model's worth shows in the comparison.
+the model's worth shows in the comparison. Handed a ready blend (``blend``: a retrain's
+candidate or the live model, ``reconciler.replay.promotion_replay``), it decides with that and
+fits nothing.
 """
 
 from __future__ import annotations
@@ -45,10 +47,19 @@ class PlannerPolicy:
     # The daemon's collector cadence: a backtest's planner gets scores no more often than AWS's.
     score_every_s: float = field(default_factory=lambda: Cadences().placement_scores_s)
     model: TrainedModel | None = None  # the prior (public traces before the window)
+    # A ready decider: used as it is (use_model is then moot), nothing fitted in reset.
+    blend: PriorAndOwn | None = None
     _setup: ReplaySetup | None = None
 
     def reset(self, setup: ReplaySetup) -> None:
         self._setup = setup
+        if self.blend is not None:
+            self._blend: PriorAndOwn | None = self.blend
+        else:
+            self._blend = self._fit_prior(setup)
+        self._start_state(setup)
+
+    def _fit_prior(self, setup: ReplaySetup) -> PriorAndOwn | None:
         if self.use_model:
             # setup.market ends at the first scored tick: labels stop before it.
             self.model = train_prior(
@@ -60,9 +71,9 @@ class PlannerPolicy:
                 on_iteration=self.on_train_iteration,
             )
         # No fleet ran before the window: no own evidence, the prior decides alone.
-        self._blend = (
-            None if self.model is None else PriorAndOwn(self.model, None, self.model_settings)
-        )
+        return None if self.model is None else PriorAndOwn(self.model, None, self.model_settings)
+
+    def _start_state(self, setup: ReplaySetup) -> None:
         self._signals = ReplaySignals(
             setup.market,
             start=setup.start,

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
+import pytest
 
-from reconciler.decide.model_compare import Scores, compare, score
+from reconciler.core.market import PoolInfo
+from reconciler.core.signals import FleetSignals
+from reconciler.decide.model import ModelSettings
+from reconciler.decide.model_compare import (
+    Replayed,
+    ReplayedFigures,
+    Scores,
+    compare,
+    evaluate_on_signals,
+    score,
+)
+from reconciler.decide.signal_model import PriorAndOwn, train_own
+from reconciler.replay.promotion_replay import replay_window
 
 BASE = Scores(auc=0.50, brier=0.030, rows=1000, losses=30)
 
@@ -45,3 +59,88 @@ def test_a_candidate_ranking_no_better_than_chance_or_on_too_few_losses_is_not_p
     ok, why = compare(few_losses, Scores(0.5, 0.02, 5000, 9), None)
     assert not ok and "9 losses and 4991 others, too few to judge" in why
     assert compare(Scores(0.9, 0.01, 68, 32), Scores(0.5, 0.2, 68, 32), None)[0]
+
+
+# The judging window replayed through the decision path (reconciler.replay.promotion_replay).
+SERVED = ReplayedFigures(availability=0.98, cost_ratio=0.34)
+
+
+def _replayed(candidate: ReplayedFigures, live: ReplayedFigures | None = None) -> Replayed:
+    return Replayed(candidate=candidate, baseline=SERVED, live=live, node_ticks=2304)
+
+
+def test_a_candidate_that_ranks_better_but_serves_fewer_ticks_does_not_decide() -> None:
+    fewer = _replayed(ReplayedFigures(availability=0.95, cost_ratio=0.30))
+    ok, why = compare(Scores(0.70, 0.025, 1000, 30), BASE, None, fewer)
+    assert not ok
+    assert "its replay of the window serves worse than the baseline" in why
+    assert "candidate 0.9500 / 0.3000, baseline 0.9800 / 0.3400" in why
+
+
+def test_serving_as_well_only_by_spending_more_than_the_slack_does_not_decide() -> None:
+    dearer = _replayed(ReplayedFigures(availability=0.98, cost_ratio=0.34 + 0.021))
+    assert not compare(Scores(0.70, 0.025, 1000, 30), BASE, None, dearer)[0]
+    within = _replayed(ReplayedFigures(availability=0.98, cost_ratio=0.34 + 0.02))
+    ok, why = compare(Scores(0.70, 0.025, 1000, 30), BASE, None, within)
+    assert ok and "replays the window at least as well" in why
+
+
+def test_the_replay_is_asked_of_the_live_model_too() -> None:
+    live_serves_more = _replayed(SERVED, live=ReplayedFigures(availability=0.99, cost_ratio=0.33))
+    ok, why = compare(
+        Scores(0.70, 0.025, 1000, 30), BASE, Scores(0.60, 0.027, 1000, 30), live_serves_more
+    )
+    assert not ok and "serves worse than the live model" in why and "live model 0.9900" in why
+
+
+def _ranked_history() -> FleetSignals:
+    """Three pools, one node held in each for 2000 ten-minute ticks; us-east-1a's score drops
+    to 3 four ticks before each of its losses (one every 40 ticks), us-east-1b loses one node
+    in 200 with no warning in the scores: an own model ranks these, the baseline does not."""
+    pools, n = 3, 2000
+    warned = np.zeros((pools, n), np.int32)
+    score = np.full((pools, n), 8.0)
+    for t in range(30, n, 40):
+        score[0, t - 4 : t] = 3.0
+        warned[0, t] = 1
+    warned[1, 50::200] = 1
+    zeros = np.zeros((pools, n), np.int32)
+    return FleetSignals(
+        pools=tuple(PoolInfo("us-east-1", f"us-east-1{z}", "g5.xlarge") for z in "abc"),
+        gap_seconds=600,
+        t0=0.0,
+        spot_price=np.full((pools, n), 0.3),
+        on_demand_price=np.ones(pools),
+        advisor_band=np.full(pools, np.nan),
+        placement_score=score,
+        score_target=4,
+        held=np.ones((pools, n), np.int32),
+        warned=warned,
+        interrupted=warned.copy(),
+        launches_tried=zeros,
+        launches_refused=zeros,
+    )
+
+
+def test_on_fleet_signals_a_better_ranking_candidate_is_promoted_only_if_it_serves_as_well() -> (
+    None
+):
+    signals, start = _ranked_history(), 1600
+    candidate = PriorAndOwn(None, train_own(signals, end=start), ModelSettings())
+    replayed, _ = replay_window(
+        signals, start, fleets=[[p.name for p in signals.pools]], candidate=candidate, live=None
+    )
+    assert replayed is not None
+    c = evaluate_on_signals(signals, start, candidate=candidate, live=None, replayed=replayed)
+    assert c.candidate.beats(c.baseline) and c.candidate.auc > 0.9
+    assert c.replayed == replayed
+    # The three nodes it held replayed: nothing lost in the window, only the cold start's tick.
+    assert replayed.candidate.availability == pytest.approx(399 / 400)
+    assert c.promoted and "replays the window at least as well" in c.reason, c.reason
+    # The same scores, but a replay in which the candidate served fewer ticks: kept out.
+    worse = dataclasses.replace(
+        replayed, candidate=ReplayedFigures(availability=0.97, cost_ratio=0.30)
+    )
+    c = evaluate_on_signals(signals, start, candidate=candidate, live=None, replayed=worse)
+    assert c.candidate.beats(c.baseline)
+    assert not c.promoted and "its replay of the window serves worse" in c.reason

@@ -28,6 +28,7 @@ def test_train_on_a_history_with_warnings_and_no_capacity_traces_then_list_it(
     assert trained.exit_code == 0, trained.output
     assert "held-out" in trained.output and "baseline_1_minus_avail_24h" in trained.output
     assert "scored on 2026-10-25" in trained.output  # the last six days, not fitted
+    assert "replayed" in trained.output  # and how each served them through the decision path
     (folder,) = [p for p in registry.iterdir() if p.is_dir()]
     assert f"model {folder.name} written" in trained.output
 
@@ -40,6 +41,8 @@ def test_train_on_a_history_with_warnings_and_no_capacity_traces_then_list_it(
     first, second = entries
     assert first["model_id"] == folder.name
     assert first["comparison"]["window_from"].startswith("2026-10-25")
+    for e in (first, second):  # every candidate's window replayed with all three deciders
+        assert set(e["comparison"]["replayed"]) == {"candidate", "baseline", "live", "node_ticks"}
     assert second["comparison"]["window_from"].startswith("2026-10-29")
     if first["comparison"]["promoted"]:
         assert second["comparison"]["live_id"] == first["model_id"]
@@ -50,6 +53,7 @@ def test_train_on_a_history_with_warnings_and_no_capacity_traces_then_list_it(
     table = runner.invoke(app, ["models", "--path", str(registry)])
     assert table.exit_code == 0, table.output
     assert folder.name in table.output and "deciding:" in table.output
+    assert "replayed" in table.output
 
 
 def test_train_needs_one_source_and_an_existing_history(tmp_path: Path) -> None:

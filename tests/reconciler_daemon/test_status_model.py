@@ -64,6 +64,11 @@ def test_status_and_page_say_the_baseline_decides_then_the_promoted_model_and_wh
     assert comparison["candidate"]["brier"] <= comparison["baseline"]["brier"]
     assert comparison["window_from"].startswith("2026-10-25")
     assert 'id="model"' in page and model["deciding"] in page and "beats the baseline" in page
+    # The same days replayed through the decision path: served at least as well, shown.
+    replayed = comparison["replayed"]
+    assert replayed["candidate"]["availability"] >= replayed["baseline"]["availability"]
+    assert replayed["node_ticks"] > 0 and "replays the window at least as well" in model["reason"]
+    assert "replayed through the decision path" in page
 
 
 def test_a_restart_says_why_the_live_model_decides_and_why_the_last_candidate_does_not(
