@@ -19,6 +19,7 @@ from reconciler.decide.signal_features import (
 from reconciler.decide.signal_labels import held_loss_labels, launch_failure_labels
 from reconciler.decide.signal_model import PriorAndOwn, train_own
 from reconciler.embedded import placement_scores as embedded
+from tests.reconciler.helpers import losing_every_30_ticks
 
 from .helpers import market
 
@@ -169,26 +170,8 @@ def test_an_own_model_fits_when_the_fleet_ran_only_the_last_days_of_a_long_histo
     """Weeks of scores before the fleet's first node (the demo's seed days): the held-out
     split is taken from the ticks that have the fleet's own rows, so the fit side is not empty
     (it was: LightGBM refused an empty dataset)."""
-    pools, n, own_from = 3, 2000, 1700
-    held = np.zeros((pools, n), dtype=np.int32)
-    held[:, own_from:] = 1
-    warned = np.zeros((pools, n), dtype=np.int32)
-    warned[:, own_from + 20 :: 30] = 1
-    fleet = FleetSignals(
-        pools=tuple(PoolInfo("us-east-1", f"us-east-1{z}", "g5.xlarge") for z in "abc"),
-        gap_seconds=600,
-        t0=0.0,
-        spot_price=np.full((pools, n), 0.3),
-        on_demand_price=np.ones(pools),
-        advisor_band=np.full(pools, np.nan),
-        placement_score=np.where(np.arange(n) % 2 == 0, 6.0, np.nan)[None, :].repeat(pools, 0),
-        score_target=4,
-        held=held,
-        warned=warned,
-        interrupted=warned.copy(),
-        launches_tried=np.zeros((pools, n), dtype=np.int32),
-        launches_refused=np.zeros((pools, n), dtype=np.int32),
-    )
+    own_from = 1700
+    fleet = losing_every_30_ticks(own_from=own_from)
     model = train_own(fleet)
     assert model.meta["rows"]["fit"] > 0 and model.meta["rows"]["holdout"] > 0
     assert model.meta["training_window"]["holdout_from_tick"] > own_from

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from reconciler.core.market import PoolInfo
 from reconciler.core.signals import FleetSignals
 from reconciler.decide.model import ModelSettings
 from reconciler.decide.model_compare import (
@@ -21,6 +20,7 @@ from reconciler.decide.model_compare import (
 )
 from reconciler.decide.signal_model import PriorAndOwn, train_own
 from reconciler.replay.promotion_replay import replay_window
+from tests.reconciler.helpers import fleet_signals
 
 BASE = Scores(auc=0.50, brier=0.030, rows=1000, losses=30)
 
@@ -104,22 +104,7 @@ def _ranked_history() -> FleetSignals:
         score[0, t - 4 : t] = 3.0
         warned[0, t] = 1
     warned[1, 50::200] = 1
-    zeros = np.zeros((pools, n), np.int32)
-    return FleetSignals(
-        pools=tuple(PoolInfo("us-east-1", f"us-east-1{z}", "g5.xlarge") for z in "abc"),
-        gap_seconds=600,
-        t0=0.0,
-        spot_price=np.full((pools, n), 0.3),
-        on_demand_price=np.ones(pools),
-        advisor_band=np.full(pools, np.nan),
-        placement_score=score,
-        score_target=4,
-        held=np.ones((pools, n), np.int32),
-        warned=warned,
-        interrupted=warned.copy(),
-        launches_tried=zeros,
-        launches_refused=zeros,
-    )
+    return fleet_signals(held=np.ones((pools, n)), warned=warned, score=score)
 
 
 def test_on_fleet_signals_a_better_ranking_candidate_is_promoted_only_if_it_serves_as_well() -> (

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from reconciler.core.market import PoolInfo
-from reconciler.core.signals import FleetSignals
 from reconciler.decide.model import ModelSettings
 from reconciler.decide.model_compare import Comparison, Replayed, ReplayedFigures, Scores
 from reconciler.decide.model_registry import list_models, register
 from reconciler.decide.signal_model import PriorAndOwn, train_own
+from tests.reconciler.helpers import fleet_signals
 
 AT = datetime(2026, 10, 24, tzinfo=UTC)
 
@@ -23,21 +22,8 @@ def _blend() -> PriorAndOwn:
     pools, n = 2, 1200
     warned = np.zeros((pools, n), np.int32)
     warned[:, 20::30] = 1
-    zeros = np.zeros((pools, n), np.int32)
-    fleet = FleetSignals(
-        pools=tuple(PoolInfo("us-east-1", f"us-east-1{z}", "g5.xlarge") for z in "ab"),
-        gap_seconds=600,
-        t0=0.0,
-        spot_price=np.full((pools, n), 0.3),
-        on_demand_price=np.ones(pools),
-        advisor_band=np.full(pools, np.nan),
-        placement_score=np.full((pools, n), 6.0),
-        score_target=4,
-        held=np.ones((pools, n), np.int32),
-        warned=warned,
-        interrupted=warned.copy(),
-        launches_tried=zeros,
-        launches_refused=zeros,
+    fleet = fleet_signals(
+        held=np.ones((pools, n)), warned=warned, score=np.full((pools, n), 6.0), zones="ab"
     )
     return PriorAndOwn(None, train_own(fleet), ModelSettings())
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reconciler.core.market import PoolInfo
 from reconciler.core.signals import FleetSignals
 from reconciler.decide.model import ModelSettings
 from reconciler.decide.signal_model import PriorAndOwn, train_own
@@ -18,27 +17,14 @@ from reconciler.replay.promotion_replay import (
     replay_window,
     replayed_market,
 )
+from tests.reconciler.helpers import fleet_signals, losing_every_30_ticks
 
 N, START = 60, 40  # 5-minute ticks: a 20-tick judging window
 
 
 def _signals(zones: str, held: np.ndarray, warned: np.ndarray, score: np.ndarray) -> FleetSignals:
-    pools = len(zones)
-    zeros = np.zeros((pools, N), np.int32)
-    return FleetSignals(
-        pools=tuple(PoolInfo("us-east-1", f"us-east-1{z}", "g5.xlarge") for z in zones),
-        gap_seconds=300,
-        t0=0.0,
-        spot_price=np.full((pools, N), 0.4),
-        on_demand_price=np.ones(pools),
-        advisor_band=np.full(pools, np.nan),
-        placement_score=score,
-        score_target=2,
-        held=held.astype(np.int32),
-        warned=warned.astype(np.int32),
-        interrupted=warned.astype(np.int32),
-        launches_tried=zeros,
-        launches_refused=zeros,
+    return fleet_signals(
+        held=held, warned=warned, score=score, zones=zones, gap=300, spot=0.4, score_target=2
     )
 
 
@@ -82,26 +68,7 @@ def _both() -> FleetSignals:
 @pytest.fixture(scope="module")
 def model() -> PriorAndOwn:
     """A real own model, fitted on a fleet that lost a node every 30 ticks in three pools."""
-    pools, n, own_from = 3, 2000, 1700
-    held = np.zeros((pools, n), dtype=np.int32)
-    held[:, own_from:] = 1
-    warned = np.zeros((pools, n), dtype=np.int32)
-    warned[:, own_from + 20 :: 30] = 1
-    fleet = FleetSignals(
-        pools=tuple(PoolInfo("us-east-1", f"us-east-1{z}", "g5.xlarge") for z in "abc"),
-        gap_seconds=600,
-        t0=0.0,
-        spot_price=np.full((pools, n), 0.3),
-        on_demand_price=np.ones(pools),
-        advisor_band=np.full(pools, np.nan),
-        placement_score=np.where(np.arange(n) % 2 == 0, 6.0, np.nan)[None, :].repeat(pools, 0),
-        score_target=4,
-        held=held,
-        warned=warned,
-        interrupted=warned.copy(),
-        launches_tried=np.zeros((pools, n), dtype=np.int32),
-        launches_refused=np.zeros((pools, n), dtype=np.int32),
-    )
+    fleet = losing_every_30_ticks()
     return PriorAndOwn(prior=None, own=train_own(fleet), settings=ModelSettings())
 
 
