@@ -96,8 +96,9 @@ def fit_candidate(
     """A candidate: the live prior (if any) with an own model fitted on the signals before the
     last ``evaluation_s`` (the last third of the own evidence while that is short:
     ``evaluation_start``), and how it, the live blend and the baseline score on those days
-    (``reconciler.decide.model_compare.evaluate_on_signals``) and serve them replayed through
-    the decision path, per fleet (``fleets``: each one's pools; None: ``pools`` as one fleet)
+    (``reconciler.decide.model_compare.evaluate_on_signals``) and, for a candidate those scores
+    let through (only then: the replay is the dear part), serve them replayed through the
+    decision path, per fleet (``fleets``: each one's pools; None: ``pools`` as one fleet)
     with the daemon's settings (``replay_path``). ``grid_s`` None: the signal grid's default."""
     try:
         signals = read_signals(
@@ -113,6 +114,12 @@ def fit_candidate(
         own = train_own(signals, end=start, settings=settings, on_iteration=on_iteration)
         prior = live.prior if live is not None else None
         candidate = PriorAndOwn(prior=prior, own=own, settings=settings)
+        scored = evaluate_on_signals(
+            signals, start, candidate=candidate, live=live, live_id=live_id
+        )
+        if not scored.promoted:
+            # The replay is the dear part of a retrain: not for a candidate the scores keep out.
+            return candidate, scored
         began = time.monotonic()
         replayed, per_fleet = replay_window(
             signals,

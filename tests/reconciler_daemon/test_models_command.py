@@ -41,8 +41,13 @@ def test_train_on_a_history_with_warnings_and_no_capacity_traces_then_list_it(
     first, second = entries
     assert first["model_id"] == folder.name
     assert first["comparison"]["window_from"].startswith("2026-10-25")
-    for e in (first, second):  # every candidate's window replayed with all three deciders
-        assert set(e["comparison"]["replayed"]) == {"candidate", "baseline", "live", "node_ticks"}
+    for e in (first, second):
+        c = e["comparison"]
+        if c["replayed"] is None:  # kept out by its scores: the replay is not run for it
+            assert not c["promoted"] and "replay" not in c["reason"], c["reason"]
+        else:  # its scores passed: the window replayed with all three deciders decided
+            assert set(c["replayed"]) == {"candidate", "baseline", "live", "node_ticks"}
+    assert first["comparison"]["replayed"] is not None, first["comparison"]["reason"]
     assert second["comparison"]["window_from"].startswith("2026-10-29")
     if first["comparison"]["promoted"]:
         assert second["comparison"]["live_id"] == first["model_id"]

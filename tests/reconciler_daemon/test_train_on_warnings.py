@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from analytics.store import open_history
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.history.market_series import read_market
 from reconciler.daemon.training import train_from_history
+from reconciler.decide.model_compare import Comparison
+from reconciler.decide.signal_model import PriorAndOwn
 
 from .aws_history import DAYS, END, GRID_S, write_aws_history
 
@@ -107,4 +111,46 @@ def test_the_retrain_reads_no_capacity_number_at_all(tmp_path: Path) -> None:
     assert blend.own is not None and blend.prior is None and blend.own_weight == 1.0
     assert comparison.candidate.losses > 0 and comparison.candidate.rows > 0
     assert comparison.candidate.auc > comparison.baseline.auc, comparison.reason
+    history.close()
+
+
+def test_only_a_candidate_its_scores_let_through_is_replayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay of the judging days is the dear part of a retrain (seconds of the daemon's
+    CPU per fleet): it runs for a candidate whose scores beat its rivals, never for one the
+    scores already keep out."""
+    import reconciler.daemon.training as training
+
+    history = open_history(tmp_path / "history.duckdb")
+    written = write_aws_history(history, warnings=60)
+    replays: list[int] = []
+    real = training.replay_window
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        replays.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "replay_window", counted)
+
+    def fit(live: PriorAndOwn | None) -> tuple[PriorAndOwn, Comparison]:
+        with Ledger(history).reader() as con:
+            return training.fit_candidate(
+                con,
+                list(written.pools),
+                now=END,
+                lookback_s=DAYS * 86400.0,
+                grid_s=GRID_S,
+                evaluation_s=3 * 86400.0,
+                live=live,
+                live_id=None if live is None else "0001",
+            )
+
+    first, passed = fit(None)
+    assert passed.candidate.beats(passed.baseline), passed.reason
+    assert replays == [1] and passed.replayed is not None
+    # The same fit again, against itself as the live model: equal scores beat nothing.
+    _, kept_out = fit(first)
+    assert not kept_out.promoted and "does not beat the live model" in kept_out.reason
+    assert replays == [1] and kept_out.replayed is None
     history.close()
