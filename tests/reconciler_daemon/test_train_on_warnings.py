@@ -125,7 +125,7 @@ def test_only_a_candidate_its_scores_let_through_is_replayed(
     history = open_history(tmp_path / "history.duckdb")
     written = write_aws_history(history, warnings=60)
     replays: list[int] = []
-    real = training.replay_window
+    from reconciler.replay.promotion_replay import replay_window as real
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         replays.append(1)
