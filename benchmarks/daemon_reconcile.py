@@ -1,8 +1,9 @@
 """A reconcile cycle for 500 pools with 90 days of history: target < 1 s (issue 5).
 
 Synthetic but shaped like the real thing: one fleet of 500 pools (25 zones x 20 types),
-capacity observed every 5 minutes (the collector's default cadence) and prices changing hourly for 90 days, 20 nodes held.
-A cycle is the whole ``Reconciler.reconcile``: read the market from DuckDB, features,
+capacity observed and placement scores collected every 5 minutes (the collectors' default
+cadence) and prices changing hourly for 90 days, 20 nodes held. A cycle is the whole
+``Reconciler.reconcile``: read the fleet's signals from DuckDB, features,
 predictions, planner, guards, and the writes of the decision, actions and predictions.
 Run: ``.venv/bin/python -m benchmarks.daemon_reconcile``.
 """
@@ -23,8 +24,8 @@ from analytics.store import open_history
 from benchmarks.analytics_history import TYPES  # the same 20 g5/g6 types
 from reconciler.actuate.groups import AutoScalingGroups
 from reconciler.actuate.shadow import ShadowActuator
+from reconciler.core.history.fleet_signals import read_signals
 from reconciler.core.history.ledger import Ledger
-from reconciler.core.history.market_series import read_market
 from reconciler.core.settings import DaemonSettings, FleetTarget
 from reconciler.daemon.breaker import Breaker
 from reconciler.daemon.cycle import Reconciler
@@ -80,6 +81,21 @@ def build(path: Path, days: int) -> FleetTarget:
             "300, 'bench' FROM p, range(?::TIMESTAMP - INTERVAL (?) DAY, ?::TIMESTAMP, "
             "INTERVAL 5 MINUTE) r(ts)",
             [NOW.replace(tzinfo=None), days, NOW.replace(tzinfo=None)],
+        )
+        # What a fleet sees of the same capacity: a placement score per pool every 5 minutes
+        # for the fleet's request (max_nodes), scored as the embedded EC2 scores.
+        con.execute(
+            "INSERT INTO placement_scores SELECT 'us-east-1', zone, 'use1-' || zone, itype, ?, "
+            "least(10, 1 + round(9 * greatest(0, 8 + 6 * sin(hash(pool) % 97 "
+            "+ epoch(ts) / 86400.0)) / ?)), ts, 'bench' FROM p, "
+            "range(?::TIMESTAMP - INTERVAL (?) DAY, ?::TIMESTAMP, INTERVAL 5 MINUTE) r(ts)",
+            [
+                fleet.max_nodes,
+                fleet.max_nodes,
+                NOW.replace(tzinfo=None),
+                days,
+                NOW.replace(tzinfo=None),
+            ],
         )
         con.execute(
             "INSERT INTO spot_prices (region, zone, instance_type, product, ts, price, source) "
@@ -147,7 +163,7 @@ def main() -> None:
                 reads = []
                 for _ in range(args.runs):
                     t = time.perf_counter()
-                    read_market(
+                    read_signals(
                         h.con,
                         until=NOW,
                         lookback_s=settings.lookback_s,
@@ -158,7 +174,7 @@ def main() -> None:
             print(
                 f"reconcile, 500 pools, reading {lookback_days} of {args.days} days: "
                 f"median {statistics.median(times):.3f} s, max {max(times):.3f} s "
-                f"(target < 1 s); of which reconciler.core.history.market_series.read_market alone: median "
+                f"(target < 1 s); of which the signals' read (read_signals) alone: median "
                 f"{statistics.median(reads):.3f} s"
             )
 

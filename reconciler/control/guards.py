@@ -46,7 +46,7 @@ class GuardState:
     acting_mode: bool  # False in shadow mode
     leader: bool  # this daemon holds the fleet's lease (re-checked just before)
     breaker_open: bool
-    market_age_s: float | None  # None: the fleet's pools were never observed
+    market_age_s: float | None  # None: no pool of the fleet observed within the lookback
     last_move_at: float | None  # when the last move ahead of predicted loss started
     drained_last_hour: int  # serving spot nodes drained by optimisation within the hour
     budget_usd_per_hour: float | None
@@ -121,7 +121,7 @@ def check_plan(
 
 def _stale(state: GuardState, limits: Limits) -> str | None:
     if state.market_age_s is None:
-        return "stale data: the fleet's pools were never observed"
+        return "stale data: no pool of the fleet was observed within the lookback"
     if state.market_age_s > limits.stale_after_s:
         return (
             f"stale data: market observed {state.market_age_s:.0f} s ago "

@@ -108,7 +108,7 @@ def gather(
             losses = recent_losses(con, pools=pools, until=now, window_s=PlannerSettings().alert_s)
     except ReconcilerError as exc:
         return dataclasses.replace(facts, unreadable=str(exc))
-    market_at = ledger.freshest_market(pools)
+    market_at = ledger.freshest_market(pools, now - timedelta(seconds=settings.lookback_s))
     last_move = ledger.get_state(f"last_move:{fleet.name}")
     paused = fleet_controls.paused
     guards = GuardState(

@@ -37,7 +37,8 @@ def test_prices_are_collected_for_every_pool_and_capacity_observed(
     assert history_rows(ledger, "SELECT DISTINCT product FROM spot_prices") == [("Linux/UNIX",)]
     observed = history_rows(ledger, "SELECT DISTINCT pool, capacity, ts FROM capacity_observations")
     assert {r[0] for r in observed} == set(f.fleet.pools())
-    assert ledger.freshest_market(f.fleet.pools()) == T0
+    assert ledger.freshest_market(f.fleet.pools(), T0 - timedelta(hours=1)) == T0
+    assert ledger.freshest_market(f.fleet.pools(), T0) is None  # nothing after T0
     # a second run finds nothing new: prices are keyed, not appended
     assert collect_prices(ledger, client("ec2", REGION), f.fleet, now=T0, grid_s=300) == 0
     assert record_on_demand(ledger, f.fleet) == 2 and record_on_demand(ledger, f.fleet) == 0

@@ -7,15 +7,16 @@ holds the price collector's guess, and no capacity number may reach the planner)
 Grid: ticks ``interval_s`` apart (when not given, the collectors' most common spacing in
 the window, else ``DEFAULT_GRID_S``, the daemon's ``grid_s`` default), the last tick at
 ``until``, tick 0 at or before the pools' first signal within ``lookback_s`` of it (a
-placement score, a spot price, a node launched, an interruption event). Prices and advisor
-bands are ``market_prices``'. On that grid, per pool: the latest placement score collected at
-or before each tick (``placement_scores``, at the highest target capacity asked there), the
-spot nodes of any fleet held (``nodes``: launched at or before the tick, not yet terminated),
-spot interruption warnings (``interruption_events`` of ``WARNING_KINDS``) and the state
-changes of warned nodes (their interruptions), each counted at the first tick at or after it,
-and the launches tried (``fleet_actions`` ``launch``, applied) and refused
-(``launch_failed``). A pool is observed from its first tick with a score, a price or a node
-held.
+placement score, a spot price, a node launched, an interruption event). Nothing older than
+``lookback_s`` is read: a score collected before it is not the one in force at tick 0.
+Prices and advisor bands are ``market_prices``'. On that grid, per pool: the latest
+placement score collected at or before each tick (``placement_scores``, at the highest
+target capacity asked there), the spot nodes of any fleet held (``nodes``: launched at or
+before the tick, not yet terminated), spot interruption warnings (``interruption_events`` of
+``WARNING_KINDS``) and the state changes of warned nodes (their interruptions), each counted
+at the first tick at or after it, and the launches tried (``fleet_actions`` ``launch``,
+applied) and refused (``launch_failed``). A pool is observed from its first tick with a
+score, a price or a node held.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def read_signals(
             default_od=default_on_demand_price,
             operating_system="Linux",
         )
-        return _read(con, names=names, infos=infos, t0=t0, gap=gap, n=n, priced=priced)
+        return _read(con, names=names, infos=infos, t0=t0, gap=gap, n=n, priced=priced, since=since)
     except duckdb.Error as exc:
         raise HistoryReadError(
             f"could not read fleet signals from the history ({exc}); is it a spotfleet history "
@@ -163,29 +164,34 @@ def _read(
     gap: int,
     n: int,
     priced: GridPrices,
+    since: datetime,
 ) -> FleetSignals:
     index = {name: i for i, name in enumerate(names)}
     end_s = t0 + (n - 1) * gap
     window = [t0 - gap, end_s]
 
+    # Only the lookback's scores (a reconcile reads this every cycle: all of a long history
+    # took seconds), each pool's row found by a join, not per row in Python.
     scores = con.execute(
         """
-        SELECT region || '/' || zone || '/' || instance_type AS pool, epoch(ts) AS s, score,
-               target_capacity
+        WITH wanted AS (
+            SELECT unnest(?) AS pool, generate_subscripts(?, 1) - 1 AS i
+        )
+        SELECT i, epoch(ts) AS s, score, target_capacity
         FROM placement_scores
-        WHERE zone IS NOT NULL AND list_contains(?, region || '/' || zone || '/' || instance_type)
-          AND epoch(ts) <= ?
+        JOIN wanted ON wanted.pool = region || '/' || zone || '/' || instance_type
+        WHERE zone IS NOT NULL AND ts > ? AND epoch(ts) <= ?
         QUALIFY target_capacity
             = max(target_capacity) OVER (PARTITION BY region, zone, instance_type)
         ORDER BY s
         """,
-        [names, end_s],
+        [names, names, since, end_s],
     ).fetchnumpy()
     score = np.full((len(names), n), np.nan)
     target = 1
     if len(scores["s"]):
         target = int(scores["target_capacity"].max())
-        idx = np.array([index[str(p)] for p in scores["pool"]], dtype=np.int64)
+        idx = scores["i"].astype(np.int64)
         tick = np.clip(np.ceil((scores["s"].astype(np.float64) - t0) / gap), 0, n - 1)
         score[idx, tick.astype(np.int64)] = scores["score"].astype(np.float64)
 

@@ -212,14 +212,16 @@ class Ledger:
                 con.unregister("_incoming_predictions")
 
     # -- what safety and scaling read -------------------------------------------------------
-    def freshest_market(self, pools: Sequence[str]) -> datetime | None:
-        """When a collector last observed any of ``pools``: a placement score, or the price
-        collector's run (its ``capacity_observations`` row, where it writes one)."""
+    def freshest_market(self, pools: Sequence[str], since: datetime) -> datetime | None:
+        """When a collector last observed any of ``pools`` after ``since``: a placement score,
+        or the price collector's run (its ``capacity_observations`` row, where it writes one).
+        None: nothing since then (a reconcile asks about its lookback only: the whole history
+        of 500 pools took most of a second to scan)."""
         rows = self._rows(
             "SELECT max(ts) FROM (SELECT ts FROM capacity_observations "
-            "WHERE pool IN (SELECT unnest(?)) UNION ALL SELECT ts FROM placement_scores "
-            "WHERE region || '/' || zone || '/' || instance_type IN (SELECT unnest(?)))",
-            [list(pools), list(pools)],
+            "WHERE ts > ? AND pool IN (SELECT unnest(?)) UNION ALL SELECT ts FROM placement_scores "
+            "WHERE ts > ? AND region || '/' || zone || '/' || instance_type IN (SELECT unnest(?)))",
+            [naive(since), list(pools), naive(since), list(pools)],
         )
         value = rows[0][0]
         return value.replace(tzinfo=UTC) if isinstance(value, datetime) else None
