@@ -16,8 +16,9 @@ _AVAIL_24H = FEATURES.index("avail_24h")
 
 
 def availability_baseline(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """P(loss) taken as one minus the 24-hour availability, from a feature array (..., F)."""
-    out: npt.NDArray[np.float64] = 1.0 - features[..., _AVAIL_24H]
+    """P(loss) taken as one minus the 24-hour availability, from a feature array (..., F),
+    held to [0, 1] so every caller gets a probability."""
+    out: npt.NDArray[np.float64] = np.clip(1.0 - features[..., _AVAIL_24H], 0.0, 1.0)
     return out
 
 

@@ -179,7 +179,7 @@ def load_model(folder: Path) -> TrainedModel:
 def _blend(
     boosted: npt.NDArray[np.float64], features: npt.NDArray[np.float64], weight: float
 ) -> npt.NDArray[np.float64]:
-    baseline = np.clip(availability_baseline(features), 0.0, 1.0)
+    baseline = availability_baseline(features)
     out: npt.NDArray[np.float64] = (1.0 - weight) * boosted + weight * baseline
     return out
 

@@ -49,7 +49,7 @@ def predict_losses(
         probs = model.predict_features(features)
         basis = ["model"] * len(probs)
     else:
-        probs = np.clip(availability_baseline(features), 0.0, 1.0)
+        probs = availability_baseline(features)
         basis = ["baseline"] * len(probs)
     for i in range(len(probs)):
         if history_s[i] < settings.min_history_s:

@@ -37,7 +37,7 @@ def predict_on_signals(
         probs = model.predict_features(feats)
         basis = ["model"] * len(probs)
     else:
-        probs = np.clip(availability_baseline(feats), 0.0, 1.0)
+        probs = availability_baseline(feats)
         basis = ["baseline"] * len(probs)
     out = []
     for i, p in enumerate(signals.pools):

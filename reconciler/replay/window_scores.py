@@ -76,7 +76,7 @@ def score_window(
     return WindowScores(
         labels=y[mask],
         model=model.predict_features(rows),
-        baseline=np.clip(availability_baseline(rows), 0.0, 1.0),
+        baseline=availability_baseline(rows),
     )
 
 
