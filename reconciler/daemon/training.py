@@ -27,7 +27,12 @@ import duckdb
 from reconciler.core.errors import DecideError, ReconcilerError
 from reconciler.core.history.fleet_signals import read_signals
 from reconciler.decide.model import ModelSettings, TrainedModel
-from reconciler.decide.model_compare import Comparison, evaluate_on_signals, evaluation_start
+from reconciler.decide.model_compare import (
+    Comparison,
+    evaluate_on_signals,
+    evaluation_start,
+    with_replay,
+)
 from reconciler.decide.model_registry import live_blend
 from reconciler.decide.signal_model import PriorAndOwn, train_own
 from reconciler.replay.promotion_replay import ReplayPath, replay_window
@@ -136,9 +141,6 @@ def fit_candidate(
             ", ".join(str(f.k) for f in per_fleet) or "-",
             time.monotonic() - began,
         )
-        comparison = evaluate_on_signals(
-            signals, start, candidate=candidate, live=live, live_id=live_id, replayed=replayed
-        )
-        return candidate, comparison
+        return candidate, with_replay(scored, replayed)
     except ReconcilerError as exc:
         raise DecideError(f"cannot train from the history: {exc}") from exc

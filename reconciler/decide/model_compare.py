@@ -30,7 +30,7 @@ alone judge.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -58,6 +58,7 @@ __all__ = [
     "evaluate_on_signals",
     "evaluation_start",
     "score",
+    "with_replay",
 ]
 
 
@@ -218,7 +219,7 @@ def evaluate_candidate(
     mask = ~np.isnan(labels)
     x, y = feats[mask], labels[mask]
     cand = score(y, candidate.predict_features(x))
-    base = score(y, np.clip(availability_baseline(x), 0.0, 1.0))
+    base = score(y, availability_baseline(x))
     live_scores = score(y, live.predict_features(x)) if live is not None else None
     promoted, reason = compare(cand, base, live_scores)
     saw = False
@@ -266,11 +267,9 @@ def evaluate_on_signals(
     candidate: PriorAndOwn,
     live: PriorAndOwn | None,
     live_id: str | None = None,
-    replayed: Replayed | None = None,
 ) -> Comparison:
     """Score all three on ticks ``start..`` of the fleet's signals at the candidate's horizon,
-    labelled by the fleet's own nodes (rows with no node held nor launched are unlabelled);
-    ``replayed``: the same ticks through the decision path, which the rule then also asks."""
+    labelled by the fleet's own nodes (rows with no node held nor launched are unlabelled)."""
     end = signals.n_ticks
     ticks = np.arange(start, end, dtype=np.int64)
     feats = compute_signal_features(signals, ticks)
@@ -278,9 +277,9 @@ def evaluate_on_signals(
     mask = ~np.isnan(labels)
     x, y = feats[mask], labels[mask]
     cand = score(y, candidate.predict_features(x))
-    base = score(y, np.clip(availability_baseline(x), 0.0, 1.0))
+    base = score(y, availability_baseline(x))
     live_scores = score(y, live.predict_features(x)) if live is not None else None
-    promoted, reason = compare(cand, base, live_scores, replayed)
+    promoted, reason = compare(cand, base, live_scores)
     until = _trained_until(live) if live is not None else ""
     return Comparison(
         window_from=_iso(signals, start),
@@ -292,5 +291,13 @@ def evaluate_on_signals(
         live_saw_window=bool(until) and until > _iso(signals, start),
         promoted=promoted,
         reason=reason,
-        replayed=replayed,
     )
+
+
+def with_replay(comparison: Comparison, replayed: Replayed | None) -> Comparison:
+    """The comparison once its window was replayed through the decision path: the same scores,
+    the rule asked again with the replayed figures (None: nothing replayed, as it was)."""
+    if replayed is None:
+        return comparison
+    promoted, reason = compare(comparison.candidate, comparison.baseline, comparison.live, replayed)
+    return replace(comparison, promoted=promoted, reason=reason, replayed=replayed)

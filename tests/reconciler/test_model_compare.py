@@ -17,6 +17,7 @@ from reconciler.decide.model_compare import (
     compare,
     evaluate_on_signals,
     score,
+    with_replay,
 )
 from reconciler.decide.signal_model import PriorAndOwn, train_own
 from reconciler.replay.promotion_replay import replay_window
@@ -116,7 +117,8 @@ def test_on_fleet_signals_a_better_ranking_candidate_is_promoted_only_if_it_serv
         signals, start, fleets=[[p.name for p in signals.pools]], candidate=candidate, live=None
     )
     assert replayed is not None
-    c = evaluate_on_signals(signals, start, candidate=candidate, live=None, replayed=replayed)
+    scored = evaluate_on_signals(signals, start, candidate=candidate, live=None)
+    c = with_replay(scored, replayed)
     assert c.candidate.beats(c.baseline) and c.candidate.auc > 0.9
     assert c.replayed == replayed
     # The three nodes it held replayed: nothing lost in the window, only the cold start's tick.
@@ -126,6 +128,6 @@ def test_on_fleet_signals_a_better_ranking_candidate_is_promoted_only_if_it_serv
     worse = dataclasses.replace(
         replayed, candidate=ReplayedFigures(availability=0.97, cost_ratio=0.30)
     )
-    c = evaluate_on_signals(signals, start, candidate=candidate, live=None, replayed=worse)
+    c = with_replay(scored, worse)
     assert c.candidate.beats(c.baseline)
     assert not c.promoted and "its replay of the window serves worse" in c.reason
