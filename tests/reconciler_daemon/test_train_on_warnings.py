@@ -4,13 +4,14 @@ prices (constant): the warnings are what the model learns from (issue 13's repro
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from analytics.store import open_history
+from analytics.store import History, open_history
 from reconciler.core.history.ledger import Ledger
 from reconciler.core.history.market_series import read_market
 from reconciler.daemon.training import train_from_history
@@ -89,25 +90,32 @@ def test_the_fleets_own_nodes_train_the_signal_model_from_the_history(tmp_path: 
     history.close()
 
 
-def test_the_retrain_reads_no_capacity_number_at_all(tmp_path: Path) -> None:
-    """Without a single capacity row (a daemon whose price collector records none), the
-    daemon's candidate still fits from the signals and is compared on the days it did not fit."""
-    from reconciler.daemon.training import fit_candidate
+def _fit_candidate(
+    history: History, pools: Sequence[str], live: PriorAndOwn | None
+) -> tuple[PriorAndOwn, Comparison]:
+    """The daemon's retrain fit on the AWS-shaped month, judged on its last three days."""
+    import reconciler.daemon.training as training  # looked up here: a test may wrap its replay
 
-    history = open_history(tmp_path / "history.duckdb")
-    written = write_aws_history(history, warnings=60)
-    history.con.execute("DELETE FROM capacity_observations")
     with Ledger(history).reader() as con:
-        blend, comparison = fit_candidate(
+        return training.fit_candidate(
             con,
-            list(written.pools),
+            list(pools),
             now=END,
             lookback_s=DAYS * 86400.0,
             grid_s=GRID_S,
             evaluation_s=3 * 86400.0,
-            live=None,
-            live_id=None,
+            live=live,
+            live_id=None if live is None else "0001",
         )
+
+
+def test_the_retrain_reads_no_capacity_number_at_all(tmp_path: Path) -> None:
+    """Without a single capacity row (a daemon whose price collector records none), the
+    daemon's candidate still fits from the signals and is compared on the days it did not fit."""
+    history = open_history(tmp_path / "history.duckdb")
+    written = write_aws_history(history, warnings=60)
+    history.con.execute("DELETE FROM capacity_observations")
+    blend, comparison = _fit_candidate(history, written.pools, None)
     assert blend.own is not None and blend.prior is None and blend.own_weight == 1.0
     assert comparison.candidate.losses > 0 and comparison.candidate.rows > 0
     assert comparison.candidate.auc > comparison.baseline.auc, comparison.reason
@@ -132,25 +140,11 @@ def test_only_a_candidate_its_scores_let_through_is_replayed(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(training, "replay_window", counted)
-
-    def fit(live: PriorAndOwn | None) -> tuple[PriorAndOwn, Comparison]:
-        with Ledger(history).reader() as con:
-            return training.fit_candidate(
-                con,
-                list(written.pools),
-                now=END,
-                lookback_s=DAYS * 86400.0,
-                grid_s=GRID_S,
-                evaluation_s=3 * 86400.0,
-                live=live,
-                live_id=None if live is None else "0001",
-            )
-
-    first, passed = fit(None)
+    first, passed = _fit_candidate(history, written.pools, None)
     assert passed.candidate.beats(passed.baseline), passed.reason
     assert replays == [1] and passed.replayed is not None
     # The same fit again, against itself as the live model: equal scores beat nothing.
-    _, kept_out = fit(first)
+    _, kept_out = _fit_candidate(history, written.pools, first)
     assert not kept_out.promoted and "does not beat the live model" in kept_out.reason
     assert replays == [1] and kept_out.replayed is None
     history.close()
