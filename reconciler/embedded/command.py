@@ -88,6 +88,7 @@ def _print_summary(summary: DemoSummary) -> None:
         ("interruption events recorded", summary.interruption_events),
         ("decisions (applied)", f"{summary.decisions} ({summary.decisions_applied})"),
         ("mean ready fraction", f"{summary.mean_ready_fraction:.3f}"),
+        ("launches with no node process loaded", summary.late_node_starts),
         (
             "cost against all on-demand",
             f"${summary.spot_cost_usd:.2f} / ${summary.on_demand_cost_usd:.2f} = "
@@ -147,7 +148,11 @@ def register(app: typer.Typer) -> None:
             float, typer.Option(help="market seconds from a launch to a serving node")
         ] = _DEFAULTS.cold_start_s,
         warm_nodes: Annotated[
-            int, typer.Option(help="node processes started ahead, each taking the next launch")
+            int | None,
+            typer.Option(
+                help="node processes started ahead, each taking the next launch "
+                "(default: the fleet's most nodes, so that one burst of launches finds them)"
+            ),
         ] = _DEFAULTS.warm_nodes,
         port: Annotated[
             int, typer.Option(help="the daemon's status API and page (0: any free port)")

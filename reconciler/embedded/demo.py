@@ -42,7 +42,7 @@ from reconciler.embedded.aws_api import (
 )
 from reconciler.embedded.clock import MarketClock
 from reconciler.embedded.cloud import LocalCloud
-from reconciler.embedded.fleet_groups import local_fleet
+from reconciler.embedded.fleet_groups import local_fleet, most_nodes
 from reconciler.embedded.local_aws import create_fleet, local_aws
 from reconciler.embedded.nodes import NodeProcesses
 from reconciler.embedded.parity import replay_demo_window
@@ -159,6 +159,9 @@ def run_demo(
             f.name: create_fleet(aws, fleet_layout(f, prefix=prefix, account=account))
             for f in specs
         }[spec.name]
+        # As many processes loaded and waiting as the fleet can launch in one burst: one
+        # started at a launch takes tens of wall seconds, most of a market hour.
+        warm_nodes = s.warm_nodes if s.warm_nodes is not None else most_nodes(spec, s.nodes)
         nodes = NodeProcesses(
             aws=aws,
             imds=stack.enter_context(LocalImds()),
@@ -167,7 +170,7 @@ def run_demo(
             model_dir=model_dir,
             log_dir=logs,
             extra_env={"SPOTFLEET_POLL_WAIT_SECONDS": "1"},
-            keep_warm=s.warm_nodes,
+            keep_warm=warm_nodes,
         )
         stack.enter_context(_stopping("the node processes", nodes.stop_all))
 
@@ -245,7 +248,7 @@ def run_demo(
         if stop.is_set():
             return None
 
-        reporter.stage(f"waiting for {s.warm_nodes} node processes to load their model")
+        reporter.stage(f"waiting for {warm_nodes} node processes to load their model")
         nodes.wait_warm(timeout_s=120.0)
         # The backtest of the window runs while the nodes load, never beside the live market.
         reporter.stage("replaying the same window as a backtest, for the figures beside the run")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -26,6 +27,8 @@ from gpu_node.standby import waiting_marker
 from reconciler.embedded.local_aws import FleetEndpoints, LocalAws, free_port
 
 __all__ = ["NodeProcesses", "NodeSpec", "RunningNode"]
+
+log = logging.getLogger(__name__)
 
 _REPO = Path(__file__).resolve().parents[2]
 
@@ -86,12 +89,19 @@ class NodeProcesses:
         self._keep_warm = keep_warm
         self._standby: list[_Standby] = []
         self._spawned = 0
+        self._late = 0
         log_dir.mkdir(parents=True, exist_ok=True)
         self.warm()
 
     @property
     def nodes(self) -> dict[str, RunningNode]:
         return dict(self._nodes)
+
+    @property
+    def late_starts(self) -> int:
+        """Launches that found no process with its model loaded: each one's start-up (tens of
+        wall seconds under load, most of a market hour) counts against its node's readiness."""
+        return self._late
 
     def _env(self, port: int, **settings: str) -> dict[str, str]:
         return {
@@ -148,7 +158,16 @@ class NodeProcesses:
             spec.instance_id, instance_type=spec.pool.instance_type, zone=spec.pool.zone
         )
         log_path = self._log_dir / f"{spec.instance_id}.log"
-        standby = next((w for w in self._standby if w.process.poll() is None), None)
+        alive = [w for w in self._standby if w.process.poll() is None]
+        standby = next((w for w in alive if waiting_marker(w.identity).exists()), None)
+        if standby is None:
+            self._late += 1
+            log.warning(
+                "no node process had its model loaded for %s: its start-up counts against "
+                "its readiness (raise --warm-nodes above the launches of one burst)",
+                spec.instance_id,
+            )
+            standby = next(iter(alive), None)
         if standby is not None:
             # Become this instance: its metadata, written whole (a rename) so it reads it once.
             self._standby.remove(standby)

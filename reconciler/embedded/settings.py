@@ -34,6 +34,6 @@ class DemoSettings(BaseModel):
     # Market seconds from a launch to a serving node (the backtest's default); node processes
     # are started ahead (``warm_nodes`` of them), so the demo plays this, not their start-up.
     cold_start_s: float = Field(default=300.0, ge=0)
-    warm_nodes: int = Field(default=3, ge=0, le=20)
+    warm_nodes: int | None = Field(default=None, ge=0, le=20)  # None: the fleet's most nodes
     drain_s: float = Field(default=60.0, ge=0)  # at the end: wait this long for queued jobs
     api_port: int = Field(default=8700, ge=0, le=65535)  # the daemon's status API and page

@@ -42,6 +42,7 @@ class DemoSummary:
     interruption_events: int
     nodes_launched: int
     launch_failures: int
+    late_node_starts: int  # launches whose node process had not loaded its model yet
     decisions: int
     decisions_applied: int
     decisions_without_reason: int
@@ -167,6 +168,7 @@ def summarise(
         interruption_events=warned_node_count(ledger),
         nodes_launched=world.counters.launched,
         launch_failures=world.counters.launch_failures,
+        late_node_starts=world.nodes.late_starts,
         decisions=decisions.total,
         decisions_applied=decisions.applied,
         decisions_without_reason=decisions.without_reason,
