@@ -24,7 +24,8 @@ __all__ = ["Replayed", "replay_demo_window"]
 @dataclass(frozen=True, slots=True)
 class Replayed:
     ready_fraction: float  # REPLAY.md's mean_ready_fraction
-    cost_ratio: float  # cost / the same node-hours on demand (the demo's own definition)
+    # cost / the same node-hours on demand, each at its type's price (the demo's definition)
+    cost_ratio: float
     availability: float
 
 
@@ -71,8 +72,7 @@ def replay_demo_window(
         end=max(end, start + 1),
         cold_start_seconds=cold_start_s,
     )
-    node_hours = result.spot_node_hours + result.on_demand_node_hours
-    on_demand = node_hours * float(series.on_demand_price[0])
+    on_demand = sum(record.on_demand_value for record in result.timeline)
     return Replayed(
         ready_fraction=result.mean_ready_fraction,
         cost_ratio=result.cost / on_demand if on_demand > 0 else 0.0,

@@ -26,6 +26,7 @@ class TickRecord:
     spot_held: int
     on_demand_held: int
     cost: float
+    on_demand_value: float  # what the nodes held would cost on demand, each at its pool's price
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def replay(
     # Spot price of the first tick of a pool stands for the replay: REPLAY.md prices are per zone.
     spot_price = [float(market.spot_price[p, 0]) for p in range(len(market.pools))]
     od_price = float(market.on_demand_price[0])
+    od_price_of_pool = [float(price) for price in market.on_demand_price]
     # The policy learns names, prices and the history up to the first scored tick, nothing later.
     setup = ReplaySetup(
         market=market.prefix(start + 1), start=start, end=end, k=k, ready_delay=delay
@@ -155,15 +157,17 @@ def replay(
             launches += 1
 
         # 5. Accounting.
-        tick_cost = 0.0
+        tick_cost = on_demand_value = 0.0
         ready = spot_held = od_held = 0
         for node in nodes.values():
             if node.pool is None:
                 od_held += 1
                 tick_cost += od_price * hours_per_tick
+                on_demand_value += od_price * hours_per_tick
             else:
                 spot_held += 1
                 tick_cost += spot_price[node.pool] * hours_per_tick
+                on_demand_value += od_price_of_pool[node.pool] * hours_per_tick
             if node.ready_tick <= t:
                 ready += 1
         cost += tick_cost
@@ -172,7 +176,7 @@ def replay(
         if ready >= k:
             served += 1
         ready_sum += min(ready, k) / k
-        timeline.append(TickRecord(t, ready, spot_held, od_held, tick_cost))
+        timeline.append(TickRecord(t, ready, spot_held, od_held, tick_cost, on_demand_value))
         if on_tick is not None:
             on_tick(t)
 

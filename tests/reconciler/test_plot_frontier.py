@@ -15,7 +15,7 @@ from reconciler.replay.plot_frontier import draw_frontier_panel
 
 
 def result(name: str, cost: float, avail: float) -> ReplayResult:
-    timeline = tuple(TickRecord(t, 2 if t % 7 else 1, 2, 0, cost) for t in range(50))
+    timeline = tuple(TickRecord(t, 2 if t % 7 else 1, 2, 0, cost, 3 * cost) for t in range(50))
     return ReplayResult(name, 50, cost * 50, cost, avail, avail, 1, 0, 3, 0.0, 1.0, timeline)
 
 

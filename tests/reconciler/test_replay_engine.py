@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 from reconciler.core.errors import PolicyError, WindowError
@@ -78,6 +81,18 @@ def test_accounting_pays_from_launch_and_stops_at_preemption():
     # ready from tick 1: both at tick 1; only on-demand after.
     assert r.availability == pytest.approx(1 / 4)
     assert r.mean_ready_fraction == pytest.approx((0 + 1 + 0.5 + 0.5) / 4)
+
+
+def test_each_tick_values_its_nodes_at_their_own_pools_on_demand_price():
+    # What the embedded default's cost ratio divides by (reconciler/embedded/parity.py): a
+    # fleet of two types, each node priced at its own type's on-demand price, on-demand nodes
+    # at the first pool's (REPLAY.md's on-demand price).
+    series = dataclasses.replace(market([[1, 1], [1, 1]]), on_demand_price=np.array([3.6, 7.2]))
+    policy = Scripted({0: Decision(launches=(0, 1, None))})
+    r = replay(policy, series, k=3, start=0, end=2, cold_start_seconds=100)
+    hours = 100 / 3600
+    assert [t.on_demand_value for t in r.timeline] == pytest.approx([(3.6 + 7.2 + 3.6) * hours] * 2)
+    assert [t.cost for t in r.timeline] == pytest.approx([(0.9 + 0.9 + 3.6) * hours] * 2)
 
 
 def test_history_before_the_window_is_shown_but_not_scored():

@@ -31,7 +31,7 @@ def result(policy: str, ready: list[int], *, first_tick: int = 0, k: int = 2, co
         launches=0,
         on_demand_node_hours=0.0,
         spot_node_hours=0.0,
-        timeline=tuple(TickRecord(first_tick + i, r, r, 0, 0.0) for i, r in enumerate(ready)),
+        timeline=tuple(TickRecord(first_tick + i, r, r, 0, 0.0, 0.0) for i, r in enumerate(ready)),
     )
 
 
