@@ -14,6 +14,7 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -116,6 +117,28 @@ def _print_summary(summary: DemoSummary) -> None:
     )
 
 
+# The settings' fields whose flag is not the field's name.
+_FLAG_OF = {
+    "duration_s": "--duration",
+    "ticks_per_s": "--speed",
+    "jobs_per_minute": "--job-rate",
+    "drain_s": "--drain",
+    "cold_start_s": "--cold-start",
+    "api_port": "--port",
+}
+
+
+def _flag_errors(exc: ValidationError) -> list[str]:
+    """Each refused setting as the flag the user typed, its value and what it should be."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        flag = _FLAG_OF.get(field, "--" + field.replace("_", "-"))
+        message = str(error["msg"]).removeprefix("Input ")
+        lines.append(f"{flag} {error['input']}: {message}")
+    return lines
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_command(
@@ -195,6 +218,10 @@ def register(app: typer.Typer) -> None:
                 warm_nodes=warm_nodes,
                 api_port=port,
             )
+        except ValidationError as exc:
+            for line in _flag_errors(exc):
+                console.print(f"[red]error:[/red] {line}")
+            raise typer.Exit(code=2) from exc
         except ValueError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(code=2) from exc
