@@ -162,7 +162,9 @@ class NodeProcesses:
         standby = next((w for w in alive if waiting_marker(w.identity).exists()), None)
         if standby is None:
             self._late += 1
-            log.warning(
+            # Asked for (no process kept warm) it is what was chosen; otherwise a burst beat it.
+            log.log(
+                logging.WARNING if self._keep_warm else logging.INFO,
                 "no node process had its model loaded for %s: its start-up counts against "
                 "its readiness (raise --warm-nodes above the launches of one burst)",
                 spec.instance_id,
