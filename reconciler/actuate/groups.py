@@ -21,7 +21,13 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from reconciler.control.types import ExecResult, GroupTargets, HeldNode, LaunchFailure
+from reconciler.control.types import (
+    ExecResult,
+    GroupHolding,
+    GroupTargets,
+    HeldNode,
+    LaunchFailure,
+)
 from reconciler.core.aws import aws_call
 from reconciler.core.settings import FleetTarget
 
@@ -36,6 +42,10 @@ _CAPACITY_WORDS = (
     "SpotMaxPriceTooLow",
     "Unsupported",
 )
+
+
+# A member in these lifecycle states is leaving its group.
+_LEAVING = ("Terminat", "Detach")
 
 
 def failed_launches(activities: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -87,6 +97,22 @@ class AutoScalingGroups:
                 AutoScalingGroupName=group, MaxRecords=20
             )
         return {str(a["ActivityId"]): a for a in page.get("Activities", [])}
+
+    def holding(self) -> tuple[GroupHolding, ...]:
+        """Every group's desired capacity and the members it keeps (not on their way out)."""
+        out = []
+        for name, group in self._describe().items():
+            members = tuple(
+                sorted(
+                    str(m["InstanceId"])
+                    for m in group.get("Instances", [])
+                    if not str(m.get("LifecycleState", "")).startswith(_LEAVING)
+                )
+            )
+            out.append(
+                GroupHolding(self._pool_of[name], int(group.get("DesiredCapacity", 0)), members)
+            )
+        return tuple(out)
 
     def apply(self, targets: GroupTargets, *, now: float) -> ExecResult:
         groups = self._describe()

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from analytics.pools import Pool
 
 __all__ = [
     "ExecResult",
+    "GroupHolding",
     "GroupTargets",
     "GroupsExecutor",
+    "GroupsReader",
     "HeldNode",
     "LaunchFailure",
 ]
@@ -32,6 +34,15 @@ class HeldNode:
     launched_at: float  # epoch seconds
     ready_at: float  # epoch seconds: launch + cold start
     warned: bool = False  # AWS said it is going (spot notice, scheduled stop or retirement)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupHolding:
+    """What one group holds now, as Auto Scaling says: its desired capacity and members."""
+
+    pool: Pool | None  # None: the on-demand group
+    desired: int
+    instances: tuple[str, ...]  # members not terminating or detaching
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +89,12 @@ class GroupsExecutor(Protocol):
     the embedded default's), the replay's groups in a backtest."""
 
     def apply(self, targets: GroupTargets, *, now: float) -> ExecResult: ...
+
+
+@runtime_checkable
+class GroupsReader(Protocol):
+    """An executor that can say what the groups hold now (the daemon's: AWS's Auto Scaling
+    API). The history records new instances only at the next fleet observation; a reconcile
+    right after another that launched must count them, or it sizes the groups without them."""
+
+    def holding(self) -> tuple[GroupHolding, ...]: ...

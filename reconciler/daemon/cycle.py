@@ -23,8 +23,9 @@ from typing import Any
 from gpu_node.logformat import log_context
 from reconciler.actuate.base import StackActuator
 from reconciler.control import FleetController, GroupsExecutor, Outcome, to_stack_placement
+from reconciler.control.types import GroupHolding, GroupsReader
 from reconciler.core.controls import FleetControls
-from reconciler.core.errors import DaemonError, LeaseLostError
+from reconciler.core.errors import DaemonError, LeaseLostError, ReconcilerError
 from reconciler.core.history.ledger import ActionRecord, DecisionRecord, Ledger
 from reconciler.core.settings import DaemonSettings, FleetTarget, Mode
 from reconciler.daemon.breaker import Breaker
@@ -74,6 +75,7 @@ class Reconciler:
 
     def _reconcile(self, fleet: FleetTarget, trigger: str) -> DecisionRecord:
         # 1. gather: every read, once.
+        executor = self.executor(fleet)
         facts = gather(
             fleet,
             ledger=self.ledger,
@@ -85,6 +87,7 @@ class Reconciler:
             leader=self.leader,
             breaker_open=self.breaker.is_open,
             model=self.model,
+            holding=self._holding(fleet, executor),
         )
         now, mode = facts.now, facts.mode
         self.ledger.set_state(f"demand:{fleet.name}", facts.demand.desired, now)
@@ -102,7 +105,7 @@ class Reconciler:
         # 3. apply: the groups made to hold the plan (a refusal re-planned from the same
         # facts), then the records.
         try:
-            outcome = controller.act(facts.decision, planned, self.executor(fleet))
+            outcome = controller.act(facts.decision, planned, executor)
         except LeaseLostError as exc:
             # Not a failure of AWS: the breaker stays as it is; the refusal is on the record.
             log.error("fleet %s: actuation refused by the fencing check: %s", fleet.name, exc)
@@ -129,6 +132,22 @@ class Reconciler:
         deciding = None if self.model is None else (self.model.own or self.model.prior)
         self.ledger.record_predictions(prediction_rows(planned, now, facts.marks, deciding))
         return record
+
+    @staticmethod
+    def _holding(fleet: FleetTarget, executor: GroupsExecutor) -> tuple[GroupHolding, ...]:
+        """What the groups hold now; nothing (the history alone) where they cannot be read."""
+        if not isinstance(executor, GroupsReader):
+            return ()
+        try:
+            return executor.holding()
+        except ReconcilerError as exc:
+            log.warning(
+                "fleet %s: the groups could not be read (%s): deciding on the "
+                "history's nodes alone",
+                fleet.name,
+                exc,
+            )
+            return ()
 
     def _record_no_decision(
         self, fleet: FleetTarget, mode: Mode, now: datetime, reason: str

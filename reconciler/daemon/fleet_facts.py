@@ -15,12 +15,13 @@ blend. No capacity number is read: on AWS the history holds only the price colle
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from analytics.pools import Pool
 from reconciler.control import FleetFacts, GuardState, HeldNode
+from reconciler.control.types import GroupHolding
 from reconciler.core.controls import FleetControls
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.history.fleet_signals import read_signals
@@ -57,9 +58,11 @@ def held_nodes(
     *,
     now: datetime,
     draining: frozenset[str],
+    holding: Sequence[GroupHolding] = (),
 ) -> tuple[HeldNode, ...]:
     """The fleet's live nodes, a node AWS has warned about (or an operator is draining)
-    marked as going."""
+    marked as going; and what the groups hold that the history has not observed yet
+    (``holding``: ``unobserved``)."""
     since = now - timedelta(seconds=settings.safety.risky_mark_s)
     cold = settings.cold_start_s
     nodes = []
@@ -71,7 +74,27 @@ def held_nodes(
         pool = Pool.parse(row.pool) if row.lifecycle == "spot" and row.pool else None
         going = row.warned or row.instance_id in draining
         nodes.append(HeldNode(row.instance_id, pool, start, start + cold, going))
-    return tuple(nodes)
+    return (*nodes, *unobserved(nodes, holding, now=now.timestamp(), cold_start_s=cold))
+
+
+def unobserved(
+    known: Sequence[HeldNode], holding: Sequence[GroupHolding], *, now: float, cold_start_s: float
+) -> tuple[HeldNode, ...]:
+    """The groups' members the history does not know yet, and the launches a group's desired
+    capacity asks for that have no instance yet, as nodes launched now (not ready). Without
+    them a reconcile right after one that launched sizes the groups as if it had not."""
+    ids = {n.instance_id for n in known}
+    out: list[HeldNode] = []
+    for group in holding:
+        new = [i for i in group.instances if i not in ids]
+        pending = max(0, group.desired - len(group.instances))
+        out += [HeldNode(i, group.pool, now, now + cold_start_s) for i in new]
+        name = group.pool.name if group.pool is not None else "on-demand"
+        out += [
+            HeldNode(f"pending:{name}:{j}", group.pool, now, now + cold_start_s)
+            for j in range(pending)
+        ]
+    return tuple(out)
 
 
 def gather(
@@ -86,11 +109,20 @@ def gather(
     leader: Callable[[], bool],
     breaker_open: bool,
     model: PriorAndOwn | None,
+    holding: Sequence[GroupHolding] = (),
 ) -> ReconcileFacts:
+    """``holding``: what the groups hold now, read from Auto Scaling (``held_nodes``)."""
     safety = settings.safety
     fleet_controls = controls(fleet.name, now)
     scale = demand(fleet, now)
-    nodes = held_nodes(ledger, fleet, settings, now=now, draining=fleet_controls.draining(now))
+    nodes = held_nodes(
+        ledger,
+        fleet,
+        settings,
+        now=now,
+        draining=fleet_controls.draining(now),
+        holding=holding,
+    )
     marks = marks_in_force(
         ledger.marks(now - timedelta(seconds=safety.risky_mark_s)), now=now, settings=safety
     )

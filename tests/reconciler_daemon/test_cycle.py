@@ -302,3 +302,23 @@ def test_every_way_aws_takes_a_node_replaces_and_drains_it_a_stale_one_does_noth
     assert all(not groups.cloud.instances[i].running for i in going)
     assert groups.cloud.instances[stale].running
     assert sum(groups.counts().values()) >= 4  # each one replaced
+
+
+def test_a_reconcile_right_after_one_that_launched_sees_what_the_groups_hold(
+    ledger: Ledger,
+) -> None:
+    """In the demo two interruption warnings 0.2 ticks apart each reconciled: the second read
+    the nodes from the history before the fleet observation had recorded the first's launches,
+    planned the fleet from one node, and set the groups to that, ending three new nodes."""
+    clock = Clock()
+    seed_market(ledger, FLEET, now=clock(), prices={CHEAP: 0.30})
+    groups = LocalGroups()
+    reconciler = make_reconciler(ledger, clock, groups=groups, k=2)
+    first = reconciler.reconcile(FLEET)
+    assert first.applied and sum(groups.counts().values()) == 2
+    launched = {i for i, inst in groups.cloud.instances.items() if inst.running}
+    clock.advance(1)  # no fleet observation in between
+    again = reconciler.reconcile(FLEET, trigger="interruption warning for i-elsewhere")
+    assert "spot 2 held" in again.reason, again.reason
+    assert not again.changed and sum(groups.counts().values()) == 2
+    assert {i for i, inst in groups.cloud.instances.items() if inst.running} == launched
