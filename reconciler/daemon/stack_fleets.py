@@ -27,6 +27,7 @@ __all__ = [
     "FleetQueues",
     "fleet_target",
     "load_stack_fleets",
+    "node_bounds",
     "shipped_on_demand_prices",
     "with_stack_fleets",
     "zones_of_subnets",
@@ -44,6 +45,12 @@ class FleetQueues:
     job_queue_urls: tuple[str, ...]
 
 
+def node_bounds(spec: FleetSpec, nodes: int | None = None) -> tuple[int, int]:
+    """The fleet's (min, max) nodes: as declared, or the embedded default's ``--nodes`` and
+    twice that."""
+    return (nodes, 2 * nodes) if nodes is not None else (spec.min_nodes, spec.max_nodes)
+
+
 def fleet_target(
     spec: FleetSpec,
     *,
@@ -59,7 +66,7 @@ def fleet_target(
     missing = [s for s in spec.subnet_ids if s not in zone_of_subnet]
     if missing:
         raise DaemonError(f"fleet {spec.name}: no zone known for subnets {', '.join(missing)}")
-    low, high = (nodes, 2 * nodes) if nodes is not None else (spec.min_nodes, spec.max_nodes)
+    low, high = node_bounds(spec, nodes)
     spot_groups = {
         f"{region}/{zone_of_subnet[g.subnet_id]}/{g.instance_type}": g.group_name
         for g in groups.pools

@@ -34,6 +34,7 @@ from reconciler.core.aws import Clients
 from reconciler.core.history.ledger import Ledger
 from reconciler.daemon.api_server import serve_api
 from reconciler.daemon.builder import build_daemon
+from reconciler.daemon.stack_fleets import node_bounds
 from reconciler.embedded.aws_api import (
     LocalAutoScalingClient,
     LocalEc2Client,
@@ -42,7 +43,7 @@ from reconciler.embedded.aws_api import (
 )
 from reconciler.embedded.clock import MarketClock
 from reconciler.embedded.cloud import LocalCloud
-from reconciler.embedded.fleet_groups import local_fleet, most_nodes
+from reconciler.embedded.fleet_groups import local_fleet
 from reconciler.embedded.local_aws import create_fleet, local_aws
 from reconciler.embedded.nodes import NodeProcesses
 from reconciler.embedded.parity import replay_demo_window
@@ -161,7 +162,7 @@ def run_demo(
         }[spec.name]
         # As many processes loaded and waiting as the fleet can launch in one burst: one
         # started at a launch takes tens of wall seconds, most of a market hour.
-        warm_nodes = s.warm_nodes if s.warm_nodes is not None else most_nodes(spec, s.nodes)
+        warm_nodes = s.warm_nodes if s.warm_nodes is not None else node_bounds(spec, s.nodes)[1]
         nodes = NodeProcesses(
             aws=aws,
             imds=stack.enter_context(LocalImds()),

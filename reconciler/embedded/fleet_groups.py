@@ -13,24 +13,19 @@ from dataclasses import dataclass
 
 from analytics.pools import Pool
 from reconciler.core.settings import FleetTarget
-from reconciler.daemon.stack_fleets import FleetQueues, fleet_target
+from reconciler.daemon.stack_fleets import FleetQueues, fleet_target, node_bounds
 from reconciler.embedded.autoscaling import LocalAutoScalingGroup
 from reconciler.embedded.cloud import LocalCloud
 from reconciler.embedded.local_aws import FleetEndpoints
 from stacks.spec import FleetSpec, fleet_groups
 
-__all__ = ["LocalFleet", "local_fleet", "most_nodes"]
+__all__ = ["LocalFleet", "local_fleet"]
 
 
 @dataclass(frozen=True)
 class LocalFleet:
     target: FleetTarget
     groups: tuple[LocalAutoScalingGroup, ...]
-
-
-def most_nodes(spec: FleetSpec, nodes: int | None = None) -> int:
-    """The most nodes the fleet may hold: its declared maximum, or twice the demo's --nodes."""
-    return 2 * nodes if nodes is not None else spec.max_nodes
 
 
 def local_fleet(
@@ -48,7 +43,7 @@ def local_fleet(
     unknown = [s for s in spec.subnet_ids if s not in zone_of_subnet]
     if unknown:
         raise ValueError(f"fleet {spec.name}: no zone for subnets {', '.join(unknown)}")
-    high = most_nodes(spec, nodes)
+    _, high = node_bounds(spec, nodes)
     zones = [zone_of_subnet[s] for s in spec.subnet_ids]
     subnet_of = {zone_of_subnet[s]: s for s in spec.subnet_ids}
     pools = [Pool(region, zone, itype) for zone in zones for itype in spec.instance_types]
