@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from analytics.pools import Pool
 
@@ -91,9 +91,8 @@ class GroupsExecutor(Protocol):
     def apply(self, targets: GroupTargets, *, now: float) -> ExecResult: ...
 
 
-@runtime_checkable
-class GroupsReader(Protocol):
-    """An executor that can say what the groups hold now (the daemon's: AWS's Auto Scaling
+class GroupsReader(GroupsExecutor, Protocol):
+    """The daemon's executor, which can also say what the groups hold now (AWS's Auto Scaling
     API). The history records new instances only at the next fleet observation; a reconcile
     right after another that launched must count them, or it sizes the groups without them."""
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from gpu_node.logformat import log_context
 from reconciler.actuate.base import StackActuator
-from reconciler.control import FleetController, GroupsExecutor, Outcome, to_stack_placement
+from reconciler.control import FleetController, Outcome, to_stack_placement
 from reconciler.control.types import GroupHolding, GroupsReader
 from reconciler.core.controls import FleetControls
 from reconciler.core.errors import DaemonError, LeaseLostError, ReconcilerError
@@ -48,7 +48,7 @@ class Reconciler:
     breaker: Breaker
     clock: Callable[[], datetime]
     mode: Callable[[], Mode]
-    executor: Callable[[FleetTarget], GroupsExecutor]  # the fleet's groups (Auto Scaling API)
+    executor: Callable[[FleetTarget], GroupsReader]  # the fleet's groups (Auto Scaling API)
     demand: Callable[[FleetTarget, datetime], ScaleDecision]  # K from the job backlog
     model: PriorAndOwn | None = None  # the prior/own blend; None: the baseline decides
     leader: Callable[[], bool] = lambda: True  # the lease, checked before every actuation
@@ -134,10 +134,8 @@ class Reconciler:
         return record
 
     @staticmethod
-    def _holding(fleet: FleetTarget, executor: GroupsExecutor) -> tuple[GroupHolding, ...]:
+    def _holding(fleet: FleetTarget, executor: GroupsReader) -> tuple[GroupHolding, ...]:
         """What the groups hold now; nothing (the history alone) where they cannot be read."""
-        if not isinstance(executor, GroupsReader):
-            return ()
         try:
             return executor.holding()
         except ReconcilerError as exc:
