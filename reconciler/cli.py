@@ -240,6 +240,13 @@ def backtest(
     walk_forward_json: Annotated[
         Path | None, typer.Option(help="--walk-forward: write windows, pooled and interval")
     ] = None,
+    auc_ceiling: Annotated[
+        bool,
+        typer.Option(
+            help="--walk-forward: also score each window by the model fitted on every other "
+            "day (the later ones too): the AUC these signals allow"
+        ),
+    ] = False,
 ) -> None:
     """Replay recorded spot capacity against every policy (REPLAY.md): cost and availability."""
     unknown = [p for p in policy or () if p not in POLICY_NAMES]
@@ -266,10 +273,24 @@ def backtest(
         model=ModelSettings(horizon_s=horizon),
         sweep=swept,
     )
+    if auc_ceiling and walk_forward is None:
+        console.print(
+            "[red]error:[/red] --auc-ceiling scores the windows of a walk-forward: "
+            "add --walk-forward DAYS"
+        )
+        raise typer.Exit(code=2)
     if walk_forward is not None:
         try:
             others = [json_out, plot, sweep, frontier_json]
-            _walk(config, walk_forward, walk_forward_json, others, quiet, (out, console))
+            _walk(
+                config,
+                walk_forward,
+                walk_forward_json,
+                others,
+                quiet,
+                (out, console),
+                ceiling=auc_ceiling,
+            )
         except ReconcilerError as exc:
             raise _fail(exc) from exc
         return

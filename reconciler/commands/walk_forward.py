@@ -28,6 +28,8 @@ def walk_forward(
     single_window_outputs: Sequence[object | None],
     quiet: bool,
     consoles: tuple[Console, Console],
+    *,
+    ceiling: bool = False,
 ) -> None:
     """Print the walk-forward (``consoles``: the table's, then the messages'). Raises
     ``ReconcilerError`` for a span or window that selects no tick, or for an output of a
@@ -40,7 +42,7 @@ def walk_forward(
         )
     if tuple(config.policies) == POLICY_NAMES:  # no --policy given
         config = replace(config, policies=WALK_FORWARD_POLICIES)
-    run = run_walk_forward(config, days, show_progress=not quiet)
+    run = run_walk_forward(config, days, show_progress=not quiet, ceiling=ceiling)
     for w in run.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     c = run.windows[0].run.collection

@@ -319,7 +319,13 @@ def fit_rows(
             "holdout_from_tick": split,
         },
         "fingerprint": data_fingerprint,
-        "rows": {"fit": int(fit.sum()), "holdout": int(held.sum()), "loss_rate": float(y.mean())},
+        # "all": what the final model was fitted on (the probe: "fit", a gap, then "holdout").
+        "rows": {
+            "fit": int(fit.sum()),
+            "holdout": int(held.sum()),
+            "all": int(y.size),
+            "loss_rate": float(y.mean()),
+        },
         "holdout": {
             "model": _held_out_scores(y_held, p_model),
             "lightgbm_alone": _held_out_scores(y_held, p_boosted),

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from reconciler.core.market import MarketSeries
 from reconciler.core.signals import FleetSignals, signals_from_market
+from reconciler.decide.features import horizon_ticks
 from reconciler.decide.labels import loss_labels
 from reconciler.decide.model import LabelledRows, ModelSettings, TrainedModel, fit_rows
 from reconciler.decide.signal_features import (
@@ -69,14 +70,23 @@ def train_prior(
     score_every_s: float,
     score_target: int,
     on_iteration: Callable[[int, int], None] | None = None,
+    leave_out: tuple[int, int] | None = None,
 ) -> TrainedModel:
     """The prior: trace ticks before ``end`` through the production-signal mapping, labelled by
-    the trace's capacity drops (the only place a capacity number is read: as the label)."""
+    the trace's capacity drops (the only place a capacity number is read: as the label).
+
+    ``leave_out=(a, b)`` drops every row whose label reads a tick of ``[a, b)``, so a window
+    can be scored by a model fitted on the days around it (``window_scores.score_left_out``).
+    """
     end = series.n_ticks if end is None else min(end, series.n_ticks)
     signals = signals_from_market(
         series.prefix(end), score_every_s=score_every_s, score_target=score_target
     )
     ticks = np.arange(0, end, max(1, settings.tick_stride), dtype=np.int64)
+    if leave_out is not None:
+        a, b = leave_out
+        h = horizon_ticks(settings.horizon_s, series.gap_seconds)
+        ticks = ticks[(ticks + h < a) | (ticks >= b)]
     belief = belief_series(signals)
     x = compute_signal_features(signals, ticks, belief=belief)
     y = loss_labels(
@@ -136,7 +146,8 @@ class PriorAndOwn:
         if self.own is None:
             return 0
         rows = self.own.meta.get("rows", {})
-        total = int(rows.get("fit", 0)) + int(rows.get("holdout", 0))
+        # Artifacts written before "all" was recorded: the probe's rows, a horizon short.
+        total = int(rows.get("all", int(rows.get("fit", 0)) + int(rows.get("holdout", 0))))
         return round(float(rows.get("loss_rate", 0.0)) * total)
 
     @property

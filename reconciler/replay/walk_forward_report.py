@@ -83,11 +83,18 @@ def auc_line(run: WalkForwardRun) -> str | None:
     model, baseline = scores.model_scores, scores.baseline_scores
     fitted = [w.model_auc for w in run.windows if w.model_auc is not None]
     verdict = "above" if model.auc > baseline.auc else "not above"
-    return (
+    line = (
         f"model AUC on the windows it did not fit: {model.auc:.3f} pooled over {model.rows} "
         f"pool-ticks ({model.losses} losses), {verdict} the 24 h baseline's {baseline.auc:.3f}; "
         f"on its own last training ticks: mean {sum(fitted) / len(fitted):.3f}"
     )
+    ceiling = run.ceiling
+    if ceiling is not None:
+        line += (
+            f"; fitted on every other day instead (the later ones included): "
+            f"{ceiling.model_scores.auc:.3f}, what these signals allow"
+        )
+    return line
 
 
 def interval_line(d: DifferenceInterval) -> str:
@@ -122,7 +129,7 @@ def _windows_json(run: WalkForwardRun) -> Sequence[dict[str, object]]:
             "start_tick": w.run.start,
             "end_tick": w.run.end,
             "model_auc": w.model_auc,  # on the model's own last training ticks
-            **_window_auc_json(w.scores),
+            **_window_auc_json(w.scores, w.ceiling),
             "margins": w.run.margins,
             # REPLAY.md's list of objects for this window, as `--json` writes for one window.
             "results": [r.as_json() for r in w.run.results],
@@ -131,16 +138,19 @@ def _windows_json(run: WalkForwardRun) -> Sequence[dict[str, object]]:
     ]
 
 
-def _window_auc_json(scores: WindowScores | None) -> dict[str, float | None]:
-    if scores is None:
-        return {"window_auc": None, "baseline_window_auc": None}
-
+def _window_auc_json(
+    scores: WindowScores | None, ceiling: WindowScores | None
+) -> dict[str, float | None]:
     def finite(x: float) -> float | None:  # NaN (a window without a loss) is not JSON
         return None if math.isnan(x) else x
 
+    def auc(s: WindowScores | None) -> float | None:
+        return None if s is None else finite(s.model_scores.auc)
+
     return {
-        "window_auc": finite(scores.model_scores.auc),
-        "baseline_window_auc": finite(scores.baseline_scores.auc),
+        "window_auc": auc(scores),
+        "baseline_window_auc": None if scores is None else finite(scores.baseline_scores.auc),
+        "left_out_auc": auc(ceiling),  # --auc-ceiling: fitted on every other day
     }
 
 
@@ -150,7 +160,7 @@ def write_walk_forward_json(run: WalkForwardRun, path: Path) -> None:
     doc = {
         "windows": _windows_json(run),
         "pooled": _pooled_json(run),
-        "pooled_auc": _window_auc_json(run.scores),
+        "pooled_auc": _window_auc_json(run.scores, run.ceiling),
         "difference": None
         if d is None
         else {

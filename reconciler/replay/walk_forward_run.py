@@ -30,7 +30,12 @@ from reconciler.replay.walk_forward import (
     pooled_margins,
     split_days,
 )
-from reconciler.replay.window_scores import WindowScores, pooled_scores, score_window
+from reconciler.replay.window_scores import (
+    WindowScores,
+    pooled_scores,
+    score_left_out,
+    score_window,
+)
 
 __all__ = ["WALK_FORWARD_POLICIES", "WalkForwardRun", "WindowRun", "run_walk_forward"]
 
@@ -44,6 +49,8 @@ class WindowRun:
     window: DayWindow
     run: BacktestRun
     scores: WindowScores | None  # the refitted model and the baseline on the window's ticks
+    # ... and the model fitted on every other day instead (``ceiling=True``): what the signals allow
+    ceiling: WindowScores | None = None
 
     @property
     def model_auc(self) -> float | None:
@@ -67,6 +74,12 @@ class WalkForwardRun:
         scored = [w.scores for w in self.windows if w.scores is not None]
         return pooled_scores(scored) if scored else None
 
+    @property
+    def ceiling(self) -> WindowScores | None:
+        """Every window's left-out scores pooled (None: not asked for, or the model never ran)."""
+        scored = [w.ceiling for w in self.windows if w.ceiling is not None]
+        return pooled_scores(scored) if scored else None
+
 
 def run_walk_forward(
     config: BacktestConfig,
@@ -75,9 +88,11 @@ def run_walk_forward(
     resamples: int = 2000,
     seed: int = 0,
     show_progress: bool = True,
+    ceiling: bool = False,
 ) -> WalkForwardRun:
     """Split ``config``'s span (``start_day .. end_day``, default the whole trace) into
-    consecutive windows of ``days`` and run ``config.policies`` over each."""
+    consecutive windows of ``days`` and run ``config.policies`` over each; ``ceiling``: also
+    score each window by the model fitted on every other day (``score_left_out``)."""
     loaded = load_market(config)
     c = loaded.collection
     first = config.start_day if config.start_day is not None else 0.0
@@ -111,6 +126,16 @@ def run_walk_forward(
                 score_every_s=every_s,
                 score_target=config.k,
             ),
+            score_left_out(
+                loaded.market,
+                run.start,
+                run.end,
+                config.model,
+                score_every_s=every_s,
+                score_target=config.k,
+            )
+            if ceiling and run.model is not None
+            else None,
         )
         for window, run in zip(spans, runs, strict=True)
     )

@@ -10,6 +10,11 @@ window). The 24-hour availability baseline is scored on the same rows.
 
 Pooled over windows, the rows of every window are ranked together: a model whose level drifts
 from window to window is marked down for it, as a planner comparing risk over time would be.
+
+``score_left_out`` scores the same window by the same model fitted on every other day of the
+trace instead, the days after the window included: more (and later) data than any model that
+decides the window can have, so its AUC is what these signals allow at best, and a
+walk-forward AUC close under it is short of the data, not of the fitting.
 Pure.
 """
 
@@ -25,11 +30,12 @@ from reconciler.core.market import MarketSeries
 from reconciler.core.signals import signals_from_market
 from reconciler.decide.baselines import availability_baseline
 from reconciler.decide.labels import loss_labels
-from reconciler.decide.model import TrainedModel
+from reconciler.decide.model import ModelSettings, TrainedModel
 from reconciler.decide.model_compare import Scores, score
 from reconciler.decide.signal_features import compute_signal_features
+from reconciler.decide.signal_model import train_prior
 
-__all__ = ["WindowScores", "pooled_scores", "score_window"]
+__all__ = ["WindowScores", "pooled_scores", "score_left_out", "score_window"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,29 @@ def score_window(
         labels=y[mask],
         model=model.predict_features(rows),
         baseline=availability_baseline(rows),
+    )
+
+
+def score_left_out(
+    market: MarketSeries,
+    start: int,
+    end: int,
+    settings: ModelSettings,
+    *,
+    score_every_s: float,
+    score_target: int,
+) -> WindowScores:
+    """Ticks ``[start, end)`` scored by the prior fitted on every tick of ``market`` whose label
+    does not read them (the future included): the most these signals allow (module docstring)."""
+    model = train_prior(
+        market,
+        settings=settings,
+        score_every_s=score_every_s,
+        score_target=score_target,
+        leave_out=(start, end),
+    )
+    return score_window(
+        market, start, end, model, score_every_s=score_every_s, score_target=score_target
     )
 
 

@@ -57,6 +57,7 @@ def test_walk_forward_prints_a_row_per_window_the_pooled_row_and_the_interval(tm
         # ... and scored on the window it did not fit, beside the 24 h baseline.
         assert 0.5 < w["window_auc"] <= 1.0
         assert 0.0 <= w["baseline_window_auc"] <= 1.0
+        assert w["left_out_auc"] is None  # not asked for (--auc-ceiling)
     assert 0.5 < doc["pooled_auc"]["window_auc"] <= 1.0
     assert "model AUC on the windows it did not fit: " in result.output
     pooled = {p["policy"]: p for p in doc["pooled"]}
@@ -89,3 +90,27 @@ def test_walk_forward_over_an_empty_span_says_so():
     )
     assert result.exit_code == 2
     assert "is empty" in result.output
+
+
+def test_auc_ceiling_scores_each_window_by_the_model_fitted_on_the_other_days(tmp_path):
+    out = tmp_path / "wf.json"
+    args = ["backtest", "--traces", str(REAL), "--k", "2", "--start-day", "10"]
+    args += ["--end-day", "12", "--walk-forward", "2", "--auc-ceiling", "--policy", "planner"]
+    result = CliRunner().invoke(app, [*args, "--walk-forward-json", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    (window,) = doc["windows"]
+    assert 0.5 < window["left_out_auc"] <= 1.0
+    assert doc["pooled_auc"]["left_out_auc"] == pytest.approx(window["left_out_auc"])
+    said = (
+        f"fitted on every other day instead (the later ones included): {window['left_out_auc']:.3f}"
+    )
+    assert said in " ".join(result.output.split())
+
+
+def test_auc_ceiling_without_a_walk_forward_says_what_to_add():
+    result = CliRunner().invoke(
+        app, ["backtest", "--traces", str(REAL), "--auc-ceiling", "--quiet"]
+    )
+    assert result.exit_code == 2
+    assert "add --walk-forward DAYS" in " ".join(result.output.split())

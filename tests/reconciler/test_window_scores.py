@@ -8,7 +8,7 @@ from reconciler.decide.features import horizon_ticks
 from reconciler.decide.labels import loss_labels
 from reconciler.decide.model import ModelSettings
 from reconciler.decide.signal_model import train_prior
-from reconciler.replay.window_scores import pooled_scores, score_window
+from reconciler.replay.window_scores import pooled_scores, score_left_out, score_window
 from tests.reconciler.helpers import market
 
 SMALL = ModelSettings(num_trees=15, num_leaves=3, min_leaf_fraction=0.005, horizon_s=1800)
@@ -52,3 +52,32 @@ def test_pooling_ranks_every_windows_rows_together():
     both = pooled_scores([a, b])
     assert both.labels.size == a.labels.size + b.labels.size
     assert both.model_scores.losses == a.model_scores.losses + b.model_scores.losses
+
+
+def _fitted_rows(model) -> int:
+    return int(model.meta["rows"]["all"])
+
+
+def test_leave_out_drops_exactly_the_rows_whose_label_reads_the_window():
+    m = _flapping_and_settled()
+    a, b = 1000, 1600
+    h = horizon_ticks(SMALL.horizon_s, GAP)
+    ticks = np.arange(m.n_ticks)
+    labels = loss_labels(m.capacity, ticks, horizon_seconds=SMALL.horizon_s, gap_seconds=GAP)
+    labelled = ~np.isnan(labels)
+    outside = (ticks + h < a) | (ticks >= b)
+    model = train_prior(m, settings=SMALL, score_every_s=GAP, score_target=2, leave_out=(a, b))
+    assert _fitted_rows(model) == int(labelled[outside].sum())
+    whole = train_prior(m, settings=SMALL, score_every_s=GAP, score_target=2)
+    assert _fitted_rows(whole) == int(labelled.sum())
+
+
+def test_a_window_left_out_is_scored_on_the_same_rows_as_the_walk_forward():
+    m = _flapping_and_settled()
+    start, end = 1000, 1600
+    before = train_prior(m, end=start, settings=SMALL, score_every_s=GAP, score_target=2)
+    forward = score_window(m, start, end, before, score_every_s=GAP, score_target=2)
+    left_out = score_left_out(m, start, end, SMALL, score_every_s=GAP, score_target=2)
+    np.testing.assert_array_equal(left_out.labels, forward.labels)
+    assert not np.array_equal(left_out.model, forward.model)  # another model: the later days too
+    assert left_out.model_scores.auc > 0.7
