@@ -34,7 +34,7 @@ from reconciler.decide.adapter import declaration_of
 from reconciler.decide.planner import PlannerSettings
 from reconciler.decide.signal_model import PriorAndOwn
 
-__all__ = ["ReconcileFacts", "gather", "held_nodes"]
+__all__ = ["ReconcileFacts", "gather", "held_nodes", "still_held", "unobserved"]
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,9 @@ def held_nodes(
     holding: Sequence[GroupHolding] = (),
 ) -> tuple[HeldNode, ...]:
     """The fleet's live nodes, a node AWS has warned about (or an operator is draining)
-    marked as going; and what the groups hold that the history has not observed yet
-    (``holding``: ``unobserved``)."""
+    marked as going; with ``holding`` (the groups as read now), less the nodes a group no
+    longer holds (``still_held``) and plus what the groups hold that the history has not
+    observed yet (``unobserved``)."""
     since = now - timedelta(seconds=settings.safety.risky_mark_s)
     cold = settings.cold_start_s
     nodes = []
@@ -74,7 +75,17 @@ def held_nodes(
         pool = Pool.parse(row.pool) if row.lifecycle == "spot" and row.pool else None
         going = row.warned or row.instance_id in draining
         nodes.append(HeldNode(row.instance_id, pool, start, start + cold, going))
-    return (*nodes, *unobserved(nodes, holding, now=now.timestamp(), cold_start_s=cold))
+    held = still_held(nodes, holding)
+    return (*held, *unobserved(held, holding, now=now.timestamp(), cold_start_s=cold))
+
+
+def still_held(known: Sequence[HeldNode], holding: Sequence[GroupHolding]) -> tuple[HeldNode, ...]:
+    """The history's nodes less those their group, read now, no longer holds: taken back or
+    ended before the fleet observation saw them go. Counted with their replacement
+    (``unobserved``), a reconcile would size the group one node too many. A node whose group
+    was not read is kept: the history is all there is to go on."""
+    members = {group.pool: set(group.instances) for group in holding}
+    return tuple(n for n in known if n.pool not in members or n.instance_id in members[n.pool])
 
 
 def unobserved(

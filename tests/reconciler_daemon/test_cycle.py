@@ -322,3 +322,27 @@ def test_a_reconcile_right_after_one_that_launched_sees_what_the_groups_hold(
     assert "spot 2 held" in again.reason, again.reason
     assert not again.changed and sum(groups.counts().values()) == 2
     assert {i for i, inst in groups.cloud.instances.items() if inst.running} == launched
+
+
+def test_a_node_the_groups_replaced_before_the_history_saw_it_go_is_not_counted_twice(
+    ledger: Ledger,
+) -> None:
+    """AWS took a node back and its group launched the replacement before the fleet
+    observation ran: the history still shows the old node live, the group holds the new one.
+    Counting both, the reconcile sized the group to three and launched a node it did not need."""
+    clock = Clock()
+    seed_market(ledger, FLEET, now=clock(), prices={CHEAP: 0.30})
+    groups = LocalGroups()
+    taken, kept = serving(groups, ledger, CHEAP, 2)
+    group = groups.region.groups[FLEET.spot_groups[CHEAP]]
+    groups.client.terminate_instance_in_auto_scaling_group(
+        InstanceId=taken, ShouldDecrementDesiredCapacity=False
+    )
+    group.fill(T0)  # the group replaces it at once
+    replacement = {i.instance_id for i in group.members()} - {kept}
+    assert len(replacement) == 1 and taken not in replacement
+    reconciler = make_reconciler(ledger, clock, groups=groups, k=2)
+    decided = reconciler.reconcile(FLEET, trigger="interruption warning")
+    assert "spot 2 held" in decided.reason, decided.reason
+    assert groups.counts() == {CHEAP: 2}
+    assert {i.instance_id for i in group.members()} == {kept, *replacement}
