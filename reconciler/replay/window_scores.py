@@ -13,7 +13,7 @@ from window to window is marked down for it, as a planner comparing risk over ti
 
 ``score_left_out`` scores the same window by the same model fitted on every other day of the
 trace instead, the days after the window included: more (and later) data than any model that
-decides the window can have, so its AUC is what these signals allow at best, and a
+decides the window can have, so its AUC is about the most these signals allow, and a
 walk-forward AUC close under it is short of the data, not of the fitting.
 Pure.
 """
@@ -96,7 +96,7 @@ def score_left_out(
     score_target: int,
 ) -> WindowScores:
     """Ticks ``[start, end)`` scored by the prior fitted on every tick of ``market`` whose label
-    does not read them (the future included): the most these signals allow (module docstring)."""
+    does not read them (the future included): about the most the signals allow (module doc)."""
     model = train_prior(
         market,
         settings=settings,
