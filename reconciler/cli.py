@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from reconciler.commands import models as _models
+from reconciler.commands.backtest_window import backtest_window
 from reconciler.commands.ctl import ctl_app
 from reconciler.commands.models import comparison_table, holdout_table, register_models
 from reconciler.commands.plan import decide_at
@@ -34,9 +35,7 @@ from reconciler.daemon.command import register as register_daemon
 from reconciler.decide.model import ModelSettings
 from reconciler.decide.planner import PlannerSettings
 from reconciler.embedded.command import register as register_demo
-from reconciler.replay.backtest import POLICY_NAMES, BacktestConfig, run_backtest
-from reconciler.replay.plot import plot_results
-from reconciler.replay.report import results_table, write_frontier_json, write_json
+from reconciler.replay.backtest import POLICY_NAMES, BacktestConfig
 from reconciler.replay.sweep import Sweep, parse_sweep
 from stacks.spec import placement_to_config
 
@@ -295,34 +294,16 @@ def backtest(
             raise _fail(exc) from exc
         return
     try:
-        run = run_backtest(config, show_progress=not quiet)
+        backtest_window(
+            config,
+            json_out=json_out,
+            frontier_json=frontier_json,
+            plot=plot,
+            quiet=quiet,
+            consoles=(out, console),
+        )
     except ReconcilerError as exc:
         raise _fail(exc) from exc
-    for w in run.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
-    c = run.collection
-    title = (
-        f"{c.folder.name} {c.tag} x{len(c.stems)} pools, ticks {run.start}..{run.end} "
-        f"({c.gap_seconds} s), K={k}, cold start {cold_start:.0f} s"
-    )
-    out.print(results_table(run.results, title, run.margins))
-    if run.model is not None:
-        held = run.model.meta["holdout"]
-        out.print(
-            "model held-out AUC " + ", ".join(f"{name} {m['auc']:.3f}" for name, m in held.items())
-        )
-    if json_out is not None:
-        write_json(run.results, json_out)
-        console.print(f"wrote {json_out}")
-    if frontier_json is not None:
-        if run.frontier is None:
-            console.print("[red]error:[/red] --frontier-json needs at least one peer policy run")
-            raise typer.Exit(code=2)
-        write_frontier_json(run.margins, frontier_json)
-        console.print(f"wrote {frontier_json}")
-    if plot is not None:
-        plot_results(run.results, k=k, gap_seconds=c.gap_seconds, path=plot)
-        console.print(f"wrote {plot}")
 
 
 @app.command("plan")

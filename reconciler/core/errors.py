@@ -94,6 +94,10 @@ class WalkForwardUsageError(ReconcilerError):
     """A flag of a single-window backtest given with ``--walk-forward``."""
 
 
+class BacktestUsageError(ReconcilerError):
+    """A backtest flag without what it needs (``--frontier-json`` without a peer run)."""
+
+
 class DemoError(ReconcilerError):
     """The demo cannot run as asked (bad settings, missing data); says what to change."""
 
