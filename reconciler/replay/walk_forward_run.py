@@ -112,33 +112,20 @@ def run_walk_forward(
     ]
     # The planner's own cadence (PlannerPolicy's default): the model sees what it decided on.
     every_s = Cadences().placement_scores_s
-    windows = tuple(
-        WindowRun(
-            window,
-            run,
-            None
-            if run.model is None
-            else score_window(
-                loaded.market,
-                run.start,
-                run.end,
-                run.model,
-                score_every_s=every_s,
-                score_target=config.k,
-            ),
-            score_left_out(
-                loaded.market,
-                run.start,
-                run.end,
-                config.model,
-                score_every_s=every_s,
-                score_target=config.k,
-            )
-            if ceiling and run.model is not None
-            else None,
+
+    def scored(window: DayWindow, run: BacktestRun) -> WindowRun:
+        if run.model is None:
+            return WindowRun(window, run, None)
+        on = (loaded.market, run.start, run.end)
+        forward = score_window(*on, run.model, score_every_s=every_s, score_target=config.k)
+        left_out = (
+            score_left_out(*on, config.model, score_every_s=every_s, score_target=config.k)
+            if ceiling
+            else None
         )
-        for window, run in zip(spans, runs, strict=True)
-    )
+        return WindowRun(window, run, forward, left_out)
+
+    windows = tuple(scored(window, run) for window, run in zip(spans, runs, strict=True))
     results = [r for w in windows for r in w.run.results]
     names = list(dict.fromkeys(r.policy for r in results))
     figures = tuple(pooled(results, name) for name in names)
