@@ -35,15 +35,19 @@ def test_where_spot_has_room_for_a_spare_on_demand_goes_as_soon_as_spot_is_ready
     assert drained(plan(snap(pools, nodes, k=2), SETTLE)) == ["od"]
 
 
-def test_only_one_on_demand_node_per_new_spot_node_stays():
-    # K=2, two new spot nodes and three on-demand: at most two (one per new spot) stay.
-    pools = [pool("us-east-1a"), pool("us-east-1b")]
-    nodes = [
-        ready_for("1", pools[0], 600),
-        ready_for("2", pools[1], 600),
-        *(node(f"od{i}", None, age=99999 - i) for i in range(3)),
-    ]
-    assert len(drained(plan(snap(pools, nodes, k=2), SETTLE))) == 1
+def test_on_demand_spares_are_the_new_spots_expected_losses_and_at_least_one():
+    # K=2, two new spot nodes and three on-demand: the on-demand nodes that stay as spares
+    # are the expected losses of the new spot (rounded up), never fewer than one, never
+    # more than one per new spot node.
+    risky = replace(SETTLE, max_loss=0.9, move_risk=0.9)
+    for loss, staying in ((0.02, 1), (0.3, 1), (0.7, 2)):
+        pools = [pool("us-east-1a", loss=loss), pool("us-east-1b", loss=loss)]
+        nodes = [
+            ready_for("1", pools[0], 600),
+            ready_for("2", pools[1], 600),
+            *(node(f"od{i}", None, age=99999 - i) for i in range(3)),
+        ]
+        assert len(drained(plan(snap(pools, nodes, k=2), risky))) == 3 - staying, loss
 
 
 def test_a_pool_predicted_safe_needs_no_on_demand_spare():

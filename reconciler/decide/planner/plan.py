@@ -15,7 +15,8 @@ The rules (docs/deciding.md has the long form):
 6. On-demand fills what spot cannot hold (and the declared floor); it is drained once
    enough spot is ready and it has served ``on_demand_dwell_s``. Where spot has no room
    left for a spare, only spot that has been ready ``on_demand_settle_s`` counts as
-   enough: the warm on-demand node is the spare while the spot that replaced it is new.
+   enough: warm on-demand nodes are the spares while the spot that replaced them is new,
+   as many as that new spot's expected losses (at least one).
 7. Surplus spot (above K + spare) is drained riskiest first, only once the newest spot node
    has served ``min_dwell_s``, and never below K + spare ready.
 """
@@ -173,9 +174,11 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
     od_keep = max(floor, k - ready_spot)
     if not ranked():
         # No kept pool has a free slot, so no spot spare can be had: while the spot that
-        # made an on-demand node redundant is new, that node stays as the fleet's spare.
-        settled = sum(1 for n in spot if _settled(n, now, loss(n), s))
-        od_keep = max(od_keep, k - settled)
+        # made on-demand redundant is new, on-demand nodes stay as the fleet's spares, as
+        # many as that new spot's expected losses (at least one, at most one per node).
+        unsettled = [loss(n) for n in spot if not _settled(n, now, loss(n), s)]
+        od_spares = max(1, math.ceil(sum(unsettled) - 1e-9))
+        od_keep = max(od_keep, min(k - (len(spot) - len(unsettled)), od_keep + od_spares))
     od_drainable = sorted(
         (n for n in on_demand if n.launched_at + s.on_demand_dwell_s <= now),
         key=lambda n: n.launched_at,
