@@ -55,9 +55,10 @@ class PlannerSettings:
     # Where spot has no room left for a spare, an on-demand node is drained only once the
     # spot node that replaces it has been ready this long. Spot that just came back is the
     # likeliest to go again (on the public traces half the up-runs of a pool end within
-    # 20-80 minutes), and the warm on-demand node is then the only spare the fleet can
-    # have: on the few-pool collections this is what beats Karpenter's and SpotHedge's
-    # fallback (docs/deciding.md). 0: drain as soon as spot is ready, as before.
+    # 20-80 minutes), and warm on-demand is then the only spare the fleet can have (as many
+    # nodes as the new spot's expected losses, at least one): on the few-pool collections
+    # this is what beats Karpenter's and SpotHedge's fallback (docs/deciding.md). 0: drain
+    # as soon as spot is ready, as before.
     on_demand_settle_s: float = 5400.0
     # ... unless the replacing node's pool is predicted this safe (its P(loss) below this):
     # a settled pool by the model's account needs no spare on top.
