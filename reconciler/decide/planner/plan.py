@@ -176,9 +176,10 @@ def plan(snapshot: Snapshot, settings: PlannerSettings | None = None) -> Plan:
         # No kept pool has a free slot, so no spot spare can be had: while the spot that
         # made on-demand redundant is new, on-demand nodes stay as the fleet's spares, as
         # many as that new spot's expected losses (at least one, at most one per node).
-        unsettled = [loss(n) for n in spot if not _settled(n, now, loss(n), s)]
-        od_spares = max(1, math.ceil(sum(unsettled) - 1e-9))
-        od_keep = max(od_keep, min(k - (len(spot) - len(unsettled)), od_keep + od_spares))
+        unsettled = [n for n in spot if not _settled(n, now, loss(n), s)]
+        od_spares = max(1, math.ceil(sum(map(loss, unsettled)) - 1e-9))
+        settled = len(spot) - len(unsettled)
+        od_keep = max(od_keep, min(k - settled, od_keep + od_spares))
     od_drainable = sorted(
         (n for n in on_demand if n.launched_at + s.on_demand_dwell_s <= now),
         key=lambda n: n.launched_at,
